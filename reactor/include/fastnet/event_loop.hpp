@@ -1,0 +1,108 @@
+// fastnet — the event loop: one epoll instance driven by one thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "fastnet/socket.hpp"
+#include "fastnet/timer_queue.hpp"
+
+namespace fastnet {
+
+/// Receives readiness events for one watched descriptor.
+/// Thread safety: called on the owning loop's thread only.
+class io_handler {
+ public:
+  virtual ~io_handler() = default;
+  /// `events` is the epoll mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP).
+  virtual void handle_events(uint32_t events) = 0;
+};
+
+/// One reactor: a level-triggered epoll set, a timer queue and a lock-free
+/// multi-producer task queue with an eventfd doorbell. The thread that calls
+/// run() becomes the loop thread for the loop's whole life.
+///
+/// Thread safety: run_in_loop, queue_in_loop, quit, run_after, run_every,
+/// cancel and the stats accessors may be called from any thread. watch,
+/// modify and unwatch are loop-thread only (asserted in debug builds).
+/// Cross-thread work is marshalled as tasks, never guarded by locks; the
+/// doorbell is rung only when the loop may be asleep in epoll_wait.
+class event_loop {
+ public:
+  using task = std::function<void()>;
+
+  event_loop();
+  ~event_loop();
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+
+  /// Runs until quit(); the calling thread becomes the loop thread. Tasks
+  /// queued before run() execute on its first iteration. Loop thread only.
+  void run();
+
+  /// Asks run() to return after the current iteration. Any thread.
+  void quit();
+
+  /// True on the thread currently inside run().
+  bool in_loop_thread() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+
+  /// True while some thread is inside run(). Any thread.
+  bool running() const { return owner_.load(std::memory_order_relaxed) != std::thread::id{}; }
+
+  /// Aborts in debug builds when called off the loop thread.
+  void assert_in_loop_thread() const;
+
+  /// Runs `fn` now when called on the loop thread, otherwise queues it. Any thread.
+  void run_in_loop(task fn);
+
+  /// Always queues `fn` to run on the loop thread after the current events. Any thread.
+  /// Tasks queued by one thread run in the order they were queued.
+  void queue_in_loop(task fn);
+
+  /// Runs `fn` once after `delay` on the loop thread. Any thread.
+  timer_id run_after(clock::duration delay, task fn);
+  /// Runs `fn` every `interval` (first after one interval) on the loop thread. Any thread.
+  timer_id run_every(clock::duration interval, task fn);
+  /// Cancels a timer; a no-op for unknown or fired ones. Any thread; from the
+  /// loop thread it takes effect at once, from others before the next timer run.
+  void cancel(timer_id id);
+
+  /// Starts watching `fd` for `events` (level-triggered); `h` must outlive the
+  /// registration and may only be destroyed after unwatch() and after the
+  /// current event batch (defer with queue_in_loop). Loop thread only.
+  void watch(int fd, uint32_t events, io_handler* h);
+  /// Changes the watched events of `fd`. Loop thread only.
+  void modify(int fd, uint32_t events, io_handler* h);
+  /// Stops watching `fd`. Loop thread only.
+  void unwatch(int fd);
+
+  /// Loop iterations so far (epoll_wait returns). Any thread; approximate.
+  uint64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
+  /// Doorbell writes so far. Any thread; approximate.
+  uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
+
+ private:
+  struct task_queue;
+  void wake();
+  void drain_doorbell();
+  size_t run_tasks();
+  timer_id add_timer(clock::duration delay, clock::duration interval, task fn);
+  int poll_timeout_ms();
+
+  unique_fd epoll_fd_;
+  unique_fd wake_fd_;
+  std::unique_ptr<task_queue> tasks_;
+  timer_queue timers_;
+  std::atomic<std::thread::id> owner_{};
+  std::atomic<bool> quit_{false};
+  std::atomic<bool> polling_{false};       // loop is in (or about to enter) epoll_wait
+  std::atomic<bool> wake_pending_{false};  // doorbell rung and not yet drained
+  std::atomic<uint64_t> next_timer_{1};
+  std::atomic<uint64_t> iterations_{0};
+  std::atomic<uint64_t> wakeups_{0};
+};
+
+}  // namespace fastnet

@@ -1,0 +1,53 @@
+// fastnet — N event loops, each on its own thread.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fastnet/event_loop.hpp"
+
+namespace fastnet {
+
+/// A fixed set of event loops, one thread each, started together and
+/// stopped together. Also keeps the per-loop connection counts that the
+/// balancers read.
+/// Thread safety: start() and stop() from one controlling thread (not a loop
+/// thread); loop(), size() and the counters from any thread.
+class loop_group {
+ public:
+  /// `threads` = 0 means one loop per core. Threads are named "<name>-<i>".
+  explicit loop_group(size_t threads = 0, std::string name = "fastnet");
+  ~loop_group();
+  loop_group(const loop_group&) = delete;
+  loop_group& operator=(const loop_group&) = delete;
+
+  /// Starts the threads; returns once every loop is running. Idempotent.
+  void start();
+  /// Quits every loop and joins the threads. Idempotent.
+  void stop();
+
+  size_t size() const { return loops_.size(); }
+  event_loop& loop(size_t i) { return *loops_[i]; }
+
+  /// Connections currently owned by loop i (maintained by the servers/clients).
+  size_t load(size_t i) const { return loads_[i].value.load(std::memory_order_relaxed); }
+  void add_load(size_t i, long delta) {
+    loads_[i].value.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+  }
+
+ private:
+  struct alignas(64) counter {
+    std::atomic<size_t> value{0};
+  };
+  std::string name_;
+  std::vector<std::unique_ptr<event_loop>> loops_;
+  std::unique_ptr<counter[]> loads_;
+  std::vector<std::thread> threads_;
+  bool started_ = false;
+};
+
+}  // namespace fastnet

@@ -1,0 +1,63 @@
+// fastnet — outbound connections on an event loop, with retry and back-off.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+#include "fastnet/codec.hpp"
+#include "fastnet/connection.hpp"
+#include "fastnet/event_loop.hpp"
+#include "fastnet/handler.hpp"
+#include "fastnet/socket_address.hpp"
+
+namespace fastnet {
+
+/// How a client connects and retries. Every field has a documented default.
+struct client_options {
+  socket_address address;  ///< where to connect (required)
+  /// One attempt may take this long before it counts as failed (ETIMEDOUT).
+  std::chrono::milliseconds connect_timeout{3000};
+  /// Delay before the first retry; doubled (times `backoff_multiplier`) after
+  /// each failure up to `retry_max`.
+  std::chrono::milliseconds retry_initial{100};
+  std::chrono::milliseconds retry_max{5000};
+  double backoff_multiplier = 2.0;
+  /// Attempts before giving up (on_connect_failed); 0 = keep trying.
+  size_t max_attempts = 8;
+  /// Connect again (with the same back-off) when an established connection closes.
+  bool reconnect = false;
+  codec_factory codec;  ///< default raw
+  connection_options connection;
+  socket_options socket;
+};
+
+/// One outbound connection at a time, owned by one loop. Callbacks go to
+/// `handler` on that loop's thread, like a server's.
+/// Thread safety: every method may be called from any thread except that
+/// the destructor must not run on the client's own loop thread (it waits for
+/// the loop to let go of the client).
+class tcp_client {
+ public:
+  /// `loop` and `handler` must outlive the client.
+  tcp_client(event_loop& loop, client_options opts, tcp_handler& handler);
+  ~tcp_client();
+  tcp_client(const tcp_client&) = delete;
+  tcp_client& operator=(const tcp_client&) = delete;
+
+  /// Starts connecting (a no-op while connecting or connected).
+  void connect();
+  /// Stops retrying and closes the connection gracefully, if any.
+  void disconnect();
+
+  /// The live connection, or null. Any thread.
+  connection_ptr connection() const;
+  /// Connection attempts made so far. Any thread.
+  size_t attempts() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace fastnet

@@ -1,0 +1,90 @@
+// fastnet — a TCP (or Unix domain) server on a group of event loops.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "fastnet/balancer.hpp"
+#include "fastnet/codec.hpp"
+#include "fastnet/connection.hpp"
+#include "fastnet/handler.hpp"
+#include "fastnet/loop_group.hpp"
+#include "fastnet/socket.hpp"
+#include "fastnet/socket_address.hpp"
+
+namespace fastnet {
+
+/// Everything a server can be told. Every field has a documented default.
+struct server_options {
+  /// Where to listen; default 0.0.0.0:0 (any port; read it back with local_address()).
+  socket_address address = *socket_address::ip("0.0.0.0", 0);
+  /// IO loop threads; 0 = one per core.
+  size_t loops = 0;
+  /// true: one SO_REUSEPORT listener per loop and the kernel spreads
+  /// connections (no cross-thread hand-off; `balancer` is unused).
+  /// false: one acceptor thread hands each connection to the loop `balancer` picks.
+  bool reuse_port = false;
+  /// Chooses the loop for each accepted connection; default round_robin().
+  balancer_ptr balancer;
+  /// One codec per connection; default raw (every read is one frame).
+  codec_factory codec;
+  /// At most this many open connections; more are accepted and closed at once.
+  size_t max_connections = 100000;
+  /// Water marks, output cap, idle timeout, close linger.
+  connection_options connection;
+  /// TCP_NODELAY, keepalive, buffer sizes (SO_REUSEPORT follows `reuse_port`).
+  socket_options socket;
+  /// listen() backlog.
+  int backlog = 4096;
+  /// stop() gives connections this long to flush and close before resetting the rest.
+  std::chrono::milliseconds stop_timeout{5000};
+};
+
+/// The reactor's server: listens, spreads connections over its loops, runs
+/// the handler's callbacks on each connection's loop thread.
+///
+/// Thread safety: start() and stop() from a controlling thread (not from a
+/// loop thread or a callback); the timer methods, connection_count and
+/// local_address from any thread.
+class tcp_server {
+ public:
+  /// `handler` must outlive the server; its callbacks run concurrently on the loop threads.
+  tcp_server(server_options opts, tcp_handler& handler);
+  /// Stops the server if it is running.
+  ~tcp_server();
+  tcp_server(const tcp_server&) = delete;
+  tcp_server& operator=(const tcp_server&) = delete;
+
+  /// Binds, listens and starts the loop threads; returns once accepting.
+  /// Throws std::system_error when the address cannot be bound.
+  void start();
+
+  /// Stops accepting, flushes what connections have queued, closes them
+  /// (resetting any still open after stop_timeout), and joins every thread.
+  /// Idempotent.
+  void stop();
+
+  /// The bound address (with the real port when 0 was asked for).
+  socket_address local_address() const;
+
+  /// Open connections right now.
+  size_t connection_count() const;
+
+  /// Runs `fn` every `interval` on the server's control loop (the seed's RunEvery).
+  timer_id run_every(clock::duration interval, std::function<void()> fn);
+  /// Runs `fn` once after `delay` on the server's control loop.
+  timer_id run_after(clock::duration delay, std::function<void()> fn);
+  /// Cancels a timer from run_every/run_after.
+  void cancel(timer_id id);
+
+  /// The IO loops (for clients that should share them, or for stats).
+  loop_group& loops();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace fastnet

@@ -1,0 +1,475 @@
+#include "fastnet/connection.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log.hpp"
+
+namespace fastnet {
+namespace {
+
+// Size of the stack spill area of one read: with the ring's free space in
+// front of it, a single readv takes at least this much.
+constexpr size_t read_spill = 64 * 1024;
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+}  // namespace
+
+const char* to_string(close_reason r) {
+  switch (r) {
+    case close_reason::peer_closed:
+      return "peer_closed";
+    case close_reason::reset:
+      return "reset";
+    case close_reason::local_close:
+      return "local_close";
+    case close_reason::aborted:
+      return "aborted";
+    case close_reason::idle_timeout:
+      return "idle_timeout";
+    case close_reason::server_stopping:
+      return "server_stopping";
+    case close_reason::protocol_error:
+      return "protocol_error";
+    case close_reason::output_overflow:
+      return "output_overflow";
+  }
+  return "unknown";
+}
+
+connection::connection(event_loop& loop, unique_fd fd, uint64_t id, socket_address local,
+                       socket_address peer, std::unique_ptr<codec> codec, tcp_handler& handler,
+                       const connection_options& opts, closed_hook on_closed)
+    : loop_(loop),
+      fd_(std::move(fd)),
+      id_(id),
+      local_(local),
+      peer_(peer),
+      codec_(std::move(codec)),
+      handler_(handler),
+      opts_(opts),
+      on_closed_(std::move(on_closed)) {}
+
+connection::~connection() = default;
+
+void connection::start() {
+  loop_.assert_in_loop_thread();
+  touch();
+  interest_ = EPOLLIN;
+  loop_.watch(fd_.get(), interest_, this);
+  registered_ = true;
+  arm_idle_timer();
+  handler_.on_connect(shared_from_this());
+}
+
+// ---- events -------------------------------------------------------------
+
+void connection::handle_events(uint32_t events) {
+  if (state_.load(std::memory_order_relaxed) == state::closed) return;
+  auto self = shared_from_this();  // callbacks may drop every other reference
+  if (events & EPOLLERR) {
+    int err = sockets::pending_error(fd_.get());
+    detail::log().debug("conn {} {}: socket error: {}", id_, peer_.to_string(), std::strerror(err));
+    fail(close_reason::reset);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLHUP)) {
+    if (interest_ & EPOLLIN) {
+      handle_read();
+    } else if (events & EPOLLHUP) {
+      // Both directions are down while we were not reading.
+      finish(write_shut_ ? close_why_ : close_reason::reset);
+      return;
+    }
+  }
+  if ((events & EPOLLOUT) && state_.load(std::memory_order_relaxed) != state::closed) handle_write();
+}
+
+void connection::handle_read() {
+  std::byte spill[read_spill];
+  iovec iov[3];
+  int count = 0;
+  size_t ring_space = 0;
+  const bool ring_in_use = !input_.empty();
+  if (ring_in_use) {
+    iovec free_space[2];
+    int regions = input_.writable_iov(free_space, 0);
+    for (int i = 0; i < regions; ++i) {
+      iov[count++] = free_space[i];
+      ring_space += free_space[i].iov_len;
+    }
+  }
+  iov[count++] = {spill, sizeof spill};
+  ssize_t n = ::readv(fd_.get(), iov, count);
+  if (n < 0) {
+    if (would_block(errno)) return;
+    detail::log().debug("conn {} {}: read: {}", id_, peer_.to_string(), std::strerror(errno));
+    fail(close_reason::reset);
+    return;
+  }
+  if (n == 0) {
+    // EOF: the peer sends nothing more. Stop watching for input (level
+    // triggering would report EOF forever) and close once our output is out.
+    set_pause(pause_eof, true);
+    input_.clear();
+    close_why_ = discard_input_ ? close_why_ : close_reason::peer_closed;
+    if (output_.empty()) {
+      finish(close_why_);
+    } else {
+      close_after_flush_ = true;
+    }
+    return;
+  }
+  touch();
+  auto got = static_cast<size_t>(n);
+  if (discard_input_) {
+    input_.clear();
+    return;
+  }
+  if (!ring_in_use) {
+    // The common small-message case: frames are cut straight from the stack
+    // and only an incomplete tail is copied into the ring.
+    decode_input({spill, got}, false);
+    return;
+  }
+  size_t in_ring = std::min(got, ring_space);
+  input_.commit(in_ring);
+  input_.append(spill, got - in_ring);
+  decode_input(input_.linearize(), true);
+}
+
+void connection::decode_input(std::span<const std::byte> data, bool from_ring) {
+  auto self = shared_from_this();
+  size_t offset = 0;
+  delivering_ = true;
+  while (!discard_input_ && state_.load(std::memory_order_relaxed) != state::closed &&
+         (paused_ & (pause_user | pause_high_water)) == 0) {
+    decode_result r = codec_->decode(data.subspan(offset));
+    if (r.state == decode_result::status::need_more) break;
+    if (r.state == decode_result::status::error) {
+      detail::log().warn("conn {} {}: {} codec: {}; closing", id_, peer_.to_string(),
+                         codec_->name(), r.error);
+      close_in_loop(close_reason::protocol_error);
+      break;
+    }
+    handler_.on_message(self, r.frame);
+    offset += r.consumed;
+  }
+  delivering_ = false;
+  if (discard_input_ || state_.load(std::memory_order_relaxed) == state::closed) {
+    input_.clear();
+  } else if (from_ring) {
+    input_.consume(offset);
+  } else {
+    input_.append(data.subspan(offset));
+  }
+}
+
+void connection::deliver_buffered() {
+  if (delivering_ || input_.empty()) return;
+  decode_input(input_.linearize(), true);
+}
+
+void connection::handle_write() {
+  if (output_.empty()) {
+    update_interest();
+    return;
+  }
+  iovec iov[2];
+  int count = output_.readable_iov(iov);
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(count);
+  ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+  if (n < 0) {
+    if (would_block(errno)) return;
+    detail::log().debug("conn {} {}: write: {}", id_, peer_.to_string(), std::strerror(errno));
+    fail(close_reason::reset);
+    return;
+  }
+  touch();
+  size_t before = output_.size();
+  output_.consume(static_cast<size_t>(n));
+  pending_output_.fetch_sub(static_cast<size_t>(n), std::memory_order_relaxed);
+  after_output_change(before);
+  if (output_.empty()) on_output_drained();
+}
+
+void connection::on_output_drained() {
+  auto self = shared_from_this();
+  update_interest();
+  handler_.on_write_complete(self);
+  if (state_.load(std::memory_order_relaxed) == state::closed) return;
+  if (shutdown_pending_ && output_.empty()) {
+    shutdown_pending_ = false;
+    write_shut_ = true;
+    ::shutdown(fd_.get(), SHUT_WR);
+  }
+  if (close_after_flush_ && output_.empty()) finish(close_why_);
+}
+
+// ---- sending ------------------------------------------------------------
+
+bool connection::send(std::span<const std::byte> payload) {
+  if (!connected()) return false;
+  if (loop_.in_loop_thread()) return send_in_loop(payload);
+  return send(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()));
+}
+
+bool connection::send(std::string&& payload) {
+  if (!connected()) return false;
+  if (loop_.in_loop_thread()) return send_in_loop(std::as_bytes(std::span(payload)));
+  // Reserve the bytes against the output cap before queueing, so that many
+  // threads sending at once cannot queue past it.
+  size_t n = payload.size();
+  size_t before = pending_output_.fetch_add(n, std::memory_order_relaxed);
+  if (before + n > opts_.max_output_bytes) {
+    pending_output_.fetch_sub(n, std::memory_order_relaxed);
+    loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
+    return false;
+  }
+  loop_.queue_in_loop([self = shared_from_this(), data = std::move(payload), n] {
+    self->pending_output_.fetch_sub(n, std::memory_order_relaxed);
+    self->send_in_loop(std::as_bytes(std::span(data)));
+  });
+  return true;
+}
+
+bool connection::send_in_loop(std::span<const std::byte> payload) {
+  if (state_.load(std::memory_order_relaxed) != state::connected || shutdown_pending_ ||
+      write_shut_)
+    return false;
+  encoded_frame f;
+  try {
+    codec_->encode(payload, f);
+  } catch (const std::exception& e) {
+    detail::log().error("conn {}: cannot encode a {}-byte frame: {}", id_, payload.size(),
+                        e.what());
+    return false;
+  }
+  iovec pieces[3];
+  size_t count = 0;
+  size_t total = 0;
+  auto add = [&](const void* p, size_t len) {
+    if (len == 0) return;
+    pieces[count++] = {const_cast<void*>(p), len};
+    total += len;
+  };
+  add(f.head.data(), f.head_len);
+  add(f.body.data(), f.body.size());
+  add(f.tail.data(), f.tail_len);
+  if (total == 0) return true;
+  return write_pieces({pieces, count}, total);
+}
+
+bool connection::write_pieces(std::span<const iovec> pieces, size_t total) {
+  size_t written = 0;
+  if (output_.empty()) {
+    // Nothing queued: try the socket first and buffer only the rest.
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(pieces.data());
+    msg.msg_iovlen = pieces.size();
+    ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    if (n < 0 && !would_block(errno)) {
+      detail::log().debug("conn {} {}: write: {}", id_, peer_.to_string(), std::strerror(errno));
+      // Not from inside a callback's send(): finish on the next loop pass.
+      state_.store(state::disconnecting, std::memory_order_release);
+      discard_input_ = true;
+      loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::reset); });
+      return false;
+    }
+    if (n > 0) {
+      written = static_cast<size_t>(n);
+      touch();
+    }
+    if (written == total) return true;
+  }
+  if (output_.size() + (total - written) > opts_.max_output_bytes) {
+    detail::log().warn("conn {} {}: output above {} bytes (peer not reading); resetting", id_,
+                       peer_.to_string(), opts_.max_output_bytes);
+    state_.store(state::disconnecting, std::memory_order_release);
+    discard_input_ = true;
+    loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
+    return false;
+  }
+  size_t before = output_.size();
+  size_t skip = written;
+  for (const iovec& piece : pieces) {
+    if (skip >= piece.iov_len) {
+      skip -= piece.iov_len;
+      continue;
+    }
+    output_.append(static_cast<const std::byte*>(piece.iov_base) + skip, piece.iov_len - skip);
+    skip = 0;
+  }
+  pending_output_.fetch_add(total - written, std::memory_order_relaxed);
+  update_interest();
+  after_output_change(before);
+  return true;
+}
+
+void connection::after_output_change(size_t before) {
+  size_t now = output_.size();
+  if (!above_high_water_ && now >= opts_.high_water_mark && before < opts_.high_water_mark) {
+    above_high_water_ = true;
+    handler_.on_high_water(shared_from_this(), now);
+    if (opts_.pause_reading_on_high_water) set_pause(pause_high_water, true);
+  } else if (above_high_water_ && now <= opts_.low_water_mark) {
+    above_high_water_ = false;
+    handler_.on_low_water(shared_from_this(), now);
+    if (paused_ & pause_high_water) set_pause(pause_high_water, false);
+  }
+}
+
+// ---- reading control ----------------------------------------------------
+
+void connection::update_interest() {
+  if (!registered_) return;
+  uint32_t want = 0;
+  bool reading = (paused_ & pause_eof) == 0 && (paused_ == 0 || discard_input_);
+  if (reading) want |= EPOLLIN;
+  if (!output_.empty()) want |= EPOLLOUT;
+  if (want != interest_) {
+    loop_.modify(fd_.get(), want, this);
+    interest_ = want;
+  }
+}
+
+void connection::set_pause(uint8_t bit, bool on) {
+  uint8_t was = paused_;
+  paused_ = on ? static_cast<uint8_t>(paused_ | bit) : static_cast<uint8_t>(paused_ & ~bit);
+  if (paused_ == was) return;
+  update_interest();
+  // Frames already buffered were held back while paused: hand them over now.
+  if (!on && (paused_ & (pause_user | pause_high_water)) == 0) deliver_buffered();
+}
+
+void connection::pause_reading() {
+  if (state_.load(std::memory_order_acquire) == state::closed) return;
+  loop_.run_in_loop([self = shared_from_this()] {
+    if (self->state_.load(std::memory_order_relaxed) != state::closed)
+      self->set_pause(pause_user, true);
+  });
+}
+
+void connection::resume_reading() {
+  if (state_.load(std::memory_order_acquire) == state::closed) return;
+  loop_.run_in_loop([self = shared_from_this()] {
+    if (self->state_.load(std::memory_order_relaxed) != state::closed)
+      self->set_pause(pause_user, false);
+  });
+}
+
+// ---- closing ------------------------------------------------------------
+
+void connection::shutdown() {
+  if (state_.load(std::memory_order_acquire) == state::closed) return;
+  loop_.run_in_loop([self = shared_from_this()] { self->shutdown_in_loop(); });
+}
+
+void connection::shutdown_in_loop() {
+  if (state_.load(std::memory_order_relaxed) == state::closed || write_shut_) return;
+  // After a half-close nothing more may be sent: send() now fails.
+  state_.store(state::disconnecting, std::memory_order_release);
+  if (output_.empty()) {
+    write_shut_ = true;
+    ::shutdown(fd_.get(), SHUT_WR);
+  } else {
+    shutdown_pending_ = true;
+  }
+}
+
+void connection::close() { close(close_reason::local_close); }
+
+void connection::close(close_reason why) {
+  if (state_.load(std::memory_order_acquire) == state::closed) return;
+  loop_.run_in_loop([self = shared_from_this(), why] { self->close_in_loop(why); });
+}
+
+void connection::close_in_loop(close_reason why) {
+  if (state_.load(std::memory_order_relaxed) == state::closed || discard_input_) return;
+  state_.store(state::disconnecting, std::memory_order_release);
+  close_why_ = why;
+  discard_input_ = true;
+  if (!delivering_) input_.clear();
+  if (paused_ & pause_eof) {
+    // The peer already closed its side: nothing to wait for but our output.
+    if (output_.empty()) {
+      finish(why);
+    } else {
+      close_after_flush_ = true;
+    }
+    return;
+  }
+  shutdown_in_loop();
+  update_interest();  // keep reading (and dropping) input to see the peer's FIN
+  std::weak_ptr<connection> weak = shared_from_this();
+  linger_timer_ = loop_.run_after(opts_.close_linger, [weak] {
+    if (auto self = weak.lock()) {
+      if (self->state_.load(std::memory_order_relaxed) != state::closed) {
+        detail::log().debug("conn {}: close linger expired; resetting", self->id_);
+        self->fail(self->close_why_);
+      }
+    }
+  });
+}
+
+void connection::abort() {
+  if (state_.load(std::memory_order_acquire) == state::closed) return;
+  loop_.run_in_loop([self = shared_from_this()] { self->fail(close_reason::aborted); });
+}
+
+void connection::fail(close_reason why) {
+  if (state_.load(std::memory_order_relaxed) == state::closed) return;
+  sockets::set_linger_zero(fd_.get());  // RST: the peer must not take a cut stream as complete
+  finish(why);
+}
+
+void connection::finish(close_reason why) {
+  if (state_.load(std::memory_order_relaxed) == state::closed) return;
+  state_.store(state::closed, std::memory_order_release);
+  if (idle_timer_) loop_.cancel(idle_timer_);
+  if (linger_timer_) loop_.cancel(linger_timer_);
+  if (registered_) {
+    loop_.unwatch(fd_.get());
+    registered_ = false;
+  }
+  fd_.reset();
+  output_.clear();
+  pending_output_.store(0, std::memory_order_relaxed);
+  if (!delivering_) input_.clear();
+  auto self = shared_from_this();
+  handler_.on_close(self, why);
+  if (on_closed_) on_closed_(self);
+  // Other events of the current epoll batch may still name this object:
+  // keep it alive until the batch is over.
+  loop_.queue_in_loop([self] {});
+}
+
+// ---- idle timeout -------------------------------------------------------
+
+void connection::arm_idle_timer() {
+  if (opts_.idle_timeout.count() <= 0) return;
+  auto due = last_activity_ + opts_.idle_timeout;
+  std::weak_ptr<connection> weak = shared_from_this();
+  // One timer per connection, re-armed only when it fires: activity just
+  // moves the last_activity_ stamp, so busy connections cost no timer work.
+  idle_timer_ = loop_.run_after(due - clock::now(), [weak] {
+    auto self = weak.lock();
+    if (!self || self->state_.load(std::memory_order_relaxed) != state::connected) return;
+    if (clock::now() - self->last_activity_ >= self->opts_.idle_timeout) {
+      detail::log().debug("conn {} {}: idle timeout", self->id_, self->peer_.to_string());
+      self->close_in_loop(close_reason::idle_timeout);
+    } else {
+      self->arm_idle_timer();
+    }
+  });
+}
+
+}  // namespace fastnet

@@ -1,0 +1,199 @@
+#include "fastnet/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <concurrentqueue/concurrentqueue.h>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "log.hpp"
+
+namespace fastnet {
+
+struct event_loop::task_queue {
+  moodycamel::ConcurrentQueue<task> queue;
+};
+
+namespace {
+constexpr int max_events = 256;
+constexpr size_t task_batch = 64;
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+}  // namespace
+
+event_loop::event_loop()
+    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      tasks_(std::make_unique<task_queue>()) {
+  if (!epoll_fd_) throw_errno("epoll_create1");
+  if (!wake_fd_) throw_errno("eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // null marks the doorbell
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev) != 0)
+    throw_errno("epoll_ctl(eventfd)");
+}
+
+event_loop::~event_loop() {
+  // Tasks still queued may hold the last references to connections; run
+  // their destructors here rather than leak them.
+  task t;
+  while (tasks_->queue.try_dequeue(t)) {
+  }
+}
+
+void event_loop::assert_in_loop_thread() const {
+#ifndef NDEBUG
+  if (!in_loop_thread()) {
+    detail::log().critical("event_loop: loop-only method called from another thread");
+    std::abort();
+  }
+#endif
+}
+
+void event_loop::quit() {
+  quit_.store(true, std::memory_order_release);
+  if (!in_loop_thread()) wake();
+}
+
+void event_loop::run_in_loop(task fn) {
+  if (in_loop_thread()) {
+    fn();
+  } else {
+    queue_in_loop(std::move(fn));
+  }
+}
+
+void event_loop::queue_in_loop(task fn) {
+  tasks_->queue.enqueue(std::move(fn));
+  // Pairs with the fence in run(): either the loop sees this task before it
+  // sleeps, or we see polling_ == true and ring the doorbell.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (polling_.load(std::memory_order_relaxed)) wake();
+}
+
+void event_loop::wake() {
+  // One doorbell write per sleep is enough, however many producers race here.
+  if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+  uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
+  (void)n;  // EAGAIN means the counter is already non-zero: the loop will wake
+  wakeups_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void event_loop::drain_doorbell() {
+  uint64_t value = 0;
+  ssize_t n = ::read(wake_fd_.get(), &value, sizeof value);
+  (void)n;
+  wake_pending_.store(false, std::memory_order_release);
+}
+
+size_t event_loop::run_tasks() {
+  // Bounded batches: tasks queued while these run wait for the next pass, so
+  // a producer that never stops cannot starve IO.
+  task batch[task_batch];
+  size_t total = 0;
+  size_t n = tasks_->queue.try_dequeue_bulk(batch, task_batch);
+  for (size_t i = 0; i < n; ++i) {
+    batch[i]();
+    batch[i] = nullptr;
+  }
+  total += n;
+  return total;
+}
+
+timer_id event_loop::add_timer(clock::duration delay, clock::duration interval, task fn) {
+  timer_id id{next_timer_.fetch_add(1, std::memory_order_relaxed)};
+  auto when = clock::now() + delay;
+  run_in_loop([this, id, when, interval, fn = std::move(fn)]() mutable {
+    timers_.schedule(id, when, interval, std::move(fn));
+  });
+  return id;
+}
+
+timer_id event_loop::run_after(clock::duration delay, task fn) {
+  return add_timer(delay, clock::duration::zero(), std::move(fn));
+}
+
+timer_id event_loop::run_every(clock::duration interval, task fn) {
+  if (interval <= clock::duration::zero()) interval = std::chrono::milliseconds(1);
+  return add_timer(interval, interval, std::move(fn));
+}
+
+void event_loop::cancel(timer_id id) {
+  run_in_loop([this, id] { timers_.cancel(id); });
+}
+
+void event_loop::watch(int fd, uint32_t events, io_handler* h) {
+  assert_in_loop_thread();
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = h;
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno("epoll_ctl(ADD)");
+}
+
+void event_loop::modify(int fd, uint32_t events, io_handler* h) {
+  assert_in_loop_thread();
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = h;
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) throw_errno("epoll_ctl(MOD)");
+}
+
+void event_loop::unwatch(int fd) {
+  assert_in_loop_thread();
+  epoll_event ev{};
+  (void)::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, &ev);
+}
+
+int event_loop::poll_timeout_ms() {
+  auto next = timers_.next_deadline();
+  if (!next) return -1;
+  auto now = clock::now();
+  if (*next <= now) return 0;
+  // Round up: waking a little late is fine, waking early spins.
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
+  return static_cast<int>(std::min<long long>(ms, 60'000));
+}
+
+void event_loop::run() {
+  owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  std::vector<epoll_event> events(max_events);
+  while (!quit_.load(std::memory_order_acquire)) {
+    int timeout = poll_timeout_ms();
+    polling_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (tasks_->queue.size_approx() > 0 || quit_.load(std::memory_order_acquire)) timeout = 0;
+    int n = ::epoll_wait(epoll_fd_.get(), events.data(), max_events, timeout);
+    polling_.store(false, std::memory_order_relaxed);
+    iterations_.fetch_add(1, std::memory_order_relaxed);
+    if (n < 0 && errno != EINTR) {
+      detail::log().error("epoll_wait: {}", std::strerror(errno));
+      continue;
+    }
+    for (int i = 0; i < n; ++i) {
+      auto* h = static_cast<io_handler*>(events[i].data.ptr);
+      if (h == nullptr) {
+        drain_doorbell();
+      } else {
+        h->handle_events(events[i].events);
+      }
+    }
+    timers_.run_expired(clock::now());
+    run_tasks();
+  }
+  // Run what is still queued (sends before a stop, deferred destructions)
+  // so nothing accepted before quit() is silently dropped.
+  while (run_tasks() > 0) {
+  }
+  owner_.store(std::thread::id{}, std::memory_order_relaxed);
+}
+
+}  // namespace fastnet

@@ -1,0 +1,186 @@
+#include "fastnet/tcp_client.hpp"
+
+#include <sys/epoll.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <mutex>
+
+#include "fastnet/codecs/raw_codec.hpp"
+#include "log.hpp"
+
+namespace fastnet {
+
+struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
+  impl(event_loop& l, client_options o, tcp_handler& h) : loop(l), opts(std::move(o)), handler(h) {
+    if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
+    delay = opts.retry_initial;
+  }
+
+  // All below run on the loop thread.
+  void begin() {
+    active = true;
+    if (connecting || current()) return;
+    attempt();
+  }
+
+  void attempt() {
+    retry_timer = {};
+    attempts.fetch_add(1, std::memory_order_relaxed);
+    try {
+      pending = sockets::create_stream(opts.address.family());
+    } catch (const std::system_error& e) {
+      failed(e.code().value());
+      return;
+    }
+    sockets::apply(pending.get(), opts.address.family(), opts.socket);
+    if (::connect(pending.get(), opts.address.data(), opts.address.size()) != 0 &&
+        errno != EINPROGRESS) {
+      failed(errno);
+      return;
+    }
+    // Completion (or failure) of a non-blocking connect shows as writability.
+    loop.watch(pending.get(), EPOLLOUT, this);
+    connecting = true;
+    std::weak_ptr<impl> weak = shared_from_this();
+    timeout_timer = loop.run_after(opts.connect_timeout, [weak] {
+      if (auto self = weak.lock(); self && self->connecting) {
+        self->timeout_timer = {};
+        self->failed(ETIMEDOUT);
+      }
+    });
+  }
+
+  void handle_events(uint32_t) override {
+    if (!connecting) return;
+    int err = sockets::pending_error(pending.get());
+    socket_address local = sockets::local_address(pending.get());
+    // A connect to a free local port can "succeed" by connecting to itself.
+    if (err == 0 && local == opts.address) err = ECONNREFUSED;
+    if (err != 0) {
+      failed(err);
+      return;
+    }
+    stop_connecting();
+    auto self = shared_from_this();
+    attempts_since_success = 0;
+    delay = opts.retry_initial;
+    std::weak_ptr<impl> weak = self;
+    auto c = std::make_shared<fastnet::connection>(
+        loop, std::move(pending), next_id++, local, opts.address, opts.codec(), handler,
+        opts.connection, [weak](const connection_ptr&) {
+          if (auto s = weak.lock()) s->on_connection_closed();
+        });
+    {
+      std::lock_guard lock(mutex);
+      conn = c;
+    }
+    c->start();
+  }
+
+  void stop_connecting() {
+    if (connecting) loop.unwatch(pending.get());
+    connecting = false;
+    if (timeout_timer) loop.cancel(timeout_timer);
+    timeout_timer = {};
+  }
+
+  void failed(int err) {
+    stop_connecting();
+    pending.reset();
+    ++attempts_since_success;
+    detail::log().debug("connect {} failed: {} (attempt {})", opts.address.to_string(),
+                        std::strerror(err), attempts_since_success);
+    if (!active) return;
+    if (opts.max_attempts != 0 && attempts_since_success >= opts.max_attempts) {
+      active = false;
+      handler.on_connect_failed(opts.address, err);
+      return;
+    }
+    std::weak_ptr<impl> weak = shared_from_this();
+    retry_timer = loop.run_after(delay, [weak] {
+      if (auto self = weak.lock(); self && self->active) self->attempt();
+    });
+    auto next = std::chrono::duration_cast<std::chrono::milliseconds>(delay *
+                                                                      opts.backoff_multiplier);
+    delay = std::min(next, opts.retry_max);
+  }
+
+  void on_connection_closed() {
+    {
+      std::lock_guard lock(mutex);
+      conn.reset();
+    }
+    if (active && opts.reconnect) {
+      std::weak_ptr<impl> weak = shared_from_this();
+      retry_timer = loop.run_after(delay, [weak] {
+        if (auto self = weak.lock(); self && self->active) self->attempt();
+      });
+    }
+  }
+
+  void end() {
+    active = false;
+    if (retry_timer) loop.cancel(retry_timer);
+    retry_timer = {};
+    stop_connecting();
+    pending.reset();
+    if (auto c = current()) c->close();
+  }
+
+  connection_ptr current() const {
+    std::lock_guard lock(mutex);
+    return conn;
+  }
+
+  event_loop& loop;
+  client_options opts;
+  tcp_handler& handler;
+  unique_fd pending;  // socket of the attempt in progress
+  bool connecting = false;
+  bool active = false;
+  timer_id timeout_timer;
+  timer_id retry_timer;
+  std::chrono::milliseconds delay;
+  size_t attempts_since_success = 0;
+  uint64_t next_id = 1;
+  std::atomic<size_t> attempts{0};
+  mutable std::mutex mutex;  // guards conn for readers on other threads
+  connection_ptr conn;
+};
+
+tcp_client::tcp_client(event_loop& loop, client_options opts, tcp_handler& handler)
+    : impl_(std::make_shared<impl>(loop, std::move(opts), handler)) {}
+
+tcp_client::~tcp_client() {
+  if (impl_->loop.in_loop_thread()) {
+    impl_->end();
+    return;
+  }
+  // Wait for the loop to let go of the attempt in progress (it holds a raw
+  // pointer to impl_ in its epoll set); give up waiting if the loop has stopped.
+  auto done = std::make_shared<std::promise<void>>();
+  auto fut = done->get_future();
+  impl_->loop.queue_in_loop([self = impl_, done] {
+    self->end();
+    done->set_value();
+  });
+  while (fut.wait_for(std::chrono::milliseconds(50)) == std::future_status::timeout) {
+    if (!impl_->loop.running()) break;
+  }
+}
+
+void tcp_client::connect() {
+  impl_->loop.run_in_loop([self = impl_] { self->begin(); });
+}
+
+void tcp_client::disconnect() {
+  impl_->loop.run_in_loop([self = impl_] { self->end(); });
+}
+
+connection_ptr tcp_client::connection() const { return impl_->current(); }
+
+size_t tcp_client::attempts() const { return impl_->attempts.load(std::memory_order_relaxed); }
+
+}  // namespace fastnet

@@ -1,0 +1,223 @@
+#include "fastnet/tcp_server.hpp"
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "acceptor.hpp"
+#include "fastnet/codecs/raw_codec.hpp"
+#include "log.hpp"
+
+namespace fastnet {
+
+struct tcp_server::impl {
+  // Connections of one loop; touched only on that loop's thread.
+  struct loop_state {
+    std::unordered_map<uint64_t, connection_ptr> connections;
+    std::unique_ptr<detail::acceptor> acceptor;  // reuse_port mode
+  };
+
+  impl(server_options o, tcp_handler& h)
+      : opts(std::move(o)), handler(h), loops(opts.loops, "fastnet-io") {
+    if (!opts.balancer) opts.balancer = round_robin();
+    if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
+    states = std::vector<loop_state>(loops.size());
+  }
+
+  void start();
+  void stop();
+  void on_accept(unique_fd fd, const socket_address& peer, size_t accepting_loop);
+  void on_closed(size_t loop_index, const connection_ptr& c);
+  /// Runs `fn` on `loop` and waits for it (controlling thread only).
+  static void run_and_wait(event_loop& loop, std::function<void()> fn);
+
+  server_options opts;
+  tcp_handler& handler;
+  event_loop control;  // server timers and, without reuse_port, the acceptor
+  std::thread control_thread;
+  loop_group loops;
+  std::vector<loop_state> states;
+  std::unique_ptr<detail::acceptor> acceptor;  // single-acceptor mode; control thread
+  socket_address bound;
+  std::atomic<uint64_t> next_id{1};
+  std::atomic<size_t> open{0};
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::condition_variable all_closed;
+  bool started = false;
+  bool stopped = false;
+};
+
+void tcp_server::impl::run_and_wait(event_loop& loop, std::function<void()> fn) {
+  std::promise<void> done;
+  loop.run_in_loop([&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void tcp_server::impl::start() {
+  // Bind everything first, on this thread, so that errors surface as exceptions.
+  socket_options lopts = opts.socket;
+  lopts.reuse_port = opts.reuse_port;
+  std::vector<unique_fd> listeners;
+  listeners.push_back(sockets::listen(opts.address, lopts, opts.backlog));
+  bound = sockets::local_address(listeners[0].get());
+  if (opts.reuse_port) {
+    for (size_t i = 1; i < loops.size(); ++i)
+      listeners.push_back(sockets::listen(bound, lopts, opts.backlog));
+  }
+
+  loops.start();
+  std::promise<void> control_running;
+  control.queue_in_loop([&] { control_running.set_value(); });
+  control_thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "fastnet-ctl");
+    control.run();
+  });
+  control_running.get_future().wait();
+
+  if (opts.reuse_port) {
+    for (size_t i = 0; i < loops.size(); ++i) {
+      auto fd = std::make_shared<unique_fd>(std::move(listeners[i]));
+      run_and_wait(loops.loop(i), [this, i, fd] {
+        states[i].acceptor = std::make_unique<detail::acceptor>(
+            loops.loop(i), std::move(*fd),
+            [this, i](unique_fd c, const socket_address& peer) { on_accept(std::move(c), peer, i); });
+      });
+    }
+  } else {
+    auto fd = std::make_shared<unique_fd>(std::move(listeners[0]));
+    run_and_wait(control, [this, fd] {
+      acceptor = std::make_unique<detail::acceptor>(
+          control, std::move(*fd), [this](unique_fd c, const socket_address& peer) {
+            on_accept(std::move(c), peer, SIZE_MAX);
+          });
+    });
+  }
+  started = true;
+  detail::log().info("listening on {} with {} loops{}", bound.to_string(), loops.size(),
+                     opts.reuse_port ? " (SO_REUSEPORT)" : "");
+}
+
+void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_t accepting_loop) {
+  if (stopping.load(std::memory_order_acquire)) return;  // fd closes here
+  if (open.load(std::memory_order_relaxed) >= opts.max_connections) {
+    detail::log().debug("refusing {}: {} connections open (max_connections)", peer.to_string(),
+                        opts.max_connections);
+    return;  // accepted and closed at once: the peer sees the refusal immediately
+  }
+  open.fetch_add(1, std::memory_order_relaxed);
+  size_t index = accepting_loop;
+  if (index == SIZE_MAX) {
+    size_t loads[256];
+    size_t n = std::min<size_t>(loops.size(), 256);
+    for (size_t i = 0; i < n; ++i) loads[i] = loops.load(i);
+    index = opts.balancer->pick(peer, std::span<const size_t>(loads, n));
+  }
+  loops.add_load(index, 1);
+  sockets::apply(fd.get(), peer.family(), opts.socket);
+  uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
+  // std::function needs a copyable task: carry the descriptor as a plain int
+  // and own it again on the loop (tasks always run, even during shutdown).
+  int raw = fd.release();
+  socket_address peer_copy = peer;
+  loops.loop(index).run_in_loop([this, index, raw, id, peer_copy] {
+    unique_fd owned(raw);
+    if (stopping.load(std::memory_order_acquire)) {
+      loops.add_load(index, -1);
+      if (open.fetch_sub(1) == 1) {
+        std::lock_guard lock(mutex);
+        all_closed.notify_all();
+      }
+      return;
+    }
+    socket_address local = sockets::local_address(owned.get());
+    auto c = std::make_shared<connection>(
+        loops.loop(index), std::move(owned), id, local, peer_copy, opts.codec(), handler,
+        opts.connection, [this, index](const connection_ptr& closed) { on_closed(index, closed); });
+    states[index].connections.emplace(id, c);
+    c->start();
+  });
+}
+
+void tcp_server::impl::on_closed(size_t loop_index, const connection_ptr& c) {
+  states[loop_index].connections.erase(c->id());
+  loops.add_load(loop_index, -1);
+  if (open.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping.load()) {
+    std::lock_guard lock(mutex);
+    all_closed.notify_all();
+  }
+}
+
+void tcp_server::impl::stop() {
+  if (!started || stopped) return;
+  stopped = true;
+  stopping.store(true, std::memory_order_release);
+
+  // 1. Stop accepting.
+  run_and_wait(control, [this] { acceptor.reset(); });
+  for (size_t i = 0; i < loops.size(); ++i)
+    run_and_wait(loops.loop(i), [this, i] { states[i].acceptor.reset(); });
+
+  // 2. Close every connection gracefully: flush, half-close, wait for FIN.
+  auto close_all = [this](close_reason why, bool hard) {
+    for (size_t i = 0; i < loops.size(); ++i) {
+      loops.loop(i).queue_in_loop([this, i, why, hard] {
+        std::vector<connection_ptr> all;
+        for (auto& [id, c] : states[i].connections) all.push_back(c);
+        for (auto& c : all) hard ? c->abort() : c->close(why);
+      });
+    }
+  };
+  close_all(close_reason::server_stopping, false);
+  {
+    std::unique_lock lock(mutex);
+    if (!all_closed.wait_for(lock, opts.stop_timeout, [this] { return open.load() == 0; })) {
+      detail::log().warn("stop: {} connections still open after {} ms; resetting them",
+                         open.load(), opts.stop_timeout.count());
+      lock.unlock();
+      close_all(close_reason::server_stopping, true);
+      lock.lock();
+      all_closed.wait(lock, [this] { return open.load() == 0; });
+    }
+  }
+
+  // 3. Join the threads.
+  loops.stop();
+  control.quit();
+  control_thread.join();
+}
+
+tcp_server::tcp_server(server_options opts, tcp_handler& handler)
+    : impl_(std::make_unique<impl>(std::move(opts), handler)) {}
+
+tcp_server::~tcp_server() { stop(); }
+
+void tcp_server::start() {
+  if (impl_->started) return;
+  impl_->start();
+}
+
+void tcp_server::stop() { impl_->stop(); }
+
+socket_address tcp_server::local_address() const { return impl_->bound; }
+
+size_t tcp_server::connection_count() const { return impl_->open.load(); }
+
+timer_id tcp_server::run_every(clock::duration interval, std::function<void()> fn) {
+  return impl_->control.run_every(interval, std::move(fn));
+}
+
+timer_id tcp_server::run_after(clock::duration delay, std::function<void()> fn) {
+  return impl_->control.run_after(delay, std::move(fn));
+}
+
+void tcp_server::cancel(timer_id id) { impl_->control.cancel(id); }
+
+loop_group& tcp_server::loops() { return impl_->loops; }
+
+}  // namespace fastnet
