@@ -1,0 +1,159 @@
+// Closing: half-close from either side, RST mid-write, abort, graceful
+// close() flushing a large reply, idle timeout.
+#include <catch2/catch.hpp>
+#include <fastnet/fastnet.hpp>
+
+#include <thread>
+
+#include "support/test_socket.hpp"
+
+using namespace fastnet;
+using namespace fastnet::test;
+
+namespace {
+
+server_options one_loop() {
+  server_options o;
+  o.address = *socket_address::ip("127.0.0.1", 0);
+  o.loops = 1;
+  return o;
+}
+
+/// Runs `action` on the connection once its first frame arrives.
+struct act_on_first final : recording_echo {
+  std::function<void(const connection_ptr&)> action;
+  bool echo = false;
+  void on_message(const connection_ptr& c, std::span<const std::byte> f) override {
+    if (echo) {
+      recording_echo::on_message(c, f);
+    } else {
+      frames.fetch_add(1);
+    }
+    if (action) std::exchange(action, nullptr)(c);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("client half-close: every echo arrives, then EOF", "[integration][close]") {
+  recording_echo handler;
+  tcp_server server(one_loop(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  std::string msg = random_bytes(3 << 20, 9);
+  std::thread writer([&] {
+    REQUIRE(c.write_all(msg));
+    c.shutdown_write();
+  });
+  std::string got;
+  CHECK(c.read_to_end(got, 30s) == end_kind::eof);
+  writer.join();
+  CHECK(got == msg);
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  CHECK(handler.close_reasons().at(0) == close_reason::peer_closed);
+}
+
+TEST_CASE("server shutdown(): reply flushed, then FIN; the connection stays readable",
+          "[integration][close]") {
+  act_on_first handler;
+  std::string reply = random_bytes(2 << 20, 5);
+  handler.action = [&](const connection_ptr& c) {
+    c->send(reply);
+    c->shutdown();
+    CHECK_FALSE(c->send(std::string("after shutdown")));
+  };
+  tcp_server server(one_loop(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("go"));
+  std::string got;
+  CHECK(c.read_to_end(got, 30s) == end_kind::eof);
+  CHECK(got == reply);
+  // Half-closed, not closed: the server still reads until we close.
+  CHECK(handler.closes.value() == 0);
+  c.close();
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  CHECK(handler.close_reasons().at(0) == close_reason::peer_closed);
+}
+
+TEST_CASE("close() flushes a large reply before closing", "[integration][close]") {
+  act_on_first handler;
+  std::string reply = random_bytes(8 << 20, 6);
+  handler.action = [&](const connection_ptr& c) {
+    c->send(reply);
+    c->close();
+  };
+  tcp_server server(one_loop(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("go"));
+  std::string got;
+  CHECK(c.read_to_end(got, 30s) == end_kind::eof);
+  CHECK(got == reply);
+  c.close();
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  CHECK(handler.close_reasons().at(0) == close_reason::local_close);
+}
+
+TEST_CASE("abort() resets the connection at once", "[integration][close]") {
+  act_on_first handler;
+  handler.action = [](const connection_ptr& c) {
+    c->send(std::string(1 << 20, 'z'));
+    c->abort();
+  };
+  tcp_server server(one_loop(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("go"));
+  std::string got;
+  CHECK(c.read_to_end(got, 30s) == end_kind::reset);
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  CHECK(handler.close_reasons().at(0) == close_reason::aborted);
+}
+
+TEST_CASE("a peer reset mid-write closes the connection with reason reset",
+          "[integration][close]") {
+  // The server streams a large reply; the client resets before reading it.
+  act_on_first handler;
+  handler.action = [](const connection_ptr& c) { c->send(std::string(32 << 20, 'r')); };
+  tcp_server server(one_loop(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("go"));
+  REQUIRE(c.read_exact(1000).has_value());  // the stream has started
+  c.set_linger_zero();
+  c.close();
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  CHECK(handler.close_reasons().at(0) == close_reason::reset);
+  // The server is still healthy.
+  handler.echo = true;
+  auto c2 = client_socket::connect(server.local_address());
+  REQUIRE(c2.write_all("x"));
+  CHECK(c2.read_exact(1).has_value());
+}
+
+TEST_CASE("idle connections are closed after the idle timeout", "[integration][close]") {
+  recording_echo handler;
+  auto opts = one_loop();
+  opts.connection.idle_timeout = std::chrono::milliseconds(1000);
+  tcp_server server(opts, handler);
+  server.start();
+  auto quiet = client_socket::connect(server.local_address());
+  // Activity keeps a connection open past its timeout: traffic spans 2.5 timeouts.
+  auto busy = client_socket::connect(server.local_address());
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500)) {
+    REQUIRE(busy.write_all("k"));
+    REQUIRE(busy.read_exact(1).has_value());
+  }
+  std::string got;
+  CHECK(quiet.read_to_end(got, 10s) == end_kind::eof);
+  // The busy one was active within the last timeout: still served.
+  REQUIRE(busy.write_all("k"));
+  CHECK(busy.read_exact(1).has_value());
+  // Answer the server's FIN so its graceful close completes without waiting the linger.
+  quiet.close();
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  CHECK(handler.close_reasons().at(0) == close_reason::idle_timeout);
+  CHECK(handler.closes.value() == 1);
+}

@@ -1,0 +1,18 @@
+# Fails when any file under DIR includes a CAF header: reactor/ must build
+# and be usable without CAF (see DESIGN.md, "The seams").
+file(GLOB_RECURSE files "${DIR}/*.hpp" "${DIR}/*.cpp" "${DIR}/*.h" "${DIR}/CMakeLists.txt")
+set(bad "")
+foreach(f IN LISTS files)
+  file(STRINGS "${f}" hits REGEX "#[ \t]*include[ \t]*[<\"]caf/|CAF::")
+  if(hits)
+    list(APPEND bad "${f}: ${hits}")
+  endif()
+endforeach()
+list(LENGTH files n)
+if(n EQUAL 0)
+  message(FATAL_ERROR "no sources found under ${DIR}")
+endif()
+if(bad)
+  message(FATAL_ERROR "CAF referenced under reactor/:\n${bad}")
+endif()
+message(STATUS "checked ${n} files under ${DIR}: no CAF")

@@ -1,0 +1,188 @@
+// Server lifecycle: stop() with data in flight loses nothing acknowledged,
+// stop() with thousands of connections, max connections, EMFILE and
+// recovery, timers.
+#include <catch2/catch.hpp>
+#include <fastnet/fastnet.hpp>
+
+#include <sys/resource.h>
+
+#include <thread>
+
+#include "support/test_socket.hpp"
+
+using namespace fastnet;
+using namespace fastnet::test;
+
+namespace {
+
+server_options local(size_t loops = 2) {
+  server_options o;
+  o.address = *socket_address::ip("127.0.0.1", 0);
+  o.loops = loops;
+  return o;
+}
+
+/// Raises the soft descriptor limit to the hard one (large tests need it).
+void raise_nofile() {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+}  // namespace
+
+TEST_CASE("stop() with data in flight: every byte the server echoed reaches the client",
+          "[integration][server]") {
+  recording_echo handler;
+  auto opts = local(2);
+  opts.codec = *make_codec_factory("len32", 1 << 20);
+  tcp_server server(opts, handler);
+  server.start();
+  constexpr int clients = 8;
+  std::vector<client_socket> socks;
+  for (int i = 0; i < clients; ++i) socks.push_back(client_socket::connect(server.local_address()));
+  REQUIRE(handler.connects.wait_for_at_least(clients));
+  // Each client streams frames until the server goes away, and reads concurrently.
+  std::vector<std::string> sent(clients), received(clients);
+  std::vector<std::thread> writers, readers;
+  std::atomic<bool> stop_writing{false};
+  for (int i = 0; i < clients; ++i) {
+    writers.emplace_back([&, i] {
+      std::string frame = std::string("\x00\x00\x04\x00", 4) + random_bytes(1024, i);
+      while (!stop_writing.load() && socks[i].write_all(frame, 5s)) sent[i] += frame;
+    });
+    readers.emplace_back([&, i] {
+      socks[i].read_to_end(received[i], 60s);
+      socks[i].shutdown_write();  // answer the server's FIN so its close completes
+    });
+  }
+  // Let traffic flow (wait on the event: a good amount echoed), then stop mid-stream.
+  while (handler.echoed_bytes.load() < (4u << 20)) std::this_thread::yield();
+  server.stop();
+  stop_writing = true;
+  for (auto& t : readers) t.join();
+  for (auto& t : writers) t.join();
+  size_t total = 0;
+  for (int i = 0; i < clients; ++i) {
+    // What arrived is an exact prefix of what was sent, ending on a frame boundary.
+    REQUIRE(received[i].size() <= sent[i].size());
+    REQUIRE(sent[i].compare(0, received[i].size(), received[i]) == 0);
+    CHECK(received[i].size() % 1028 == 0);
+    total += received[i].size();
+  }
+  // Acknowledged = handed to send() successfully: none of it lost.
+  CHECK(total == handler.echoed_bytes.load() / 1024 * 1028);
+  CHECK(handler.closes.value() == clients);
+}
+
+TEST_CASE("stop() with 3000 connections returns and closes every one",
+          "[integration][server]") {
+  raise_nofile();
+  recording_echo handler;
+  tcp_server server(local(2), handler);
+  server.start();
+  std::vector<client_socket> socks;
+  for (int i = 0; i < 3000; ++i) socks.push_back(client_socket::connect(server.local_address()));
+  REQUIRE(handler.connects.wait_for_at_least(3000, 30s));
+  CHECK(server.connection_count() == 3000);
+  server.stop();
+  CHECK(handler.closes.value() == 3000);
+  CHECK(server.connection_count() == 0);
+  for (auto r : handler.close_reasons()) CHECK(r == close_reason::server_stopping);
+  std::string rest;
+  CHECK(socks.front().read_to_end(rest) == end_kind::eof);
+}
+
+TEST_CASE("max_connections: extra connections are closed at once, and served again later",
+          "[integration][server]") {
+  recording_echo handler;
+  auto opts = local(1);
+  opts.max_connections = 4;
+  tcp_server server(opts, handler);
+  server.start();
+  std::vector<client_socket> socks;
+  for (int i = 0; i < 4; ++i) socks.push_back(client_socket::connect(server.local_address()));
+  REQUIRE(handler.connects.wait_for_at_least(4));
+  auto extra = client_socket::connect(server.local_address());
+  std::string got;
+  CHECK(extra.read_to_end(got) != end_kind::timeout);  // closed by the server
+  CHECK(handler.connects.value() == 4);
+  // Free a slot: a new connection is served.
+  socks.pop_back();
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  auto again = client_socket::connect(server.local_address());
+  REQUIRE(again.write_all("hi"));
+  CHECK(again.read_exact(2) == std::optional<std::string>("hi"));
+}
+
+TEST_CASE("EMFILE: waiting connections are refused without spinning, and accepting recovers",
+          "[integration][server]") {
+  recording_echo handler;
+  tcp_server server(local(1), handler);
+  server.start();
+  // Create the client sockets first (they need descriptors too), then lower
+  // the limit so that the server's accept() runs out.
+  std::vector<unique_fd> clients;
+  for (int i = 0; i < 20; ++i) clients.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int highest = clients.back().get();
+  rlimit old{};
+  getrlimit(RLIMIT_NOFILE, &old);
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(highest + 1);
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  auto addr = server.local_address();
+  for (auto& fd : clients) {
+    REQUIRE(::connect(fd.get(), addr.data(), addr.size()) == 0);
+    (void)::send(fd.get(), "e", 1, MSG_NOSIGNAL);  // served clients get it echoed
+  }
+  // Every client is either served or told no (EOF/RST) — none is left hanging in the backlog.
+  size_t refused = 0;
+  for (auto& fd : clients) {
+    pollfd p{fd.get(), POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 10000) == 1);
+    char b;
+    if (::recv(fd.get(), &b, 1, 0) <= 0) ++refused;
+  }
+  CHECK(refused >= 1);
+  // Give descriptors back: new connections are served normally.
+  clients.clear();
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &old) == 0);
+  auto c = client_socket::connect(addr);
+  REQUIRE(c.write_all("back"));
+  CHECK(c.read_exact(4, 10s) == std::optional<std::string>("back"));
+}
+
+TEST_CASE("server timers: run_every repeats until cancelled, run_after fires once",
+          "[integration][server]") {
+  recording_echo handler;
+  tcp_server server(local(1), handler);
+  server.start();
+  waitable_counter every, once;
+  auto id = server.run_every(std::chrono::milliseconds(5), [&] { every.add(); });
+  server.run_after(std::chrono::milliseconds(5), [&] { once.add(); });
+  REQUIRE(every.wait_for_at_least(3));
+  REQUIRE(once.wait_for_at_least(1));
+  server.cancel(id);
+  // A marker scheduled after the cancel: once it has run, the cancel has taken effect.
+  waitable_counter marker;
+  server.run_after(std::chrono::milliseconds(50), [&] { marker.add(); });
+  REQUIRE(marker.wait_for_at_least(1));
+  long after_cancel = every.value();
+  waitable_counter marker2;
+  server.run_after(std::chrono::milliseconds(50), [&] { marker2.add(); });
+  REQUIRE(marker2.wait_for_at_least(1));
+  CHECK(every.value() == after_cancel);
+  CHECK(once.value() == 1);
+}
+
+TEST_CASE("start() on a port in use throws", "[integration][server]") {
+  recording_echo handler;
+  tcp_server first(local(1), handler);
+  first.start();
+  auto opts = local(1);
+  opts.address = first.local_address();
+  opts.socket.reuse_addr = false;
+  tcp_server second(opts, handler);
+  CHECK_THROWS_AS(second.start(), std::system_error);
+}
