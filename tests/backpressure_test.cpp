@@ -40,8 +40,10 @@ server_options small_water_marks() {
 
 }  // namespace
 
-TEST_CASE("a peer that never reads: reading pauses at the high water mark and server memory stays bounded",
-          "[integration][backpressure]") {
+TEST_CASE(
+    "a peer that never reads: reading pauses at the high water mark and server memory stays "
+    "bounded",
+    "[integration][backpressure]") {
   watermark_echo handler;
   auto opts = small_water_marks();
   tcp_server server(opts, handler);

@@ -24,7 +24,8 @@ server_options local_server(const char* codec, size_t loops = 2) {
 std::string len32(const std::string& payload) {
   std::string h(4, '\0');
   uint32_t n = static_cast<uint32_t>(payload.size());
-  for (int i = 0; i < 4; ++i) h[static_cast<size_t>(i)] = static_cast<char>(n >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    h[static_cast<size_t>(i)] = static_cast<char>(n >> (24 - 8 * i));
   return h + payload;
 }
 
@@ -52,7 +53,8 @@ TEST_CASE("200 connections echo concurrently without mixing bytes", "[integratio
   tcp_server server(local_server("raw"), handler);
   server.start();
   std::vector<client_socket> clients;
-  for (int i = 0; i < 200; ++i) clients.push_back(client_socket::connect(server.local_address()));
+  for (int i = 0; i < 200; ++i)
+    clients.push_back(client_socket::connect(server.local_address()));
   REQUIRE(handler.connects.wait_for_at_least(200));
   for (int round = 0; round < 5; ++round) {
     std::vector<std::string> sent;
@@ -94,7 +96,8 @@ TEST_CASE("len32 frames written one byte at a time arrive whole and in order",
   auto c = client_socket::connect(server.local_address());
   std::vector<std::string> payloads = {"a", "", "hello", random_bytes(70000, 3), "tail"};
   std::string wire;
-  for (auto& p : payloads) wire += len32(p);
+  for (auto& p : payloads)
+    wire += len32(p);
   // Partial writes: the server sees every possible split of headers and payloads.
   std::thread writer([&] {
     for (size_t i = 0; i < wire.size(); i += (i < 200 ? 1 : 997))
@@ -177,19 +180,22 @@ TEST_CASE("sends from a non-loop thread keep their order", "[integration][echo]"
     void on_connect(const connection_ptr& c) override {
       std::lock_guard lock(m);
       workers.emplace_back([c] {
-        for (int i = 0; i < 20000; ++i) c->send(std::to_string(i));
+        for (int i = 0; i < 20000; ++i)
+          c->send(std::to_string(i));
       });
     }
     void on_message(const connection_ptr&, std::span<const std::byte>) override {}
     ~handler_t() override {
-      for (auto& w : workers) w.join();
+      for (auto& w : workers)
+        w.join();
     }
   } handler;
   tcp_server server(local_server("line"), handler);
   server.start();
   auto c = client_socket::connect(server.local_address());
   std::string expected;
-  for (int i = 0; i < 20000; ++i) expected += std::to_string(i) + "\n";
+  for (int i = 0; i < 20000; ++i)
+    expected += std::to_string(i) + "\n";
   auto got = c.read_exact(expected.size(), 30s);
   REQUIRE(got.has_value());
   CHECK(*got == expected);

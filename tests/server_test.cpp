@@ -41,7 +41,8 @@ TEST_CASE("stop() with data in flight: every byte the server echoed reaches the 
   server.start();
   constexpr int clients = 8;
   std::vector<client_socket> socks;
-  for (int i = 0; i < clients; ++i) socks.push_back(client_socket::connect(server.local_address()));
+  for (int i = 0; i < clients; ++i)
+    socks.push_back(client_socket::connect(server.local_address()));
   REQUIRE(handler.connects.wait_for_at_least(clients));
   // Each client streams frames until the server goes away, and reads concurrently.
   std::vector<std::string> sent(clients), received(clients);
@@ -50,7 +51,8 @@ TEST_CASE("stop() with data in flight: every byte the server echoed reaches the 
   for (int i = 0; i < clients; ++i) {
     writers.emplace_back([&, i] {
       std::string frame = std::string("\x00\x00\x04\x00", 4) + random_bytes(1024, i);
-      while (!stop_writing.load() && socks[i].write_all(frame, 5s)) sent[i] += frame;
+      while (!stop_writing.load() && socks[i].write_all(frame, 5s))
+        sent[i] += frame;
     });
     readers.emplace_back([&, i] {
       socks[i].read_to_end(received[i], 60s);
@@ -58,11 +60,14 @@ TEST_CASE("stop() with data in flight: every byte the server echoed reaches the 
     });
   }
   // Let traffic flow (wait on the event: a good amount echoed), then stop mid-stream.
-  while (handler.echoed_bytes.load() < (4u << 20)) std::this_thread::yield();
+  while (handler.echoed_bytes.load() < (4u << 20))
+    std::this_thread::yield();
   server.stop();
   stop_writing = true;
-  for (auto& t : readers) t.join();
-  for (auto& t : writers) t.join();
+  for (auto& t : readers)
+    t.join();
+  for (auto& t : writers)
+    t.join();
   size_t total = 0;
   for (int i = 0; i < clients; ++i) {
     // What arrived is an exact prefix of what was sent, ending on a frame boundary.
@@ -76,20 +81,21 @@ TEST_CASE("stop() with data in flight: every byte the server echoed reaches the 
   CHECK(handler.closes.value() == clients);
 }
 
-TEST_CASE("stop() with 3000 connections returns and closes every one",
-          "[integration][server]") {
+TEST_CASE("stop() with 3000 connections returns and closes every one", "[integration][server]") {
   raise_nofile();
   recording_echo handler;
   tcp_server server(local(2), handler);
   server.start();
   std::vector<client_socket> socks;
-  for (int i = 0; i < 3000; ++i) socks.push_back(client_socket::connect(server.local_address()));
+  for (int i = 0; i < 3000; ++i)
+    socks.push_back(client_socket::connect(server.local_address()));
   REQUIRE(handler.connects.wait_for_at_least(3000, 30s));
   CHECK(server.connection_count() == 3000);
   server.stop();
   CHECK(handler.closes.value() == 3000);
   CHECK(server.connection_count() == 0);
-  for (auto r : handler.close_reasons()) CHECK(r == close_reason::server_stopping);
+  for (auto r : handler.close_reasons())
+    CHECK(r == close_reason::server_stopping);
   std::string rest;
   CHECK(socks.front().read_to_end(rest) == end_kind::eof);
 }
@@ -102,7 +108,8 @@ TEST_CASE("max_connections: extra connections are closed at once, and served aga
   tcp_server server(opts, handler);
   server.start();
   std::vector<client_socket> socks;
-  for (int i = 0; i < 4; ++i) socks.push_back(client_socket::connect(server.local_address()));
+  for (int i = 0; i < 4; ++i)
+    socks.push_back(client_socket::connect(server.local_address()));
   REQUIRE(handler.connects.wait_for_at_least(4));
   auto extra = client_socket::connect(server.local_address());
   std::string got;
@@ -124,7 +131,8 @@ TEST_CASE("EMFILE: waiting connections are refused without spinning, and accepti
   // Create the client sockets first (they need descriptors too), then lower
   // the limit so that the server's accept() runs out.
   std::vector<unique_fd> clients;
-  for (int i = 0; i < 20; ++i) clients.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  for (int i = 0; i < 20; ++i)
+    clients.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int highest = clients.back().get();
   rlimit old{};
   getrlimit(RLIMIT_NOFILE, &old);

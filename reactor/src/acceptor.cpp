@@ -16,7 +16,9 @@ namespace {
 constexpr int accepts_per_event = 64;
 constexpr auto emfile_backoff = std::chrono::milliseconds(100);
 
-unique_fd open_spare() { return unique_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
+unique_fd open_spare() {
+  return unique_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
 }  // namespace
 
 acceptor::acceptor(event_loop& loop, unique_fd listen_fd, accept_fn on_accept)

@@ -17,7 +17,9 @@ namespace {
 // front of it, a single readv takes at least this much.
 constexpr size_t read_spill = 64 * 1024;
 
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+bool would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
 
 }  // namespace
 
@@ -88,7 +90,8 @@ void connection::handle_events(uint32_t events) {
       return;
     }
   }
-  if ((events & EPOLLOUT) && state_.load(std::memory_order_relaxed) != state::closed) handle_write();
+  if ((events & EPOLLOUT) && state_.load(std::memory_order_relaxed) != state::closed)
+    handle_write();
 }
 
 void connection::handle_read() {
@@ -385,7 +388,9 @@ void connection::shutdown_in_loop() {
   }
 }
 
-void connection::close() { close(close_reason::local_close); }
+void connection::close() {
+  close(close_reason::local_close);
+}
 
 void connection::close(close_reason why) {
   if (state_.load(std::memory_order_acquire) == state::closed) return;

@@ -4,9 +4,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <concurrentqueue/concurrentqueue.h>
 #include <cassert>
 #include <cerrno>
-#include <concurrentqueue/concurrentqueue.h>
 #include <cstdlib>
 #include <cstring>
 #include <vector>

@@ -22,9 +22,9 @@ spdlog::logger& log() {
 }  // namespace detail
 
 void set_log_level(log_level level) {
-  static constexpr spdlog::level::level_enum map[] = {
-      spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
-      spdlog::level::warn,  spdlog::level::err,   spdlog::level::off};
+  static constexpr spdlog::level::level_enum map[] = {spdlog::level::trace, spdlog::level::debug,
+                                                      spdlog::level::info,  spdlog::level::warn,
+                                                      spdlog::level::err,   spdlog::level::off};
   detail::log().set_level(map[static_cast<int>(level)]);
 }
 

@@ -9,11 +9,14 @@ namespace fastnet {
 loop_group::loop_group(size_t threads, std::string name) : name_(std::move(name)) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   loops_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) loops_.push_back(std::make_unique<event_loop>());
+  for (size_t i = 0; i < threads; ++i)
+    loops_.push_back(std::make_unique<event_loop>());
   loads_ = std::make_unique<counter[]>(threads);
 }
 
-loop_group::~loop_group() { stop(); }
+loop_group::~loop_group() {
+  stop();
+}
 
 void loop_group::start() {
   if (started_) return;
@@ -34,8 +37,10 @@ void loop_group::start() {
 
 void loop_group::stop() {
   if (!started_) return;
-  for (auto& l : loops_) l->quit();
-  for (auto& t : threads_) t.join();
+  for (auto& l : loops_)
+    l->quit();
+  for (auto& t : threads_)
+    t.join();
   threads_.clear();
   started_ = false;
 }

@@ -67,11 +67,12 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     attempts_since_success = 0;
     delay = opts.retry_initial;
     std::weak_ptr<impl> weak = self;
-    auto c = std::make_shared<fastnet::connection>(
-        loop, std::move(pending), next_id++, local, opts.address, opts.codec(), handler,
-        opts.connection, [weak](const connection_ptr&) {
-          if (auto s = weak.lock()) s->on_connection_closed();
-        });
+    auto c = std::make_shared<fastnet::connection>(loop, std::move(pending), next_id++, local,
+                                                   opts.address, opts.codec(), handler,
+                                                   opts.connection, [weak](const connection_ptr&) {
+                                                     if (auto s = weak.lock())
+                                                       s->on_connection_closed();
+                                                   });
     {
       std::lock_guard lock(mutex);
       conn = c;
@@ -102,8 +103,8 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     retry_timer = loop.run_after(delay, [weak] {
       if (auto self = weak.lock(); self && self->active) self->attempt();
     });
-    auto next = std::chrono::duration_cast<std::chrono::milliseconds>(delay *
-                                                                      opts.backoff_multiplier);
+    auto next =
+        std::chrono::duration_cast<std::chrono::milliseconds>(delay * opts.backoff_multiplier);
     delay = std::min(next, opts.retry_max);
   }
 
@@ -179,8 +180,12 @@ void tcp_client::disconnect() {
   impl_->loop.run_in_loop([self = impl_] { self->end(); });
 }
 
-connection_ptr tcp_client::connection() const { return impl_->current(); }
+connection_ptr tcp_client::connection() const {
+  return impl_->current();
+}
 
-size_t tcp_client::attempts() const { return impl_->attempts.load(std::memory_order_relaxed); }
+size_t tcp_client::attempts() const {
+  return impl_->attempts.load(std::memory_order_relaxed);
+}
 
 }  // namespace fastnet

@@ -85,8 +85,9 @@ void tcp_server::impl::start() {
       auto fd = std::make_shared<unique_fd>(std::move(listeners[i]));
       run_and_wait(loops.loop(i), [this, i, fd] {
         states[i].acceptor = std::make_unique<detail::acceptor>(
-            loops.loop(i), std::move(*fd),
-            [this, i](unique_fd c, const socket_address& peer) { on_accept(std::move(c), peer, i); });
+            loops.loop(i), std::move(*fd), [this, i](unique_fd c, const socket_address& peer) {
+              on_accept(std::move(c), peer, i);
+            });
       });
     }
   } else {
@@ -115,7 +116,8 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
   if (index == SIZE_MAX) {
     size_t loads[256];
     size_t n = std::min<size_t>(loops.size(), 256);
-    for (size_t i = 0; i < n; ++i) loads[i] = loops.load(i);
+    for (size_t i = 0; i < n; ++i)
+      loads[i] = loops.load(i);
     index = opts.balancer->pick(peer, std::span<const size_t>(loads, n));
   }
   loops.add_load(index, 1);
@@ -168,8 +170,10 @@ void tcp_server::impl::stop() {
     for (size_t i = 0; i < loops.size(); ++i) {
       loops.loop(i).queue_in_loop([this, i, why, hard] {
         std::vector<connection_ptr> all;
-        for (auto& [id, c] : states[i].connections) all.push_back(c);
-        for (auto& c : all) hard ? c->abort() : c->close(why);
+        for (auto& [id, c] : states[i].connections)
+          all.push_back(c);
+        for (auto& c : all)
+          hard ? c->abort() : c->close(why);
       });
     }
   };
@@ -177,8 +181,8 @@ void tcp_server::impl::stop() {
   {
     std::unique_lock lock(mutex);
     if (!all_closed.wait_for(lock, opts.stop_timeout, [this] { return open.load() == 0; })) {
-      detail::log().warn("stop: {} connections still open after {} ms; resetting them",
-                         open.load(), opts.stop_timeout.count());
+      detail::log().warn("stop: {} connections still open after {} ms; resetting them", open.load(),
+                         opts.stop_timeout.count());
       lock.unlock();
       close_all(close_reason::server_stopping, true);
       lock.lock();
@@ -195,18 +199,26 @@ void tcp_server::impl::stop() {
 tcp_server::tcp_server(server_options opts, tcp_handler& handler)
     : impl_(std::make_unique<impl>(std::move(opts), handler)) {}
 
-tcp_server::~tcp_server() { stop(); }
+tcp_server::~tcp_server() {
+  stop();
+}
 
 void tcp_server::start() {
   if (impl_->started) return;
   impl_->start();
 }
 
-void tcp_server::stop() { impl_->stop(); }
+void tcp_server::stop() {
+  impl_->stop();
+}
 
-socket_address tcp_server::local_address() const { return impl_->bound; }
+socket_address tcp_server::local_address() const {
+  return impl_->bound;
+}
 
-size_t tcp_server::connection_count() const { return impl_->open.load(); }
+size_t tcp_server::connection_count() const {
+  return impl_->open.load();
+}
 
 timer_id tcp_server::run_every(clock::duration interval, std::function<void()> fn) {
   return impl_->control.run_every(interval, std::move(fn));
@@ -216,8 +228,12 @@ timer_id tcp_server::run_after(clock::duration delay, std::function<void()> fn) 
   return impl_->control.run_after(delay, std::move(fn));
 }
 
-void tcp_server::cancel(timer_id id) { impl_->control.cancel(id); }
+void tcp_server::cancel(timer_id id) {
+  impl_->control.cancel(id);
+}
 
-loop_group& tcp_server::loops() { return impl_->loops; }
+loop_group& tcp_server::loops() {
+  return impl_->loops;
+}
 
 }  // namespace fastnet

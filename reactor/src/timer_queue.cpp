@@ -16,7 +16,9 @@ timer_id timer_queue::schedule(timer_id id, clock::time_point when, clock::durat
   return id;
 }
 
-void timer_queue::cancel(timer_id id) { live_.erase(id.value); }
+void timer_queue::cancel(timer_id id) {
+  live_.erase(id.value);
+}
 
 void timer_queue::drop_stale_top() {
   // An entry is stale when its timer was cancelled or re-armed to another time.

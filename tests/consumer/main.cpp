@@ -33,7 +33,8 @@ int main() {
   if (::write(fd, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) return 1;
   std::string got;
   char c = 0;
-  while (got.size() < msg.size() && ::read(fd, &c, 1) == 1) got.push_back(c);
+  while (got.size() < msg.size() && ::read(fd, &c, 1) == 1)
+    got.push_back(c);
   ::close(fd);
   server.stop();
   if (got != msg) return 1;

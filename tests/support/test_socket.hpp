@@ -124,7 +124,8 @@ class client_socket {
 inline std::string random_bytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
+  for (auto& c : s)
+    c = static_cast<char>(rng());
   return s;
 }
 

@@ -50,9 +50,11 @@ class codec {
   virtual decode_result decode(std::span<const std::byte> input) = 0;
 
   /// Frames `payload` for sending. The default sends it as is.
-  virtual void encode(std::span<const std::byte> payload, encoded_frame& out) { out.body = payload; }
+  virtual void encode(std::span<const std::byte> payload, encoded_frame& out) {
+    out.body = payload;
+  }
 
-  /// Short name for logs ("raw", "line", "len32").
+  /// Short name for logs ("raw", "line", "length_prefix").
   virtual const char* name() const = 0;
 };
 

@@ -54,9 +54,9 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   using closed_hook = std::function<void(const connection_ptr&)>;
 
   /// Internal: made by tcp_server and tcp_client; call start() on the loop.
-  connection(event_loop& loop, unique_fd fd, uint64_t id, socket_address local,
-             socket_address peer, std::unique_ptr<codec> codec, tcp_handler& handler,
-             const connection_options& opts, closed_hook on_closed);
+  connection(event_loop& loop, unique_fd fd, uint64_t id, socket_address local, socket_address peer,
+             std::unique_ptr<codec> codec, tcp_handler& handler, const connection_options& opts,
+             closed_hook on_closed);
   ~connection() override;
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -153,9 +153,9 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   uint8_t paused_ = 0;     // pause_bits
   bool registered_ = false;
   bool above_high_water_ = false;
-  bool discard_input_ = false;   // close() in progress: input is read and dropped
-  bool shutdown_pending_ = false;  // half-close once output drains
-  bool write_shut_ = false;        // FIN sent
+  bool discard_input_ = false;      // close() in progress: input is read and dropped
+  bool shutdown_pending_ = false;   // half-close once output drains
+  bool write_shut_ = false;         // FIN sent
   bool close_after_flush_ = false;  // EOF seen: close once output drains
   bool delivering_ = false;         // inside the decode loop (re-entrancy guard)
   close_reason close_why_ = close_reason::local_close;

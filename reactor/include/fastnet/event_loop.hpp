@@ -47,7 +47,9 @@ class event_loop {
   void quit();
 
   /// True on the thread currently inside run().
-  bool in_loop_thread() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+  bool in_loop_thread() const {
+    return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
 
   /// True while some thread is inside run(). Any thread.
   bool running() const { return owner_.load(std::memory_order_relaxed) != std::thread::id{}; }

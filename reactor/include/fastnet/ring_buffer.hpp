@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 
 namespace fastnet {
 
@@ -21,8 +22,18 @@ class ring_buffer {
   /// `max_retained` is the capacity kept across a drain before memory is given
   /// back; 0 (the default) frees on every drain.
   explicit ring_buffer(size_t max_retained = 0) : max_retained_(max_retained) {}
-  ring_buffer(ring_buffer&&) noexcept = default;
-  ring_buffer& operator=(ring_buffer&&) noexcept = default;
+  /// Moving leaves the source empty (and holding no memory), ready for reuse.
+  ring_buffer(ring_buffer&& other) noexcept { *this = std::move(other); }
+  ring_buffer& operator=(ring_buffer&& other) noexcept {
+    if (this != &other) {
+      data_ = std::move(other.data_);
+      cap_ = std::exchange(other.cap_, 0);
+      head_ = std::exchange(other.head_, 0);
+      size_ = std::exchange(other.size_, 0);
+      max_retained_ = other.max_retained_;
+    }
+    return *this;
+  }
 
   /// Bytes stored and not yet consumed.
   size_t size() const { return size_; }

@@ -36,10 +36,10 @@ class unique_fd {
 /// Per-socket options applied by servers and clients. Defaults are documented
 /// per field; unset optionals leave the kernel default.
 struct socket_options {
-  bool tcp_nodelay = true;   ///< disable Nagle: small messages go out at once
-  bool keepalive = false;    ///< SO_KEEPALIVE with the kernel's timings
-  bool reuse_addr = true;    ///< SO_REUSEADDR on listeners (restart without TIME_WAIT wait)
-  bool reuse_port = false;   ///< SO_REUSEPORT on listeners (several listeners share a port)
+  bool tcp_nodelay = true;         ///< disable Nagle: small messages go out at once
+  bool keepalive = false;          ///< SO_KEEPALIVE with the kernel's timings
+  bool reuse_addr = true;          ///< SO_REUSEADDR on listeners (restart without TIME_WAIT wait)
+  bool reuse_port = false;         ///< SO_REUSEPORT on listeners (several listeners share a port)
   std::optional<int> recv_buffer;  ///< SO_RCVBUF bytes
   std::optional<int> send_buffer;  ///< SO_SNDBUF bytes
 };
