@@ -1,0 +1,994 @@
+// load_client — a neutral TCP load generator for echo servers.
+//
+// Opens a number of connections to an echo server, keeps a fixed number of
+// messages in flight on each, checks that every echoed byte equals the byte
+// that was sent, and reports message rate, throughput, latency percentiles and
+// errors by kind. It deliberately uses nothing but libc, libstdc++ and
+// pthreads (no fastnet code), so the same binary can be pointed at fastnet and
+// at any other echo server and neither side gets a home advantage.
+//
+// Policy: it only ever targets loopback (127.0.0.0/8 or ::1). It is a
+// benchmark for servers on this machine, not a tool to load someone else's.
+//
+// Linux only (epoll). Run with --help for the flags.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Limits and tunables
+// ---------------------------------------------------------------------------
+
+constexpr int64_t ns_per_ms = 1'000'000;
+constexpr int64_t ns_per_s = 1'000'000'000;
+
+constexpr double max_seconds = 600.0;  // hard cap on --duration (and --warmup)
+constexpr int64_t stall_timeout_ns = 10 * ns_per_s;
+// Timeouts are checked on this period rather than per event: cheap and precise enough.
+constexpr int64_t housekeeping_ns = 100 * ns_per_ms;
+// Connects in progress per thread. Bounding them keeps a run with thousands of
+// connections from overflowing the server's accept backlog in one SYN burst.
+constexpr size_t max_connecting_per_thread = 256;
+constexpr size_t recv_buffer_bytes = 256 * 1024;
+constexpr size_t send_chunk_bytes = 64 * 1024;
+constexpr int max_events = 1024;
+
+constexpr uint32_t max_conns = 1'000'000;
+constexpr uint32_t max_size = 64u << 20;
+constexpr uint32_t max_inflight = 65536;
+constexpr uint32_t max_threads = 1024;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t seconds_to_ns(double s) {
+  return static_cast<int64_t>(std::llround(s * 1e9));
+}
+
+// ---------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------
+
+enum class frame_kind { raw, line, len32 };
+
+const char* to_string(frame_kind f) {
+  switch (f) {
+    case frame_kind::raw:
+      return "raw";
+    case frame_kind::line:
+      return "line";
+    case frame_kind::len32:
+      return "len32";
+  }
+  return "?";
+}
+
+struct options {
+  std::string host = "127.0.0.1";
+  std::optional<uint16_t> port;
+  uint32_t conns = 50;
+  uint32_t size = 64;
+  uint32_t inflight = 1;
+  double duration_s = 5.0;
+  uint32_t threads = 1;
+  frame_kind frame = frame_kind::raw;
+  double warmup_s = 0.0;
+  bool json = false;
+  double connect_timeout_s = 5.0;
+};
+
+/// Bytes one message occupies on the wire, framing included.
+uint64_t wire_bytes(frame_kind frame, uint32_t size) {
+  return frame == frame_kind::len32 ? uint64_t{size} + 4 : uint64_t{size};
+}
+
+void print_usage(std::FILE* out) {
+  std::fprintf(
+      out,
+      "usage: load_client --port P [options]\n"
+      "\n"
+      "Neutral TCP load client for echo servers (loopback only).\n"
+      "\n"
+      "  --host A             IPv4/IPv6 literal in 127.0.0.0/8 or ::1 (default 127.0.0.1)\n"
+      "  --port P             server port (required)\n"
+      "  --conns C            connections (default 50)\n"
+      "  --size S             bytes per message (default 64; line: includes the '\\n',\n"
+      "                       len32: payload after the 4-byte header)\n"
+      "  --inflight N         messages outstanding per connection (default 1 = ping-pong)\n"
+      "  --duration D         measured seconds, float, capped at 600 (default 5)\n"
+      "  --warmup W           seconds run before measuring, excluded from stats (default 0)\n"
+      "  --threads T          threads, each with its own epoll (default 1)\n"
+      "  --frame F            raw | line | len32 (default raw)\n"
+      "  --connect-timeout S  seconds allowed per connect (default 5)\n"
+      "  --json               also print one JSON line with the results\n"
+      "  --help               this text\n"
+      "\n"
+      "Exit status: 0 if no errors and at least one message completed, 1 otherwise,\n"
+      "2 for bad usage.\n");
+}
+
+template <typename T>
+bool parse_integer(std::string_view text, T min, T max, T& out) {
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return false;
+  if (value < min || value > max) return false;
+  out = value;
+  return true;
+}
+
+bool parse_seconds(std::string_view text, double& out) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return false;
+  if (!std::isfinite(value) || value < 0) return false;
+  out = value;
+  return true;
+}
+
+bool parse_frame(std::string_view text, frame_kind& out) {
+  if (text == "raw") {
+    out = frame_kind::raw;
+  } else if (text == "line") {
+    out = frame_kind::line;
+  } else if (text == "len32") {
+    out = frame_kind::len32;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// Applies one `--name value` flag; returns an error message, empty on success.
+std::string apply_flag(std::string_view name, std::string_view value, options& opts) {
+  bool ok = true;
+  if (name == "--host") {
+    opts.host = std::string(value);
+  } else if (name == "--port") {
+    uint16_t port = 0;
+    ok = parse_integer<uint16_t>(value, 1, 65535, port);
+    if (ok) opts.port = port;
+  } else if (name == "--conns") {
+    ok = parse_integer<uint32_t>(value, 1, max_conns, opts.conns);
+  } else if (name == "--size") {
+    ok = parse_integer<uint32_t>(value, 0, max_size, opts.size);
+  } else if (name == "--inflight") {
+    ok = parse_integer<uint32_t>(value, 1, max_inflight, opts.inflight);
+  } else if (name == "--duration") {
+    ok = parse_seconds(value, opts.duration_s) && opts.duration_s > 0;
+  } else if (name == "--threads") {
+    ok = parse_integer<uint32_t>(value, 1, max_threads, opts.threads);
+  } else if (name == "--frame") {
+    ok = parse_frame(value, opts.frame);
+  } else if (name == "--warmup") {
+    ok = parse_seconds(value, opts.warmup_s);
+  } else if (name == "--connect-timeout") {
+    ok = parse_seconds(value, opts.connect_timeout_s) && opts.connect_timeout_s > 0;
+  } else {
+    return "unknown flag " + std::string(name);
+  }
+  if (!ok) return "bad value '" + std::string(value) + "' for " + std::string(name);
+  return {};
+}
+
+enum class parse_status { run, help, usage_error };
+
+struct parse_result {
+  parse_status status = parse_status::run;
+  options opts;
+  std::string error;
+};
+
+/// Cross-flag checks and caps that a single flag cannot decide on its own.
+std::string finish_options(options& opts) {
+  if (!opts.port) return "--port is required";
+  if (opts.size == 0 && opts.frame != frame_kind::len32) {
+    return "--size must be at least 1 for frame " + std::string(to_string(opts.frame));
+  }
+  if (opts.duration_s > max_seconds) {
+    std::fprintf(stderr, "load_client: --duration capped at %.0f s\n", max_seconds);
+    opts.duration_s = max_seconds;
+  }
+  if (opts.warmup_s > max_seconds) {
+    std::fprintf(stderr, "load_client: --warmup capped at %.0f s\n", max_seconds);
+    opts.warmup_s = max_seconds;
+  }
+  opts.connect_timeout_s = std::min(opts.connect_timeout_s, max_seconds);
+  // A thread without connections would only spin an empty epoll.
+  opts.threads = std::min(opts.threads, opts.conns);
+  return {};
+}
+
+parse_result parse_args(int argc, char** argv) {
+  parse_result result;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view name = argv[i];
+    if (name == "--help" || name == "-h") {
+      result.status = parse_status::help;
+      return result;
+    }
+    if (name == "--json") {
+      result.opts.json = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      result.error = name.starts_with("--") ? "missing value for " + std::string(name)
+                                            : "unexpected argument " + std::string(name);
+      result.status = parse_status::usage_error;
+      return result;
+    }
+    result.error = apply_flag(name, argv[++i], result.opts);
+    if (!result.error.empty()) {
+      result.status = parse_status::usage_error;
+      return result;
+    }
+  }
+  result.error = finish_options(result.opts);
+  if (!result.error.empty()) result.status = parse_status::usage_error;
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// Target address (loopback policy)
+// ---------------------------------------------------------------------------
+
+struct target {
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  int family = AF_INET;
+  std::string display;  // "127.0.0.1:9000" or "[::1]:9000"
+};
+
+/// Parses an address literal and enforces the loopback-only policy.
+std::optional<target> resolve_loopback(std::string host, uint16_t port, std::string& error) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  target t;
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    if ((ntohl(v4.s_addr) >> 24) != 127) {
+      error =
+          "refusing to target " + host + ": load_client only targets loopback (127.0.0.0/8 or ::1)";
+      return std::nullopt;
+    }
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr = v4;
+    std::memcpy(&t.addr, &sa, sizeof sa);
+    t.addr_len = sizeof sa;
+    t.family = AF_INET;
+    t.display = host + ":" + std::to_string(port);
+    return t;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (!IN6_IS_ADDR_LOOPBACK(&v6)) {
+      error =
+          "refusing to target " + host + ": load_client only targets loopback (127.0.0.0/8 or ::1)";
+      return std::nullopt;
+    }
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    sa.sin6_addr = v6;
+    std::memcpy(&t.addr, &sa, sizeof sa);
+    t.addr_len = sizeof sa;
+    t.family = AF_INET6;
+    t.display = "[" + host + "]:" + std::to_string(port);
+    return t;
+  }
+  error = "--host '" + host + "' is not an IPv4 or IPv6 address literal (no name lookup)";
+  return std::nullopt;
+}
+
+/// Thousands of connections need thousands of descriptors; the hard limit is
+/// the most an unprivileged process may take, so take it.
+void raise_fd_limit(uint32_t conns, uint32_t threads) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  const rlim_t needed = rlim_t{conns} + threads + 16;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
+    std::fprintf(stderr,
+                 "load_client: warning: RLIMIT_NOFILE is %llu, %llu needed; "
+                 "some connects will fail\n",
+                 static_cast<unsigned long long>(lim.rlim_cur),
+                 static_cast<unsigned long long>(needed));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Small building blocks
+// ---------------------------------------------------------------------------
+
+class unique_fd {
+ public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  unique_fd& operator=(unique_fd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+/// The exact byte stream one connection sends, which the echo must reproduce.
+/// The sender and the verifier each run a copy from the same seed, so nothing
+/// that was sent has to be kept for checking the echo. The stream does not
+/// depend on how it is cut into chunks — sends and receives split it at
+/// arbitrary points — because leftover random bytes carry over between calls.
+class wire_stream {
+ public:
+  wire_stream(frame_kind frame, uint32_t size, uint64_t seed)
+      : frame_(frame), size_(size), rng_(seed != 0 ? seed : 1) {
+    switch (frame) {
+      case frame_kind::raw:
+        payload_end_ = size;
+        break;
+      case frame_kind::line:
+        payload_end_ = size - 1;  // size >= 1 is checked at parse time
+        break;
+      case frame_kind::len32:
+        payload_begin_ = 4;
+        payload_end_ = 4 + size_t{size};
+        break;
+    }
+    wire_size_ = wire_bytes(frame, size);
+  }
+
+  /// Writes the next out.size() bytes of the stream.
+  void fill(std::span<char> out) {
+    size_t i = 0;
+    while (i < out.size()) {
+      if (pos_ < payload_begin_) {
+        out[i++] = header_byte(pos_++);
+      } else if (pos_ < payload_end_) {
+        const size_t n = std::min(out.size() - i, payload_end_ - pos_);
+        fill_payload(out.data() + i, n);
+        if (frame_ == frame_kind::line) scrub_line_payload(out.data() + i, n);
+        i += n;
+        pos_ += n;
+      } else {
+        out[i++] = '\n';  // only reached for line frames
+        ++pos_;
+      }
+      if (pos_ == wire_size_) pos_ = 0;
+    }
+  }
+
+ private:
+  // xorshift64*: fast, and any reordering or corruption of the echo breaks the match.
+  uint64_t next_random() {
+    rng_ ^= rng_ >> 12;
+    rng_ ^= rng_ << 25;
+    rng_ ^= rng_ >> 27;
+    return rng_ * 0x2545f4914f6cdd1dULL;
+  }
+
+  char header_byte(size_t pos) const {
+    return static_cast<char>((size_ >> (8 * (3 - pos))) & 0xff);  // big-endian length
+  }
+
+  void fill_payload(char* out, size_t n) {
+    for (; n > 0 && spare_left_ > 0; --n, --spare_left_) {
+      *out++ = spare_[spare_.size() - spare_left_];
+    }
+    for (; n >= 8; n -= 8, out += 8) {
+      const uint64_t word = next_random();
+      std::memcpy(out, &word, 8);
+    }
+    if (n > 0) {
+      const uint64_t word = next_random();
+      std::memcpy(spare_.data(), &word, 8);
+      spare_left_ = spare_.size();
+      for (; n > 0; --n, --spare_left_)
+        *out++ = spare_[spare_.size() - spare_left_];
+    }
+  }
+
+  // '\r' is avoided too: line codecs commonly strip a '\r' before the '\n'.
+  static void scrub_line_payload(char* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      if (p[i] == '\n' || p[i] == '\r') p[i] = static_cast<char>(p[i] ^ 0x40);
+    }
+  }
+
+  frame_kind frame_;
+  uint32_t size_;
+  size_t payload_begin_ = 0;
+  size_t payload_end_ = 0;
+  size_t wire_size_ = 0;
+  size_t pos_ = 0;  // offset within the current message
+  uint64_t rng_;
+  std::array<char, 8> spare_{};
+  size_t spare_left_ = 0;
+};
+
+/// Log-linear latency histogram in nanoseconds, in the spirit of HdrHistogram:
+/// exact below 256 ns, then 128 buckets per power of two, so every value is
+/// known to within 1/128 (< 0.8 %) up to 2^36 ns (~68.7 s; larger values are
+/// clamped there, but the exact maximum is kept separately).
+class latency_histogram {
+ public:
+  void record(uint64_t ns) {
+    ++counts_[index_of(std::min(ns, max_trackable))];
+    ++count_;
+    max_ = std::max(max_, ns);
+  }
+
+  void merge(const latency_histogram& other) {
+    for (size_t i = 0; i < bucket_count; ++i)
+      counts_[i] += other.counts_[i];
+    count_ += other.count_;
+    max_ = std::max(max_, other.max_);
+  }
+
+  uint64_t count() const { return count_; }
+  uint64_t max() const { return max_; }
+
+  /// Smallest recorded value (bucket midpoint) with at least p % of the
+  /// samples at or below it; p in [0, 100].
+  uint64_t percentile(double p) const {
+    if (count_ == 0) return 0;
+    const auto rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
+    const uint64_t wanted = std::clamp<uint64_t>(rank, 1, count_);
+    uint64_t seen = 0;
+    for (size_t i = 0; i < bucket_count; ++i) {
+      seen += counts_[i];
+      if (seen >= wanted) return std::min(value_of(i), max_);
+    }
+    return max_;
+  }
+
+ private:
+  static constexpr unsigned linear_bits = 8;  // values below 2^8 get a bucket each
+  static constexpr unsigned sub_bits = 7;     // 2^7 buckets per power of two above
+  static constexpr unsigned top_bits = 36;    // values up to 2^36 - 1
+  static constexpr uint64_t max_trackable = (uint64_t{1} << top_bits) - 1;
+  static constexpr size_t bucket_count =
+      (size_t{1} << linear_bits) + (top_bits - linear_bits) * (size_t{1} << sub_bits);
+
+  static size_t index_of(uint64_t v) {
+    if (v < (uint64_t{1} << linear_bits)) return static_cast<size_t>(v);
+    const unsigned msb = static_cast<unsigned>(std::bit_width(v)) - 1;
+    const unsigned shift = msb - sub_bits;
+    const uint64_t sub = (v >> shift) - (uint64_t{1} << sub_bits);
+    return (size_t{1} << linear_bits) + (msb - linear_bits) * (size_t{1} << sub_bits) +
+           static_cast<size_t>(sub);
+  }
+
+  static uint64_t value_of(size_t index) {
+    if (index < (size_t{1} << linear_bits)) return index;
+    const size_t j = index - (size_t{1} << linear_bits);
+    const unsigned msb = linear_bits + static_cast<unsigned>(j >> sub_bits);
+    const unsigned shift = msb - sub_bits;
+    const uint64_t sub = (uint64_t{1} << sub_bits) + (j & ((size_t{1} << sub_bits) - 1));
+    const uint64_t low = sub << shift;
+    return low + ((uint64_t{1} << shift) - 1) / 2;
+  }
+
+  std::vector<uint64_t> counts_ = std::vector<uint64_t>(bucket_count);
+  uint64_t count_ = 0;
+  uint64_t max_ = 0;
+};
+
+/// Send timestamps of the messages in flight, oldest first. Echoes come back
+/// in order, so the oldest timestamp always belongs to the next completion.
+class send_time_fifo {
+ public:
+  explicit send_time_fifo(size_t capacity) : slots_(capacity) {}
+  void push(int64_t t) {
+    slots_[(head_ + size_) % slots_.size()] = t;
+    ++size_;
+  }
+  int64_t pop() {
+    const int64_t t = slots_[head_];
+    head_ = (head_ + 1) % slots_.size();
+    --size_;
+    return t;
+  }
+
+ private:
+  std::vector<int64_t> slots_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Statistics
+// ---------------------------------------------------------------------------
+
+enum class error_kind : uint8_t { connect, reset, eof, verify, timeout };
+constexpr size_t error_kind_count = 5;
+constexpr std::array<const char*, error_kind_count> error_names = {"connect", "reset", "eof",
+                                                                   "verify", "timeout"};
+
+struct run_stats {
+  uint64_t established = 0;
+  uint64_t failed = 0;
+  uint64_t unfinished = 0;  // still connecting, or never started, when the run ended
+  uint64_t messages = 0;    // completed inside the measured window
+  std::array<uint64_t, error_kind_count> errors{};
+  latency_histogram latency;
+
+  void merge(const run_stats& other) {
+    established += other.established;
+    failed += other.failed;
+    unfinished += other.unfinished;
+    messages += other.messages;
+    for (size_t i = 0; i < error_kind_count; ++i)
+      errors[i] += other.errors[i];
+    latency.merge(other.latency);
+  }
+
+  uint64_t total_errors() const {
+    uint64_t sum = 0;
+    for (const uint64_t e : errors)
+      sum += e;
+    return sum;
+  }
+};
+
+/// Everything the worker threads share; read-only once the threads start.
+struct run_plan {
+  const options& opts;
+  const target& dest;
+  uint64_t message_wire_bytes;
+  int64_t measure_from_ns;  // end of warm-up
+  int64_t end_ns;
+  int64_t connect_timeout_ns;
+};
+
+// ---------------------------------------------------------------------------
+// Worker: one thread, one epoll, a share of the connections
+// ---------------------------------------------------------------------------
+
+enum class conn_state : uint8_t { idle, connecting, established, closed };
+
+struct connection {
+  connection(const run_plan& plan, uint64_t seed)
+      : sender(plan.opts.frame, plan.opts.size, seed),
+        verifier(plan.opts.frame, plan.opts.size, seed),
+        send_times(plan.opts.inflight),
+        out_capacity(static_cast<size_t>(
+            std::min<uint64_t>(send_chunk_bytes, plan.message_wire_bytes * plan.opts.inflight))) {}
+
+  unique_fd fd;
+  conn_state state = conn_state::idle;
+  bool want_write = false;  // EPOLLOUT registered: the last send hit EAGAIN
+  int64_t started_ns = 0;
+  int64_t last_progress_ns = 0;
+  wire_stream sender;
+  wire_stream verifier;
+  send_time_fifo send_times;
+  // Generated bytes not yet written are out[out_pos, out_len). Messages are
+  // generated lazily, one chunk at a time, so a connection holds at most one
+  // chunk however large the messages or the in-flight window.
+  size_t out_capacity;
+  std::unique_ptr<char[]> out;
+  size_t out_pos = 0;
+  size_t out_len = 0;
+  uint64_t unsent_budget = 0;  // bytes of credited messages not generated yet
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t received_in_message = 0;  // bytes of the oldest outstanding message echoed so far
+};
+
+class worker {
+ public:
+  worker(const run_plan& plan, uint64_t first_index, uint32_t count)
+      : plan_(plan), recv_buf_(recv_buffer_bytes), expect_buf_(recv_buffer_bytes) {
+    conns_.reserve(count);
+    for (uint32_t i = 0; i < count; ++i)
+      conns_.emplace_back(plan, splitmix64(first_index + i));
+  }
+
+  run_stats run() {
+    epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll_) {
+      std::perror("load_client: epoll_create1");
+      stats_.unfinished = conns_.size();
+      return std::move(stats_);
+    }
+    event_loop();
+    for (const connection& c : conns_) {
+      if (c.state == conn_state::idle || c.state == conn_state::connecting) ++stats_.unfinished;
+    }
+    conns_.clear();  // closes every socket
+    return std::move(stats_);
+  }
+
+ private:
+  void event_loop() {
+    std::array<epoll_event, max_events> events{};
+    int64_t next_housekeeping = 0;
+    for (;;) {
+      int64_t now = now_ns();
+      if (now >= plan_.end_ns) return;
+      start_connects(now);
+      // Every connection failed or broke: idling out the duration would add nothing.
+      if (connecting_ == 0 && open_ == 0) return;
+      if (now >= next_housekeeping) {
+        check_timeouts(now);
+        next_housekeeping = now + housekeeping_ns;
+      }
+      const int64_t wait_ns = std::min(plan_.end_ns, next_housekeeping) - now;
+      const int timeout_ms =
+          static_cast<int>((std::max<int64_t>(wait_ns, 0) + ns_per_ms - 1) / ns_per_ms);
+      const int n = epoll_wait(epoll_.get(), events.data(), max_events, timeout_ms);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        std::perror("load_client: epoll_wait");
+        return;
+      }
+      now = now_ns();
+      for (int i = 0; i < n; ++i) {
+        handle_event(conns_[events[i].data.u64], events[i].events, now);
+      }
+    }
+  }
+
+  void start_connects(int64_t now) {
+    while (next_to_start_ < conns_.size() && connecting_ < max_connecting_per_thread) {
+      begin_connect(next_to_start_++, now);
+    }
+  }
+
+  void begin_connect(size_t index, int64_t now) {
+    connection& c = conns_[index];
+    c.state = conn_state::connecting;
+    c.started_ns = now;
+    ++connecting_;
+    c.fd.reset(socket(plan_.dest.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!c.fd) return close_with_error(c, error_kind::connect);
+    // Small messages must not wait for Nagle: latency is what is measured.
+    const int one = 1;
+    setsockopt(c.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const auto* addr = reinterpret_cast<const sockaddr*>(&plan_.dest.addr);
+    const int rc = ::connect(c.fd.get(), addr, plan_.dest.addr_len);
+    if (rc != 0 && errno != EINPROGRESS) return close_with_error(c, error_kind::connect);
+    epoll_event ev{};
+    ev.events = rc == 0 ? (EPOLLIN | EPOLLRDHUP) : EPOLLOUT;
+    ev.data.u64 = index;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev) != 0) {
+      return close_with_error(c, error_kind::connect);
+    }
+    if (rc == 0) establish(c, now);
+  }
+
+  void handle_event(connection& c, uint32_t events, int64_t now) {
+    if (c.state == conn_state::connecting) return finish_connect(c, events, now);
+    if (c.state != conn_state::established) return;
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 && !read_once(c)) return;
+    // Completions may have freed credit; when the socket is known to be full,
+    // wait for EPOLLOUT rather than burn a send() on EAGAIN.
+    if (!c.want_write || (events & EPOLLOUT) != 0) flush_output(c, now);
+  }
+
+  void finish_connect(connection& c, uint32_t events, int64_t now) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0 || (events & (EPOLLERR | EPOLLHUP)) != 0) {
+      return close_with_error(c, error_kind::connect);
+    }
+    if ((events & EPOLLOUT) == 0) return;
+    if (!set_interest(c, false)) return close_with_error(c, error_kind::connect);
+    establish(c, now);
+  }
+
+  void establish(connection& c, int64_t now) {
+    --connecting_;
+    ++open_;
+    ++stats_.established;
+    c.state = conn_state::established;
+    c.last_progress_ns = now;
+    c.out = std::make_unique_for_overwrite<char[]>(c.out_capacity);
+    for (uint32_t i = 0; i < plan_.opts.inflight; ++i)
+      c.send_times.push(now);
+    c.unsent_budget = plan_.message_wire_bytes * plan_.opts.inflight;
+    flush_output(c, now);
+  }
+
+  /// Writes as much pending output as the socket takes. Returns false if the
+  /// connection was closed.
+  bool flush_output(connection& c, int64_t now) {
+    for (;;) {
+      if (c.out_pos == c.out_len) {
+        if (c.unsent_budget == 0) break;
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(c.out_capacity, c.unsent_budget));
+        c.sender.fill(std::span(c.out.get(), n));
+        c.out_pos = 0;
+        c.out_len = n;
+        c.unsent_budget -= n;
+      }
+      const ssize_t r =
+          ::send(c.fd.get(), c.out.get() + c.out_pos, c.out_len - c.out_pos, MSG_NOSIGNAL);
+      if (r > 0) {
+        c.out_pos += static_cast<size_t>(r);
+        c.bytes_sent += static_cast<uint64_t>(r);
+        c.last_progress_ns = now;
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_writable(c, true);
+      close_with_error(c, error_kind::reset);
+      return false;
+    }
+    return wait_writable(c, false);
+  }
+
+  /// Registers or drops EPOLLOUT; returns false if the connection was closed.
+  bool wait_writable(connection& c, bool want_write) {
+    if (set_interest(c, want_write)) return true;
+    close_with_error(c, error_kind::reset);
+    return false;
+  }
+
+  /// One recv per readiness event (level-triggered), so a connection with a
+  /// lot of data cannot starve the others. Returns false if the connection was closed.
+  bool read_once(connection& c) {
+    const ssize_t n = ::recv(c.fd.get(), recv_buf_.data(), recv_buf_.size(), 0);
+    if (n > 0) return absorb(c, static_cast<size_t>(n), now_ns());
+    if (n == 0) {
+      close_with_error(c, error_kind::eof);
+      return false;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
+    close_with_error(c, error_kind::reset);
+    return false;
+  }
+
+  /// Checks `n` echoed bytes in recv_buf_ and completes the messages they finish.
+  bool absorb(connection& c, size_t n, int64_t now) {
+    // More echo than was sent can only be a misbehaving server.
+    if (c.bytes_received + n > c.bytes_sent) {
+      close_with_error(c, error_kind::verify);
+      return false;
+    }
+    c.verifier.fill(std::span(expect_buf_.data(), n));
+    if (std::memcmp(recv_buf_.data(), expect_buf_.data(), n) != 0) {
+      close_with_error(c, error_kind::verify);
+      return false;
+    }
+    c.bytes_received += n;
+    c.last_progress_ns = now;
+    c.received_in_message += n;
+    while (c.received_in_message >= plan_.message_wire_bytes) {
+      c.received_in_message -= plan_.message_wire_bytes;
+      complete_message(c, now);
+    }
+    return true;
+  }
+
+  void complete_message(connection& c, int64_t now) {
+    const int64_t sent_at = c.send_times.pop();
+    if (now >= plan_.measure_from_ns && now < plan_.end_ns) {
+      ++stats_.messages;
+      stats_.latency.record(static_cast<uint64_t>(now - sent_at));
+    }
+    // The freed slot goes straight to the next message; its clock starts now,
+    // even if it has to queue behind unsent bytes, as a real client's would.
+    c.send_times.push(now);
+    c.unsent_budget += plan_.message_wire_bytes;
+  }
+
+  void check_timeouts(int64_t now) {
+    for (connection& c : conns_) {
+      if (c.state == conn_state::connecting && now - c.started_ns > plan_.connect_timeout_ns) {
+        close_with_error(c, error_kind::connect);
+      } else if (c.state == conn_state::established &&
+                 now - c.last_progress_ns > stall_timeout_ns) {
+        close_with_error(c, error_kind::timeout);
+      }
+    }
+  }
+
+  /// Switches EPOLLOUT on or off; returns false if epoll refused.
+  bool set_interest(connection& c, bool want_write) {
+    if (c.want_write == want_write && c.state == conn_state::established) return true;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (want_write ? EPOLLOUT : 0u);
+    ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev) != 0) return false;
+    c.want_write = want_write;
+    return true;
+  }
+
+  void close_with_error(connection& c, error_kind kind) {
+    if (c.state == conn_state::connecting) {
+      --connecting_;
+      ++stats_.failed;
+    } else if (c.state == conn_state::established) {
+      --open_;
+    }
+    ++stats_.errors[static_cast<size_t>(kind)];
+    c.fd.reset();  // closing also removes it from the epoll set
+    c.out.reset();
+    c.state = conn_state::closed;
+  }
+
+  const run_plan& plan_;
+  unique_fd epoll_;
+  std::vector<connection> conns_;
+  size_t next_to_start_ = 0;
+  size_t connecting_ = 0;         // connects in progress
+  size_t open_ = 0;               // established and not closed
+  std::vector<char> recv_buf_;    // shared by this thread's connections
+  std::vector<char> expect_buf_;  // what recv_buf_ must contain
+  run_stats stats_;
+};
+
+// ---------------------------------------------------------------------------
+// Driver and report
+// ---------------------------------------------------------------------------
+
+run_stats run_workers(const run_plan& plan) {
+  const uint32_t threads = plan.opts.threads;
+  std::vector<run_stats> results(threads);
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  uint64_t first = 0;
+  for (uint32_t t = 0; t < threads; ++t) {
+    const uint32_t count = plan.opts.conns / threads + (t < plan.opts.conns % threads ? 1 : 0);
+    pool.emplace_back(
+        [&plan, &slot = results[t], first, count] { slot = worker(plan, first, count).run(); });
+    first += count;
+  }
+  for (std::thread& th : pool)
+    th.join();
+  run_stats total;
+  for (const run_stats& r : results)
+    total.merge(r);
+  return total;
+}
+
+double ns_to_us(uint64_t ns) {
+  return static_cast<double>(ns) / 1e3;
+}
+
+void print_header(const options& opts, const target& dest) {
+  std::printf("load_client: %s conns=%u size=%u inflight=%u frame=%s duration=%.1fs threads=%u",
+              dest.display.c_str(), opts.conns, opts.size, opts.inflight, to_string(opts.frame),
+              opts.duration_s, opts.threads);
+  if (opts.warmup_s > 0) std::printf(" warmup=%.1fs", opts.warmup_s);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+void print_report(const options& opts, uint64_t message_wire_bytes, const run_stats& s) {
+  const double msgs_per_s = static_cast<double>(s.messages) / opts.duration_s;
+  const double mib_per_s = msgs_per_s * static_cast<double>(message_wire_bytes) / (1024.0 * 1024.0);
+  const latency_histogram& h = s.latency;
+  const auto& e = s.errors;
+
+  std::printf("connections  : %llu established, %llu failed",
+              static_cast<unsigned long long>(s.established),
+              static_cast<unsigned long long>(s.failed));
+  if (s.unfinished > 0) {
+    std::printf(", %llu unfinished", static_cast<unsigned long long>(s.unfinished));
+  }
+  std::printf("\n");
+  std::printf("messages     : %llu (%.0f/s)\n", static_cast<unsigned long long>(s.messages),
+              msgs_per_s);
+  std::printf("throughput   : %.2f MiB/s each way\n", mib_per_s);
+  std::printf("latency (us) : p50 %.0f  p90 %.0f  p99 %.0f  p999 %.0f  max %.0f\n",
+              ns_to_us(h.percentile(50)), ns_to_us(h.percentile(90)), ns_to_us(h.percentile(99)),
+              ns_to_us(h.percentile(99.9)), ns_to_us(h.max()));
+  std::printf("errors       : %llu (", static_cast<unsigned long long>(s.total_errors()));
+  for (size_t i = 0; i < error_kind_count; ++i) {
+    std::printf("%s%s %llu", i == 0 ? "" : ", ", error_names[i],
+                static_cast<unsigned long long>(e[i]));
+  }
+  std::printf(")\n");
+
+  if (!opts.json) return;
+  std::printf(
+      "{\"msgs\":%llu,\"msgs_per_s\":%.1f,\"mib_per_s\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+      "\"p999_us\":%.1f,\"errors\":%llu,\"established\":%llu,\"p90_us\":%.1f,\"max_us\":%.1f,"
+      "\"failed\":%llu,\"conns\":%u,\"size\":%u,\"inflight\":%u,\"frame\":\"%s\",\"threads\":%u,"
+      "\"duration_s\":%.3f",
+      static_cast<unsigned long long>(s.messages), msgs_per_s, mib_per_s,
+      ns_to_us(h.percentile(50)), ns_to_us(h.percentile(99)), ns_to_us(h.percentile(99.9)),
+      static_cast<unsigned long long>(s.total_errors()),
+      static_cast<unsigned long long>(s.established), ns_to_us(h.percentile(90)), ns_to_us(h.max()),
+      static_cast<unsigned long long>(s.failed), opts.conns, opts.size, opts.inflight,
+      to_string(opts.frame), opts.threads, opts.duration_s);
+  for (size_t i = 0; i < error_kind_count; ++i) {
+    std::printf(",\"%s_errors\":%llu", error_names[i], static_cast<unsigned long long>(e[i]));
+  }
+  std::printf("}\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  parse_result parsed = parse_args(argc, argv);
+  if (parsed.status == parse_status::help) {
+    print_usage(stdout);
+    return 0;
+  }
+  if (parsed.status == parse_status::usage_error) {
+    std::fprintf(stderr, "load_client: %s (see --help)\n", parsed.error.c_str());
+    return 2;
+  }
+  const options& opts = parsed.opts;
+
+  std::string error;
+  const std::optional<target> dest = resolve_loopback(opts.host, *opts.port, error);
+  if (!dest) {
+    std::fprintf(stderr, "load_client: %s\n", error.c_str());
+    return 2;
+  }
+
+  raise_fd_limit(opts.conns, opts.threads);
+  print_header(opts, *dest);
+
+  const int64_t start = now_ns();
+  const run_plan plan{
+      .opts = opts,
+      .dest = *dest,
+      .message_wire_bytes = wire_bytes(opts.frame, opts.size),
+      .measure_from_ns = start + seconds_to_ns(opts.warmup_s),
+      .end_ns = start + seconds_to_ns(opts.warmup_s) + seconds_to_ns(opts.duration_s),
+      .connect_timeout_ns = seconds_to_ns(opts.connect_timeout_s),
+  };
+  const run_stats total = run_workers(plan);
+  print_report(opts, plan.message_wire_bytes, total);
+  return total.total_errors() == 0 && total.messages > 0 ? 0 : 1;
+}
