@@ -41,6 +41,8 @@ const char* to_string(close_reason r) {
       return "protocol_error";
     case close_reason::output_overflow:
       return "output_overflow";
+    case close_reason::handler_error:
+      return "handler_error";
   }
   return "unknown";
 }
@@ -64,10 +66,35 @@ void connection::start() {
   loop_.assert_in_loop_thread();
   touch();
   interest_ = EPOLLIN;
-  loop_.watch(fd_.get(), interest_, this);
+  try {
+    loop_.watch(fd_.get(), interest_, this);
+  } catch (const std::system_error& e) {
+    // The handler never saw this connection: undo the owner's bookkeeping only.
+    detail::log().error("conn {} {}: cannot watch socket: {}", id_, peer_.to_string(), e.what());
+    state_.store(state::closed, std::memory_order_release);
+    fd_.reset();
+    if (on_closed_) on_closed_(shared_from_this());
+    return;
+  }
   registered_ = true;
   arm_idle_timer();
-  handler_.on_connect(shared_from_this());
+  guarded([&](const connection_ptr& self) { handler_.on_connect(self); });
+}
+
+template <typename F>
+void connection::guarded(F&& callback) {
+  auto self = shared_from_this();
+  try {
+    callback(self);
+  } catch (const std::exception& e) {
+    detail::log().error("conn {} {}: handler threw: {}; resetting the connection", id_,
+                        peer_.to_string(), e.what());
+    fail(close_reason::handler_error);
+  } catch (...) {
+    detail::log().error("conn {} {}: handler threw; resetting the connection", id_,
+                        peer_.to_string());
+    fail(close_reason::handler_error);
+  }
 }
 
 // ---- events -------------------------------------------------------------
@@ -161,7 +188,7 @@ void connection::decode_input(std::span<const std::byte> data, bool from_ring) {
       close_in_loop(close_reason::protocol_error);
       break;
     }
-    handler_.on_message(self, r.frame);
+    guarded([&](const connection_ptr& me) { handler_.on_message(me, r.frame); });
     offset += r.consumed;
   }
   delivering_ = false;
@@ -207,7 +234,7 @@ void connection::handle_write() {
 void connection::on_output_drained() {
   auto self = shared_from_this();
   update_interest();
-  handler_.on_write_complete(self);
+  guarded([&](const connection_ptr& me) { handler_.on_write_complete(me); });
   if (state_.load(std::memory_order_relaxed) == state::closed) return;
   if (shutdown_pending_ && output_.empty()) {
     shutdown_pending_ = false;
@@ -321,11 +348,11 @@ void connection::after_output_change(size_t before) {
   size_t now = output_.size();
   if (!above_high_water_ && now >= opts_.high_water_mark && before < opts_.high_water_mark) {
     above_high_water_ = true;
-    handler_.on_high_water(shared_from_this(), now);
+    guarded([&](const connection_ptr& me) { handler_.on_high_water(me, now); });
     if (opts_.pause_reading_on_high_water) set_pause(pause_high_water, true);
   } else if (above_high_water_ && now <= opts_.low_water_mark) {
     above_high_water_ = false;
-    handler_.on_low_water(shared_from_this(), now);
+    guarded([&](const connection_ptr& me) { handler_.on_low_water(me, now); });
     if (paused_ & pause_high_water) set_pause(pause_high_water, false);
   }
 }
@@ -446,11 +473,18 @@ void connection::finish(close_reason why) {
     registered_ = false;
   }
   fd_.reset();
+  // Sends still queued on the loop give back their own reservations when they run.
+  pending_output_.fetch_sub(output_.size(), std::memory_order_relaxed);
   output_.clear();
-  pending_output_.store(0, std::memory_order_relaxed);
   if (!delivering_) input_.clear();
   auto self = shared_from_this();
-  handler_.on_close(self, why);
+  try {
+    handler_.on_close(self, why);
+  } catch (const std::exception& e) {
+    detail::log().error("conn {}: on_close threw: {}", id_, e.what());
+  } catch (...) {
+    detail::log().error("conn {}: on_close threw", id_);
+  }
   if (on_closed_) on_closed_(self);
   // Other events of the current epoll batch may still name this object:
   // keep it alive until the batch is over.

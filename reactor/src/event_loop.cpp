@@ -21,6 +21,19 @@ struct event_loop::task_queue {
 
 namespace {
 constexpr int max_events = 256;
+
+// A user task or timer that throws must not take the loop thread (and every
+// connection on it) down: log it and go on.
+template <typename F>
+void guarded_call(F& fn, const char* what) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    detail::log().error("event_loop: {} threw: {}", what, e.what());
+  } catch (...) {
+    detail::log().error("event_loop: {} threw", what);
+  }
+}
 constexpr size_t task_batch = 64;
 
 [[noreturn]] void throw_errno(const char* what) {
@@ -102,7 +115,7 @@ size_t event_loop::run_tasks() {
   size_t total = 0;
   size_t n = tasks_->queue.try_dequeue_bulk(batch, task_batch);
   for (size_t i = 0; i < n; ++i) {
-    batch[i]();
+    guarded_call(batch[i], "task");
     batch[i] = nullptr;
   }
   total += n;
@@ -113,7 +126,8 @@ timer_id event_loop::add_timer(clock::duration delay, clock::duration interval, 
   timer_id id{next_timer_.fetch_add(1, std::memory_order_relaxed)};
   auto when = clock::now() + delay;
   run_in_loop([this, id, when, interval, fn = std::move(fn)]() mutable {
-    timers_.schedule(id, when, interval, std::move(fn));
+    timers_.schedule(id, when, interval,
+                     [fn = std::move(fn)]() mutable { guarded_call(fn, "timer"); });
   });
   return id;
 }

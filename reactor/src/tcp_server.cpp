@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -157,6 +158,12 @@ void tcp_server::impl::on_closed(size_t loop_index, const connection_ptr& c) {
 
 void tcp_server::impl::stop() {
   if (!started || stopped) return;
+  // stop() waits for the loops: from one of them it would wait for itself.
+  bool on_own_thread = control.in_loop_thread();
+  for (size_t i = 0; i < loops.size(); ++i)
+    on_own_thread |= loops.loop(i).in_loop_thread();
+  if (on_own_thread)
+    throw std::logic_error("tcp_server::stop() called from one of the server's own threads");
   stopped = true;
   stopping.store(true, std::memory_order_release);
 

@@ -111,6 +111,9 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   enum class state : uint8_t { connected, disconnecting, closed };
   enum pause_bits : uint8_t { pause_user = 1, pause_high_water = 2, pause_eof = 4 };
 
+  /// Runs a handler callback; if it throws, logs and resets the connection.
+  template <typename F>
+  void guarded(F&& callback);
   void handle_events(uint32_t events) override;
   void handle_read();
   void handle_write();

@@ -22,6 +22,7 @@ enum class close_reason : unsigned char {
   server_stopping,  ///< the server or client is stopping
   protocol_error,   ///< the codec rejected the input
   output_overflow,  ///< queued output passed max_output_bytes (peer not reading)
+  handler_error,    ///< a handler callback threw; the connection was reset
 };
 
 /// Printable name of a close reason ("peer_closed", ...).
@@ -31,7 +32,9 @@ const char* to_string(close_reason r);
 /// connection of a server, and each callback runs on the loop thread that
 /// owns the connection — so with several loops, callbacks for different
 /// connections run concurrently and shared state in the handler needs its
-/// own synchronization. Callbacks must not block: they run the loop.
+/// own synchronization. Callbacks must not block: they run the loop. A
+/// callback that throws resets its connection (close_reason::handler_error);
+/// the loop and the other connections go on.
 class tcp_handler {
  public:
   virtual ~tcp_handler() = default;

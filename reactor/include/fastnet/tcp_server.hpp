@@ -63,7 +63,8 @@ class tcp_server {
 
   /// Stops accepting, flushes what connections have queued, closes them
   /// (resetting any still open after stop_timeout), and joins every thread.
-  /// Idempotent.
+  /// Idempotent. Throws std::logic_error when called from one of the
+  /// server's own threads (a callback or timer), where it would deadlock.
   void stop();
 
   /// The bound address (with the real port when 0 was asked for).
