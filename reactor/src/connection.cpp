@@ -478,6 +478,9 @@ void connection::finish(close_reason why) {
   output_.clear();
   if (!delivering_) input_.clear();
   auto self = shared_from_this();
+  // The owner's bookkeeping first: once on_close runs, the connection no
+  // longer counts against max_connections or its loop's load.
+  if (on_closed_) on_closed_(self);
   try {
     handler_.on_close(self, why);
   } catch (const std::exception& e) {
@@ -485,7 +488,6 @@ void connection::finish(close_reason why) {
   } catch (...) {
     detail::log().error("conn {}: on_close threw", id_);
   }
-  if (on_closed_) on_closed_(self);
   // Other events of the current epoll batch may still name this object:
   // keep it alive until the batch is over.
   loop_.queue_in_loop([self] {});
