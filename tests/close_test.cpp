@@ -41,13 +41,15 @@ TEST_CASE("client half-close: every echo arrives, then EOF", "[integration][clos
   server.start();
   auto c = client_socket::connect(server.local_address());
   std::string msg = random_bytes(3 << 20, 9);
+  bool wrote = false;  // Catch2 assertions belong on the main thread
   std::thread writer([&] {
-    REQUIRE(c.write_all(msg));
+    wrote = c.write_all(msg);
     c.shutdown_write();
   });
   std::string got;
   CHECK(c.read_to_end(got, 30s) == end_kind::eof);
   writer.join();
+  REQUIRE(wrote);
   CHECK(got == msg);
   REQUIRE(handler.closes.wait_for_at_least(1));
   CHECK(handler.close_reasons().at(0) == close_reason::peer_closed);
@@ -57,10 +59,11 @@ TEST_CASE("server shutdown(): reply flushed, then FIN; the connection stays read
           "[integration][close]") {
   act_on_first handler;
   std::string reply = random_bytes(2 << 20, 5);
+  std::atomic<bool> send_after_shutdown_refused{false};
   handler.action = [&](const connection_ptr& c) {
     c->send(reply);
     c->shutdown();
-    CHECK_FALSE(c->send(std::string("after shutdown")));
+    send_after_shutdown_refused = !c->send(std::string("after shutdown"));
   };
   tcp_server server(one_loop(), handler);
   server.start();
@@ -69,6 +72,7 @@ TEST_CASE("server shutdown(): reply flushed, then FIN; the connection stays read
   std::string got;
   CHECK(c.read_to_end(got, 30s) == end_kind::eof);
   CHECK(got == reply);
+  CHECK(send_after_shutdown_refused);
   // Half-closed, not closed: the server still reads until we close.
   CHECK(handler.closes.value() == 0);
   c.close();

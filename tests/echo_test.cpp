@@ -40,9 +40,11 @@ TEST_CASE("raw echo from 1 byte to 8 MiB, every byte verified", "[integration][e
     auto c = client_socket::connect(server.local_address());
     std::string msg = random_bytes(size, static_cast<uint32_t>(size));
     // Write and read concurrently: an 8 MiB echo does not fit in socket buffers.
-    std::thread writer([&] { REQUIRE(c.write_all(msg)); });
+    bool wrote = false;  // Catch2 assertions belong on the main thread
+    std::thread writer([&] { wrote = c.write_all(msg); });
     auto got = c.read_exact(size, 30s);
     writer.join();
+    REQUIRE(wrote);
     REQUIRE(got.has_value());
     CHECK(*got == msg);
   }
@@ -99,12 +101,14 @@ TEST_CASE("len32 frames written one byte at a time arrive whole and in order",
   for (auto& p : payloads)
     wire += len32(p);
   // Partial writes: the server sees every possible split of headers and payloads.
+  bool wrote = true;  // Catch2 assertions belong on the main thread
   std::thread writer([&] {
-    for (size_t i = 0; i < wire.size(); i += (i < 200 ? 1 : 997))
-      REQUIRE(c.write_all(std::string_view(wire).substr(i, i < 200 ? 1 : 997)));
+    for (size_t i = 0; i < wire.size() && wrote; i += (i < 200 ? 1 : 997))
+      wrote = c.write_all(std::string_view(wire).substr(i, i < 200 ? 1 : 997));
   });
   auto echoed = c.read_exact(wire.size(), 30s);
   writer.join();
+  REQUIRE(wrote);
   REQUIRE(count.wait_for_at_least(static_cast<long>(payloads.size())));
   REQUIRE(echoed.has_value());
   CHECK(*echoed == wire);

@@ -49,7 +49,10 @@ class tcp_handler {
   /// The connection is closed; it sends and receives nothing more.
   virtual void on_close(const connection_ptr&, close_reason) {}
 
-  /// All queued output has been handed to the kernel.
+  /// Output that had to be buffered has now all been handed to the kernel.
+  /// A send the socket takes at once does not fire it (so a handler that
+  /// sends from here cannot recurse without bound); check
+  /// conn->pending_output() == 0 after send() for that case.
   virtual void on_write_complete(const connection_ptr&) {}
 
   /// Queued output rose to the high water mark (fired once per crossing).
