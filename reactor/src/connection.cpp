@@ -49,7 +49,7 @@ const char* to_string(close_reason r) {
 
 connection::connection(event_loop& loop, unique_fd fd, uint64_t id, socket_address local,
                        socket_address peer, std::unique_ptr<codec> codec, tcp_handler& handler,
-                       const connection_options& opts, closed_hook on_closed)
+                       std::shared_ptr<const connection_options> opts, closed_hook on_closed)
     : loop_(loop),
       fd_(std::move(fd)),
       id_(id),
@@ -57,7 +57,7 @@ connection::connection(event_loop& loop, unique_fd fd, uint64_t id, socket_addre
       peer_(peer),
       codec_(std::move(codec)),
       handler_(handler),
-      opts_(opts),
+      opts_(std::move(opts)),
       on_closed_(std::move(on_closed)) {}
 
 connection::~connection() = default;
@@ -259,7 +259,7 @@ bool connection::send(std::string&& payload) {
   // threads sending at once cannot queue past it.
   size_t n = payload.size();
   size_t before = pending_output_.fetch_add(n, std::memory_order_relaxed);
-  if (before + n > opts_.max_output_bytes) {
+  if (before + n > opts_->max_output_bytes) {
     pending_output_.fetch_sub(n, std::memory_order_relaxed);
     loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
     return false;
@@ -320,9 +320,9 @@ bool connection::write_pieces(std::span<const iovec> pieces, size_t total) {
     }
     if (written == total) return true;
   }
-  if (output_.size() + (total - written) > opts_.max_output_bytes) {
+  if (output_.size() + (total - written) > opts_->max_output_bytes) {
     detail::log().warn("conn {} {}: output above {} bytes (peer not reading); resetting", id_,
-                       peer_.to_string(), opts_.max_output_bytes);
+                       peer_.to_string(), opts_->max_output_bytes);
     state_.store(state::disconnecting, std::memory_order_release);
     discard_input_ = true;
     loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
@@ -346,11 +346,11 @@ bool connection::write_pieces(std::span<const iovec> pieces, size_t total) {
 
 void connection::after_output_change(size_t before) {
   size_t now = output_.size();
-  if (!above_high_water_ && now >= opts_.high_water_mark && before < opts_.high_water_mark) {
+  if (!above_high_water_ && now >= opts_->high_water_mark && before < opts_->high_water_mark) {
     above_high_water_ = true;
     guarded([&](const connection_ptr& me) { handler_.on_high_water(me, now); });
-    if (opts_.pause_reading_on_high_water) set_pause(pause_high_water, true);
-  } else if (above_high_water_ && now <= opts_.low_water_mark) {
+    if (opts_->pause_reading_on_high_water) set_pause(pause_high_water, true);
+  } else if (above_high_water_ && now <= opts_->low_water_mark) {
     above_high_water_ = false;
     guarded([&](const connection_ptr& me) { handler_.on_low_water(me, now); });
     if (paused_ & pause_high_water) set_pause(pause_high_water, false);
@@ -442,7 +442,7 @@ void connection::close_in_loop(close_reason why) {
   shutdown_in_loop();
   update_interest();  // keep reading (and dropping) input to see the peer's FIN
   std::weak_ptr<connection> weak = shared_from_this();
-  linger_timer_ = loop_.run_after(opts_.close_linger, [weak] {
+  linger_timer_ = loop_.run_after(opts_->close_linger, [weak] {
     if (auto self = weak.lock()) {
       if (self->state_.load(std::memory_order_relaxed) != state::closed) {
         detail::log().debug("conn {}: close linger expired; resetting", self->id_);
@@ -450,6 +450,13 @@ void connection::close_in_loop(close_reason why) {
       }
     }
   });
+}
+
+void connection::close_now(close_reason why) {
+  loop_.assert_in_loop_thread();
+  if (state_.load(std::memory_order_relaxed) == state::closed) return;
+  if (!output_.empty()) handle_write();  // one last non-blocking attempt
+  finish(why);
 }
 
 void connection::abort() {
@@ -496,15 +503,15 @@ void connection::finish(close_reason why) {
 // ---- idle timeout -------------------------------------------------------
 
 void connection::arm_idle_timer() {
-  if (opts_.idle_timeout.count() <= 0) return;
-  auto due = last_activity_ + opts_.idle_timeout;
+  if (opts_->idle_timeout.count() <= 0) return;
+  auto due = last_activity_ + opts_->idle_timeout;
   std::weak_ptr<connection> weak = shared_from_this();
   // One timer per connection, re-armed only when it fires: activity just
   // moves the last_activity_ stamp, so busy connections cost no timer work.
   idle_timer_ = loop_.run_after(due - clock::now(), [weak] {
     auto self = weak.lock();
     if (!self || self->state_.load(std::memory_order_relaxed) != state::connected) return;
-    if (clock::now() - self->last_activity_ >= self->opts_.idle_timeout) {
+    if (clock::now() - self->last_activity_ >= self->opts_->idle_timeout) {
       detail::log().debug("conn {} {}: idle timeout", self->id_, self->peer_.to_string());
       self->close_in_loop(close_reason::idle_timeout);
     } else {

@@ -146,19 +146,20 @@ void event_loop::cancel(timer_id id) {
 }
 
 void event_loop::watch(int fd, uint32_t events, io_handler* h) {
-  assert_in_loop_thread();
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = h;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno("epoll_ctl(ADD)");
+  control(EPOLL_CTL_ADD, fd, events, h);
 }
 
 void event_loop::modify(int fd, uint32_t events, io_handler* h) {
+  control(EPOLL_CTL_MOD, fd, events, h);
+}
+
+void event_loop::control(int op, int fd, uint32_t events, io_handler* h) {
   assert_in_loop_thread();
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = h;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) throw_errno("epoll_ctl(MOD)");
+  if (::epoll_ctl(epoll_fd_.get(), op, fd, &ev) != 0)
+    throw_errno(op == EPOLL_CTL_ADD ? "epoll_ctl(ADD)" : "epoll_ctl(MOD)");
 }
 
 void event_loop::unwatch(int fd) {

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <latch>
+#include <stdexcept>
 
 namespace fastnet {
 
@@ -20,6 +21,7 @@ loop_group::~loop_group() {
 
 void loop_group::start() {
   if (started_) return;
+  if (stopped_) throw std::logic_error("loop_group: a stopped group cannot be restarted");
   started_ = true;
   std::latch running(static_cast<std::ptrdiff_t>(loops_.size()));
   for (size_t i = 0; i < loops_.size(); ++i) {
@@ -43,6 +45,7 @@ void loop_group::stop() {
     t.join();
   threads_.clear();
   started_ = false;
+  stopped_ = true;
 }
 
 }  // namespace fastnet

@@ -15,13 +15,17 @@ namespace fastnet {
 struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
   impl(event_loop& l, client_options o, tcp_handler& h) : loop(l), opts(std::move(o)), handler(h) {
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
+    connection_opts = std::make_shared<const connection_options>(opts.connection);
     delay = opts.retry_initial;
   }
 
   // All below run on the loop thread.
   void begin() {
     active = true;
-    if (connecting || current()) return;
+    if (connecting || retry_timer || current()) return;
+    // A new connect() gets the whole retry budget again.
+    attempts_since_success = 0;
+    delay = opts.retry_initial;
     attempt();
   }
 
@@ -69,7 +73,7 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     std::weak_ptr<impl> weak = self;
     auto c = std::make_shared<fastnet::connection>(loop, std::move(pending), next_id++, local,
                                                    opts.address, opts.codec(), handler,
-                                                   opts.connection, [weak](const connection_ptr&) {
+                                                   connection_opts, [weak](const connection_ptr&) {
                                                      if (auto s = weak.lock())
                                                        s->on_connection_closed();
                                                    });
@@ -121,13 +125,16 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     }
   }
 
-  void end() {
+  /// Stops retrying and closes the connection: gracefully for disconnect(),
+  /// at once when the client is being destroyed (nothing would own a
+  /// connection lingering on after its client).
+  void end(bool destroying) {
     active = false;
     if (retry_timer) loop.cancel(retry_timer);
     retry_timer = {};
     stop_connecting();
     pending.reset();
-    if (auto c = current()) c->close();
+    if (auto c = current()) destroying ? c->close_now(close_reason::local_close) : c->close();
   }
 
   connection_ptr current() const {
@@ -137,6 +144,7 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
 
   event_loop& loop;
   client_options opts;
+  std::shared_ptr<const connection_options> connection_opts;
   tcp_handler& handler;
   unique_fd pending;  // socket of the attempt in progress
   bool connecting = false;
@@ -156,7 +164,7 @@ tcp_client::tcp_client(event_loop& loop, client_options opts, tcp_handler& handl
 
 tcp_client::~tcp_client() {
   if (impl_->loop.in_loop_thread()) {
-    impl_->end();
+    impl_->end(true);
     return;
   }
   // Wait for the loop to let go of the attempt in progress (it holds a raw
@@ -164,7 +172,7 @@ tcp_client::~tcp_client() {
   auto done = std::make_shared<std::promise<void>>();
   auto fut = done->get_future();
   impl_->loop.queue_in_loop([self = impl_, done] {
-    self->end();
+    self->end(true);
     done->set_value();
   });
   while (fut.wait_for(std::chrono::milliseconds(50)) == std::future_status::timeout) {
@@ -177,7 +185,7 @@ void tcp_client::connect() {
 }
 
 void tcp_client::disconnect() {
-  impl_->loop.run_in_loop([self = impl_] { self->end(); });
+  impl_->loop.run_in_loop([self = impl_] { self->end(false); });
 }
 
 connection_ptr tcp_client::connection() const {

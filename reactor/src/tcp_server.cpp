@@ -24,6 +24,7 @@ struct tcp_server::impl {
       : opts(std::move(o)), handler(h), loops(opts.loops, "fastnet-io") {
     if (!opts.balancer) opts.balancer = round_robin();
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
+    connection_opts = std::make_shared<const connection_options>(opts.connection);
     states = std::vector<loop_state>(loops.size());
   }
 
@@ -35,6 +36,7 @@ struct tcp_server::impl {
   static void run_and_wait(event_loop& loop, std::function<void()> fn);
 
   server_options opts;
+  std::shared_ptr<const connection_options> connection_opts;
   tcp_handler& handler;
   event_loop control;  // server timers and, without reuse_port, the acceptor
   std::thread control_thread;
@@ -141,7 +143,7 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
     socket_address local = sockets::local_address(owned.get());
     auto c = std::make_shared<connection>(
         loops.loop(index), std::move(owned), id, local, peer_copy, opts.codec(), handler,
-        opts.connection, [this, index](const connection_ptr& closed) { on_closed(index, closed); });
+        connection_opts, [this, index](const connection_ptr& closed) { on_closed(index, closed); });
     states[index].connections.emplace(id, c);
     c->start();
   });

@@ -55,8 +55,8 @@ class connection final : public std::enable_shared_from_this<connection>, privat
 
   /// Internal: made by tcp_server and tcp_client; call start() on the loop.
   connection(event_loop& loop, unique_fd fd, uint64_t id, socket_address local, socket_address peer,
-             std::unique_ptr<codec> codec, tcp_handler& handler, const connection_options& opts,
-             closed_hook on_closed);
+             std::unique_ptr<codec> codec, tcp_handler& handler,
+             std::shared_ptr<const connection_options> opts, closed_hook on_closed);
   ~connection() override;
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -106,6 +106,9 @@ class connection final : public std::enable_shared_from_this<connection>, privat
 
   /// Internal: closes with `why` (graceful: flush, half-close, linger). Any thread.
   void close(close_reason why);
+  /// Internal: writes what the socket takes right now, then closes (FIN, or
+  /// RST if unread input remains) without waiting. Loop thread only.
+  void close_now(close_reason why);
 
  private:
   enum class state : uint8_t { connected, disconnecting, closed };
@@ -131,7 +134,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   void set_pause(uint8_t bit, bool on);
   void arm_idle_timer();
   void touch() {
-    if (opts_.idle_timeout.count() > 0) last_activity_ = clock::now();
+    if (opts_->idle_timeout.count() > 0) last_activity_ = clock::now();
   }
 
   event_loop& loop_;
@@ -141,7 +144,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   const socket_address peer_;
   std::unique_ptr<codec> codec_;
   tcp_handler& handler_;
-  const connection_options& opts_;
+  std::shared_ptr<const connection_options> opts_;  // shared by the owner's connections
   closed_hook on_closed_;
 
   std::atomic<state> state_{state::connected};

@@ -89,6 +89,7 @@ class event_loop {
  private:
   struct task_queue;
   void wake();
+  void control(int op, int fd, uint32_t events, io_handler* h);
   void drain_doorbell();
   size_t run_tasks();
   timer_id add_timer(clock::duration delay, clock::duration interval, task fn);

@@ -25,7 +25,8 @@ class loop_group {
   loop_group(const loop_group&) = delete;
   loop_group& operator=(const loop_group&) = delete;
 
-  /// Starts the threads; returns once every loop is running. Idempotent.
+  /// Starts the threads; returns once every loop is running. Idempotent
+  /// while running; a stopped group cannot be restarted (std::logic_error).
   void start();
   /// Quits every loop and joins the threads. Idempotent.
   void stop();
@@ -48,6 +49,7 @@ class loop_group {
   std::unique_ptr<counter[]> loads_;
   std::vector<std::thread> threads_;
   bool started_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace fastnet

@@ -33,7 +33,10 @@ struct client_options {
 };
 
 /// One outbound connection at a time, owned by one loop. Callbacks go to
-/// `handler` on that loop's thread, like a server's.
+/// `handler` on that loop's thread, like a server's. disconnect() closes
+/// gracefully (flush, half-close, linger); destroying the client closes its
+/// connection at once: what the socket takes immediately is sent, the rest of
+/// the queued output is dropped. Call disconnect() first for a graceful end.
 /// Thread safety: every method may be called from any thread except that
 /// the destructor must not run on the client's own loop thread (it waits for
 /// the loop to let go of the client).
@@ -45,7 +48,8 @@ class tcp_client {
   tcp_client(const tcp_client&) = delete;
   tcp_client& operator=(const tcp_client&) = delete;
 
-  /// Starts connecting (a no-op while connecting or connected).
+  /// Starts connecting with a fresh retry budget (a no-op while connecting,
+  /// waiting to retry, or connected).
   void connect();
   /// Stops retrying and closes the connection gracefully, if any.
   void disconnect();
