@@ -179,7 +179,7 @@ void connection::decode_input(std::span<const std::byte> data, bool from_ring) {
   size_t offset = 0;
   delivering_ = true;
   while (!discard_input_ && state_.load(std::memory_order_relaxed) != state::closed &&
-         (paused_ & (pause_user | pause_high_water)) == 0) {
+         (paused_ & pause_delivery) == 0) {
     decode_result r = codec_->decode(data.subspan(offset));
     if (r.state == decode_result::status::need_more) break;
     if (r.state == decode_result::status::error) {
@@ -377,22 +377,20 @@ void connection::set_pause(uint8_t bit, bool on) {
   if (paused_ == was) return;
   update_interest();
   // Frames already buffered were held back while paused: hand them over now.
-  if (!on && (paused_ & (pause_user | pause_high_water)) == 0) deliver_buffered();
+  if (!on && (paused_ & pause_delivery) == 0) deliver_buffered();
 }
 
-void connection::pause_reading() {
+void connection::pause_reading(pause_source source) {
   if (state_.load(std::memory_order_acquire) == state::closed) return;
-  loop_.run_in_loop([self = shared_from_this()] {
-    if (self->state_.load(std::memory_order_relaxed) != state::closed)
-      self->set_pause(pause_user, true);
+  loop_.run_in_loop([self = shared_from_this(), bit = bit_of(source)] {
+    if (self->state_.load(std::memory_order_relaxed) != state::closed) self->set_pause(bit, true);
   });
 }
 
-void connection::resume_reading() {
+void connection::resume_reading(pause_source source) {
   if (state_.load(std::memory_order_acquire) == state::closed) return;
-  loop_.run_in_loop([self = shared_from_this()] {
-    if (self->state_.load(std::memory_order_relaxed) != state::closed)
-      self->set_pause(pause_user, false);
+  loop_.run_in_loop([self = shared_from_this(), bit = bit_of(source)] {
+    if (self->state_.load(std::memory_order_relaxed) != state::closed) self->set_pause(bit, false);
   });
 }
 

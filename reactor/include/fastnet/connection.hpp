@@ -91,10 +91,18 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   /// Drops queued output and resets the connection (RST) now. Any thread.
   void abort();
 
-  /// Stops reading from the socket (the peer's sends back up into its
-  /// kernel buffers) until resume_reading(). Any thread.
-  void pause_reading();
-  void resume_reading();
+  /// Who asked to pause reading. Each source pauses and resumes on its own,
+  /// so a layer's flow control never undoes the application's pause.
+  enum class pause_source : uint8_t {
+    user,     ///< the application (pause_reading() / resume_reading())
+    inbound,  ///< a consumer layered on top ran out of inbound budget (actors/)
+  };
+
+  /// Stops reading from the socket and delivering buffered frames (the
+  /// peer's sends back up into its kernel buffers) until the same source
+  /// resumes. Any thread.
+  void pause_reading(pause_source source = pause_source::user);
+  void resume_reading(pause_source source = pause_source::user);
 
   /// True until the connection is closing or closed. Any thread.
   bool connected() const { return state_.load(std::memory_order_acquire) == state::connected; }
@@ -112,7 +120,16 @@ class connection final : public std::enable_shared_from_this<connection>, privat
 
  private:
   enum class state : uint8_t { connected, disconnecting, closed };
-  enum pause_bits : uint8_t { pause_user = 1, pause_high_water = 2, pause_eof = 4 };
+  enum pause_bits : uint8_t {
+    pause_user = 1,
+    pause_high_water = 2,
+    pause_eof = 4,
+    pause_inbound = 8,
+    pause_delivery = pause_user | pause_high_water | pause_inbound,  // stops frame delivery
+  };
+  static uint8_t bit_of(pause_source s) {
+    return s == pause_source::user ? pause_user : pause_inbound;
+  }
 
   /// Runs a handler callback; if it throws, logs and resets the connection.
   template <typename F>
