@@ -47,6 +47,18 @@ const char* to_string(close_reason r) {
   return "unknown";
 }
 
+/// One call made off the loop thread, waiting in the connection's outbox.
+struct connection::command {
+  enum class kind : uint8_t { send, send_all, shutdown, close, abort, pause, resume };
+  kind what = kind::send;
+  close_reason why = close_reason::local_close;
+  uint8_t pause_bit = 0;
+  size_t reserved = 0;  // bytes reserved against max_output_bytes by the caller
+  std::string data;
+  std::vector<std::string> frames;
+  command* next = nullptr;
+};
+
 connection::connection(event_loop& loop, unique_fd fd, uint64_t id, socket_address local,
                        socket_address peer, std::unique_ptr<codec> codec, tcp_handler& handler,
                        std::shared_ptr<const connection_options> opts, closed_hook on_closed)
@@ -60,7 +72,92 @@ connection::connection(event_loop& loop, unique_fd fd, uint64_t id, socket_addre
       opts_(std::move(opts)),
       on_closed_(std::move(on_closed)) {}
 
-connection::~connection() = default;
+connection::~connection() {
+  // Commands never run (the loop went away first) are freed here.
+  command* c = outbox_.exchange(nullptr, std::memory_order_acquire);
+  while (c != nullptr)
+    std::unique_ptr<command> owned(std::exchange(c, c->next));
+}
+
+// ---- the ordered outbox ---------------------------------------------------
+//
+// Calls from other threads must take effect in the order they were made, also
+// when the caller moves between threads (an actor runs on whichever CAF worker
+// is free). The loop's moodycamel queue orders items per producer thread
+// only, so the calls themselves wait here, in a lock-free LIFO (one CAS per
+// call) that the loop reverses; the loop queue only carries one "run the
+// outbox" task per transition from empty.
+
+void connection::post(std::unique_ptr<command> c) {
+  command* raw = c.release();
+  command* head = outbox_.load(std::memory_order_relaxed);
+  do {
+    raw->next = head;
+  } while (!outbox_.compare_exchange_weak(head, raw, std::memory_order_release,
+                                          std::memory_order_relaxed));
+  if (head == nullptr) loop_.queue_in_loop([self = shared_from_this()] { self->run_outbox(); });
+}
+
+void connection::dispatch(std::unique_ptr<command> c) {
+  if (!loop_.in_loop_thread()) {
+    post(std::move(c));
+    return;
+  }
+  run_outbox();  // what other threads queued earlier goes first
+  execute(*c);
+}
+
+void connection::run_outbox() {
+  command* list = outbox_.exchange(nullptr, std::memory_order_acquire);
+  command* ordered = nullptr;
+  while (list != nullptr) {  // reverse: the stack holds the newest first
+    command* next = list->next;
+    list->next = ordered;
+    ordered = list;
+    list = next;
+  }
+  while (ordered != nullptr) {
+    std::unique_ptr<command> c(std::exchange(ordered, ordered->next));
+    execute(*c);
+  }
+}
+
+void connection::execute(command& c) {
+  pending_output_.fetch_sub(c.reserved, std::memory_order_relaxed);
+  if (state_.load(std::memory_order_relaxed) == state::closed) return;
+  switch (c.what) {
+    case command::kind::send:
+      send_in_loop(std::as_bytes(std::span(c.data)));
+      break;
+    case command::kind::send_all:
+      for (auto& f : c.frames)
+        if (!send_in_loop(std::as_bytes(std::span(f)))) break;
+      break;
+    case command::kind::shutdown:
+      shutdown_in_loop();
+      break;
+    case command::kind::close:
+      close_in_loop(c.why);
+      break;
+    case command::kind::abort:
+      fail(close_reason::aborted);
+      break;
+    case command::kind::pause:
+      set_pause(c.pause_bit, true);
+      break;
+    case command::kind::resume:
+      set_pause(c.pause_bit, false);
+      break;
+  }
+}
+
+bool connection::reserve_output(size_t n) {
+  size_t before = pending_output_.fetch_add(n, std::memory_order_relaxed);
+  if (before + n <= opts_->max_output_bytes) return true;
+  pending_output_.fetch_sub(n, std::memory_order_relaxed);
+  loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
+  return false;
+}
 
 void connection::start() {
   loop_.assert_in_loop_thread();
@@ -148,7 +245,14 @@ void connection::handle_read() {
     // triggering would report EOF forever) and close once our output is out.
     set_pause(pause_eof, true);
     input_.clear();
-    close_why_ = discard_input_ ? close_why_ : close_reason::peer_closed;
+    if (!discard_input_) {
+      close_why_ = close_reason::peer_closed;
+      // The handler may keep the connection half-open to finish its replies
+      // (a consumer that is still working through frames it was given).
+      bool close_now = true;
+      guarded([&](const connection_ptr& self) { close_now = handler_.on_peer_eof(self); });
+      if (!close_now || state_.load(std::memory_order_relaxed) == state::closed) return;
+    }
     if (output_.empty()) {
       finish(close_why_);
     } else {
@@ -248,26 +352,44 @@ void connection::on_output_drained() {
 
 bool connection::send(std::span<const std::byte> payload) {
   if (!connected()) return false;
-  if (loop_.in_loop_thread()) return send_in_loop(payload);
+  if (loop_.in_loop_thread()) {
+    if (outbox_.load(std::memory_order_relaxed) != nullptr) run_outbox();
+    return send_in_loop(payload);
+  }
   return send(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()));
 }
 
 bool connection::send(std::string&& payload) {
   if (!connected()) return false;
-  if (loop_.in_loop_thread()) return send_in_loop(std::as_bytes(std::span(payload)));
-  // Reserve the bytes against the output cap before queueing, so that many
-  // threads sending at once cannot queue past it.
-  size_t n = payload.size();
-  size_t before = pending_output_.fetch_add(n, std::memory_order_relaxed);
-  if (before + n > opts_->max_output_bytes) {
-    pending_output_.fetch_sub(n, std::memory_order_relaxed);
-    loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
-    return false;
+  if (loop_.in_loop_thread()) return send(std::as_bytes(std::span(payload)));
+  // Reserved before queueing, so that many threads sending at once cannot
+  // queue past the cap.
+  if (!reserve_output(payload.size())) return false;
+  auto c = std::make_unique<command>();
+  c->what = command::kind::send;
+  c->reserved = payload.size();
+  c->data = std::move(payload);
+  post(std::move(c));
+  return true;
+}
+
+bool connection::send_all(std::vector<std::string>&& frames) {
+  if (!connected()) return false;
+  if (loop_.in_loop_thread()) {
+    if (outbox_.load(std::memory_order_relaxed) != nullptr) run_outbox();
+    for (auto& f : frames)
+      if (!send_in_loop(std::as_bytes(std::span(f)))) return false;
+    return true;
   }
-  loop_.queue_in_loop([self = shared_from_this(), data = std::move(payload), n] {
-    self->pending_output_.fetch_sub(n, std::memory_order_relaxed);
-    self->send_in_loop(std::as_bytes(std::span(data)));
-  });
+  size_t n = 0;
+  for (auto& f : frames)
+    n += f.size();
+  if (!reserve_output(n)) return false;
+  auto c = std::make_unique<command>();
+  c->what = command::kind::send_all;
+  c->reserved = n;
+  c->frames = std::move(frames);
+  post(std::move(c));
   return true;
 }
 
@@ -382,23 +504,27 @@ void connection::set_pause(uint8_t bit, bool on) {
 
 void connection::pause_reading(pause_source source) {
   if (state_.load(std::memory_order_acquire) == state::closed) return;
-  loop_.run_in_loop([self = shared_from_this(), bit = bit_of(source)] {
-    if (self->state_.load(std::memory_order_relaxed) != state::closed) self->set_pause(bit, true);
-  });
+  auto c = std::make_unique<command>();
+  c->what = command::kind::pause;
+  c->pause_bit = bit_of(source);
+  dispatch(std::move(c));
 }
 
 void connection::resume_reading(pause_source source) {
   if (state_.load(std::memory_order_acquire) == state::closed) return;
-  loop_.run_in_loop([self = shared_from_this(), bit = bit_of(source)] {
-    if (self->state_.load(std::memory_order_relaxed) != state::closed) self->set_pause(bit, false);
-  });
+  auto c = std::make_unique<command>();
+  c->what = command::kind::resume;
+  c->pause_bit = bit_of(source);
+  dispatch(std::move(c));
 }
 
 // ---- closing ------------------------------------------------------------
 
 void connection::shutdown() {
   if (state_.load(std::memory_order_acquire) == state::closed) return;
-  loop_.run_in_loop([self = shared_from_this()] { self->shutdown_in_loop(); });
+  auto c = std::make_unique<command>();
+  c->what = command::kind::shutdown;
+  dispatch(std::move(c));
 }
 
 void connection::shutdown_in_loop() {
@@ -419,19 +545,23 @@ void connection::close() {
 
 void connection::close(close_reason why) {
   if (state_.load(std::memory_order_acquire) == state::closed) return;
-  loop_.run_in_loop([self = shared_from_this(), why] { self->close_in_loop(why); });
+  auto c = std::make_unique<command>();
+  c->what = command::kind::close;
+  c->why = why;
+  dispatch(std::move(c));
 }
 
 void connection::close_in_loop(close_reason why) {
   if (state_.load(std::memory_order_relaxed) == state::closed || discard_input_) return;
   state_.store(state::disconnecting, std::memory_order_release);
-  close_why_ = why;
+  // After the peer's EOF the close completes what the peer started.
+  close_why_ = (paused_ & pause_eof) ? close_reason::peer_closed : why;
   discard_input_ = true;
   if (!delivering_) input_.clear();
   if (paused_ & pause_eof) {
     // The peer already closed its side: nothing to wait for but our output.
     if (output_.empty()) {
-      finish(why);
+      finish(close_why_);
     } else {
       close_after_flush_ = true;
     }
@@ -459,7 +589,9 @@ void connection::close_now(close_reason why) {
 
 void connection::abort() {
   if (state_.load(std::memory_order_acquire) == state::closed) return;
-  loop_.run_in_loop([self = shared_from_this()] { self->fail(close_reason::aborted); });
+  auto c = std::make_unique<command>();
+  c->what = command::kind::abort;
+  dispatch(std::move(c));
 }
 
 void connection::fail(close_reason why) {

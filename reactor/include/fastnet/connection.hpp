@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fastnet/codec.hpp"
 #include "fastnet/event_loop.hpp"
@@ -43,10 +44,12 @@ struct connection_options {
 /// A connection: the socket, its input and output ring buffers, its codec.
 /// Created by tcp_server / tcp_client, owned by one loop for its whole life.
 ///
-/// Thread safety: send, shutdown, close, abort, pause_reading,
+/// Thread safety: send, send_all, shutdown, close, abort, pause_reading,
 /// resume_reading, connected, pending_output, id and the address accessors
-/// may be called from any thread; calls off the loop thread become tasks on
-/// the loop's queue, and calls from one thread take effect in call order.
+/// may be called from any thread. Calls take effect in the order they were
+/// made (happens-before), also when the caller moves between threads, as an
+/// actor does between CAF workers: calls off the loop wait in the
+/// connection's lock-free outbox, and one loop task runs them in order.
 /// context() is loop-thread only.
 class connection final : public std::enable_shared_from_this<connection>, private io_handler {
  public:
@@ -81,6 +84,9 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   }
   /// Sends a string it takes over, avoiding the copy when called off the loop.
   bool send(std::string&& payload);
+  /// Sends several frames in order as one command (one queue entry and one
+  /// wake when called off the loop). Returns false as send() does.
+  bool send_all(std::vector<std::string>&& frames);
 
   /// Flushes queued output, then half-closes (FIN); reading continues until
   /// the peer closes. Any thread.
@@ -131,6 +137,12 @@ class connection final : public std::enable_shared_from_this<connection>, privat
     return s == pause_source::user ? pause_user : pause_inbound;
   }
 
+  struct command;
+  void post(std::unique_ptr<command> c);
+  void dispatch(std::unique_ptr<command> c);
+  void run_outbox();
+  void execute(command& c);
+  bool reserve_output(size_t n);
   /// Runs a handler callback; if it throws, logs and resets the connection.
   template <typename F>
   void guarded(F&& callback);
@@ -166,6 +178,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
 
   std::atomic<state> state_{state::connected};
   std::atomic<size_t> pending_output_{0};
+  std::atomic<command*> outbox_{nullptr};  // calls from other threads, newest first
   ring_buffer input_;
   ring_buffer output_;
   std::any context_;

@@ -46,6 +46,12 @@ class tcp_handler {
   /// only during the call; reply with conn->send(...).
   virtual void on_message(const connection_ptr& conn, std::span<const std::byte> frame) = 0;
 
+  /// The peer closed its sending side (EOF); every frame before it has been
+  /// delivered. Return true (the default) to close once queued output is
+  /// flushed; false to keep the connection half-open and send more, then
+  /// call close() or shutdown() yourself (on_close then reports peer_closed).
+  virtual bool on_peer_eof(const connection_ptr&) { return true; }
+
   /// The connection is closed; it sends and receives nothing more.
   virtual void on_close(const connection_ptr&, close_reason) {}
 
