@@ -1,12 +1,19 @@
 // echo_server — the seed's example: echoes every frame back to its sender.
 //
-//   echo_server --port 9000 [--loops N] [--codec raw|line|len32] [--max-conns N]
-//               [--idle-timeout SECONDS] [--max-frame BYTES] [--reuseport]
+//   echo_server --port 9000 [--mode reactor|actors] [--loops N] [--codec raw|line|len32]
+//               [--max-conns N] [--idle-timeout SECONDS] [--max-frame BYTES] [--reuseport]
 //               [--balancer round-robin|least-conn|hash] [--log-level LEVEL]
 //
+// --mode reactor (default): a tcp_handler replies from the loop thread.
+// --mode actors: one CAF actor per connection replies through its handle.
 // Prints the connection count every 2 s through the server's timer API and
 // stops gracefully (flushing what is queued) on SIGINT or SIGTERM.
+#include <fastnet/actors/scheduler.hpp>
+#include <fastnet/actors/server.hpp>
 #include <fastnet/fastnet.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -32,6 +39,13 @@ class echo_handler final : public fastnet::tcp_handler {
   std::atomic<long> count_{0};
 };
 
+/// The same echo as one actor per connection.
+caf::behavior echo_actor(caf::event_based_actor*, fastnet::actors::connection_handle conn) {
+  return {
+      [conn](fastnet::actors::received_atom, std::string& frame) { conn.send(std::move(frame)); },
+  };
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,6 +60,7 @@ int main(int argc, char** argv) {
   bool reuseport = false;
   std::string balancer = "round-robin";
   std::string log_level = "warn";
+  std::string mode = "reactor";
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
@@ -61,6 +76,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"round-robin", "least-conn", "hash"}))
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
+      ->capture_default_str();
+  app.add_option("--mode", mode, "reactor: callbacks on the loops; actors: an actor per connection")
+      ->check(CLI::IsMember({"reactor", "actors"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -96,29 +114,57 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  echo_handler handler;
-  fastnet::tcp_server server(opts, handler);
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    std::cerr << "echo_server: " << e.what() << "\n";
-    return 1;
-  }
-  server.run_every(std::chrono::seconds(2), [&handler] {
-    std::printf("connections: %ld\n", handler.connections());
-    std::fflush(stdout);
-  });
-  std::printf("echo_server listening on %s (loops=%zu codec=%s%s)\n",
-              server.local_address().to_string().c_str(), server.loops().size(), codec.c_str(),
-              reuseport ? " reuseport" : "");
-  std::fflush(stdout);
-
   int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::printf("echo_server: %s, stopping (%ld connections)\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
-              handler.connections());
-  std::fflush(stdout);
-  server.stop();
+  if (mode == "reactor") {
+    echo_handler handler;
+    fastnet::tcp_server server(opts, handler);
+    try {
+      server.start();
+    } catch (const std::exception& e) {
+      std::cerr << "echo_server: " << e.what() << "\n";
+      return 1;
+    }
+    server.run_every(std::chrono::seconds(2), [&handler] {
+      std::printf("connections: %ld\n", handler.connections());
+      std::fflush(stdout);
+    });
+    std::printf("echo_server listening on %s (mode=reactor loops=%zu codec=%s%s)\n",
+                server.local_address().to_string().c_str(), server.loops().size(), codec.c_str(),
+                reuseport ? " reuseport" : "");
+    std::fflush(stdout);
+    sigwait(&stop_signals, &sig);
+    std::printf("echo_server: %s, stopping (%ld connections)\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM", handler.connections());
+    std::fflush(stdout);
+    server.stop();
+  } else {
+    caf::actor_system_config cfg;
+    fastnet::actors::apply(cfg);
+    caf::actor_system sys{cfg};
+    fastnet::actors::server_options aopts;
+    aopts.net = opts;
+    fastnet::actors::server server(sys, aopts);
+    server.spawn_per_connection(echo_actor);
+    try {
+      server.start();
+    } catch (const std::exception& e) {
+      std::cerr << "echo_server: " << e.what() << "\n";
+      return 1;
+    }
+    server.reactor().run_every(std::chrono::seconds(2), [&server] {
+      std::printf("connections: %zu\n", server.connection_count());
+      std::fflush(stdout);
+    });
+    std::printf("echo_server listening on %s (mode=actors loops=%zu codec=%s%s)\n",
+                server.local_address().to_string().c_str(), server.reactor().loops().size(),
+                codec.c_str(), reuseport ? " reuseport" : "");
+    std::fflush(stdout);
+    sigwait(&stop_signals, &sig);
+    std::printf("echo_server: %s, stopping (%zu connections)\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM", server.connection_count());
+    std::fflush(stdout);
+    server.stop();
+  }
   std::printf("echo_server: stopped\n");
   return 0;
 }

@@ -23,9 +23,11 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/build" RESULT_VARI
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "consumer build failed (${rc})")
 endif()
-execute_process(COMMAND "${WORK_DIR}/build/consumer" RESULT_VARIABLE rc
-                OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT 60)
-message(STATUS "consumer: ${out}")
-if(NOT rc EQUAL 0 OR NOT out MATCHES "consumer ok")
-  message(FATAL_ERROR "consumer run failed (${rc})")
-endif()
+foreach(exe consumer consumer_actors)
+  execute_process(COMMAND "${WORK_DIR}/build/${exe}" RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT 60)
+  message(STATUS "${exe}: ${out}")
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "ok")
+    message(FATAL_ERROR "${exe} run failed (${rc})")
+  endif()
+endforeach()

@@ -1,0 +1,77 @@
+// fastnet::actors — what an actor holds to talk to its connection.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include <fastnet/connection.hpp>
+
+namespace fastnet::actors {
+
+/// A copyable handle to one connection. The actor that owns the connection
+/// gets one at spawn and may hand copies to any other actor. Every call
+/// becomes a command on the owning loop's lock-free queue (or runs at once
+/// on the loop thread); calls from one thread take effect in call order.
+/// The socket itself is never touched outside its loop.
+/// Thread safety: every method, from any thread.
+class connection_handle {
+ public:
+  connection_handle() = default;
+  explicit connection_handle(connection_ptr conn) : conn_(std::move(conn)) {}
+
+  /// Sends one frame (framed by the connection's codec). Returns false when
+  /// the connection is closing or closed, or its output cap was reached.
+  bool send(std::string&& frame) const { return conn_ && conn_->send(std::move(frame)); }
+  bool send(std::string_view frame) const { return conn_ && conn_->send(frame); }
+  bool send(std::span<const std::byte> frame) const { return conn_ && conn_->send(frame); }
+  /// Sends several frames as one command to the loop (one queue entry, one wake).
+  bool send_all(std::vector<std::string>&& frames) const {
+    return conn_ && conn_->send_all(std::move(frames));
+  }
+
+  /// Flush, then half-close. See connection::shutdown.
+  void shutdown() const {
+    if (conn_) conn_->shutdown();
+  }
+  /// Flush, half-close, close. See connection::close.
+  void close() const {
+    if (conn_) conn_->close();
+  }
+  /// Reset now, dropping queued output.
+  void abort() const {
+    if (conn_) conn_->abort();
+  }
+  /// Stop / restart reading from the socket (independent of the inbound budget).
+  void pause_reading() const {
+    if (conn_) conn_->pause_reading();
+  }
+  void resume_reading() const {
+    if (conn_) conn_->resume_reading();
+  }
+
+  uint64_t id() const { return conn_ ? conn_->id() : 0; }
+  socket_address peer_address() const { return conn_ ? conn_->peer_address() : socket_address{}; }
+  bool connected() const { return conn_ && conn_->connected(); }
+  size_t pending_output() const { return conn_ ? conn_->pending_output() : 0; }
+  explicit operator bool() const { return conn_ != nullptr; }
+
+  /// The reactor connection underneath (for reactor-level calls).
+  const connection_ptr& connection() const { return conn_; }
+
+  friend bool operator==(const connection_handle& a, const connection_handle& b) {
+    return a.conn_ == b.conn_;
+  }
+
+ private:
+  connection_ptr conn_;
+};
+
+}  // namespace fastnet::actors
+
+// Handles are passed between actors of one process only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fastnet::actors::connection_handle)

@@ -1,0 +1,33 @@
+// fastnet::actors — the messages a connection actor receives.
+#pragma once
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <fastnet/handler.hpp>
+
+namespace fastnet::actors {
+
+/// (connected_atom, uint64_t id, std::string peer): the connection is up;
+/// the first message a connection actor gets.
+using connected_atom = caf::atom_constant<caf::atom("fn_conn")>;
+
+/// (received_atom, std::string frame): one complete frame, cut by the codec.
+/// The bytes are the actor's (moved in, never copied on the way): take it
+/// as `std::string&` and move it on. Frames arrive in order.
+using received_atom = caf::atom_constant<caf::atom("fn_recv")>;
+
+/// (write_blocked_atom, size_t queued): output rose to the high water mark.
+using write_blocked_atom = caf::atom_constant<caf::atom("fn_wblock")>;
+
+/// (write_resumed_atom, size_t queued): output fell back to the low water mark.
+using write_resumed_atom = caf::atom_constant<caf::atom("fn_wresume")>;
+
+/// (closed_atom, fastnet::close_reason): the connection is closed; the last
+/// message. By default the actor quits right after handling it.
+using closed_atom = caf::atom_constant<caf::atom("fn_closed")>;
+
+}  // namespace fastnet::actors
+
+// close_reason travels only between threads of one process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fastnet::close_reason)

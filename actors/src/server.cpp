@@ -1,0 +1,239 @@
+#include "fastnet/actors/server.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <any>
+#include <atomic>
+#include <csignal>
+#include <cstring>
+
+#include <caf/all.hpp>
+
+#include "inbox.hpp"
+
+namespace fastnet::actors {
+namespace {
+
+// Internal: "frames are waiting in your inbox" — one per batch.
+using wake_atom = caf::atom_constant<caf::atom("fn_wake")>;
+// Internal: the peer sent EOF; handle what is queued, then close.
+using eof_atom = caf::atom_constant<caf::atom("fn_eof")>;
+// Internal: the connection closed; drain, deliver `closed`, maybe quit.
+using finish_atom = caf::atom_constant<caf::atom("fn_finish")>;
+
+/// What a connection's loop keeps in connection::context().
+struct link {
+  std::shared_ptr<detail::inbox> inbox;
+  caf::actor actor;
+};
+
+/// Hands one message to the actor's current behavior synchronously (no
+/// mailbox round trip): this is how a batch of frames becomes a series of
+/// `received` messages for the price of one scheduling.
+bool deliver(caf::scheduled_actor* self, caf::message msg) {
+  auto& stack = self->bhvr_stack();
+  if (stack.empty()) return false;
+  stack.back()(msg);
+  return true;
+}
+
+/// Drains the inbox into the actor's behavior, then gives budget back.
+void drain(caf::scheduled_actor* self, detail::inbox& in, const connection_handle& conn) {
+  in.begin_drain();
+  std::string frame;
+  while (in.pop(frame)) {
+    size_t n = frame.size();
+    bool alive = deliver(self, caf::make_message(received_atom::value, std::move(frame)));
+    in.done(n);
+    if (!alive) break;
+  }
+  if (in.should_resume()) conn.connection()->resume_reading(connection::pause_source::inbound);
+}
+
+/// The behavior around the user's: fastnet's internal messages go through
+/// the default handler so that they survive any become() the user makes.
+caf::behavior connection_actor(caf::event_based_actor* self, std::shared_ptr<detail::inbox> in,
+                               connection_handle conn, const connection_behavior* user,
+                               bool quit_on_close) {
+  self->set_default_handler([in, conn, quit_on_close](
+                                caf::scheduled_actor* s,
+                                caf::message_view& mv) -> caf::result<caf::message> {
+    auto& content = mv.content();
+    if (content.match_elements<wake_atom>()) {
+      drain(s, *in, conn);
+      return caf::message{};
+    }
+    if (content.match_elements<eof_atom>()) {
+      drain(s, *in, conn);
+      conn.close();  // queued behind the replies the drain just sent
+      return caf::message{};
+    }
+    if (content.match_elements<finish_atom, close_reason>()) {
+      auto why = content.get_as<close_reason>(1);
+      drain(s, *in, conn);
+      deliver(s, caf::make_message(closed_atom::value, why));
+      if (quit_on_close) s->quit();
+      return caf::message{};
+    }
+    // fastnet's notifications are optional to handle.
+    if (content.match_element<connected_atom>(0) || content.match_element<write_blocked_atom>(0) ||
+        content.match_element<write_resumed_atom>(0) || content.match_element<closed_atom>(0))
+      return caf::message{};
+    return caf::drop(s, mv);  // CAF's own policy (logs and replies with an error)
+  });
+  // The connection ends with its actor, whatever ended the actor.
+  self->attach_functor([conn](const caf::error&) { conn.close(); });
+  return (*user)(self, conn);
+}
+
+}  // namespace
+
+struct server::impl final : fastnet::tcp_handler {
+  impl(caf::actor_system& s, server_options o) : sys(s), opts(std::move(o)) {
+    auto& c = opts.net.connection;
+    switch (opts.output) {
+      case output_policy::notify:
+        c.pause_reading_on_high_water = false;
+        break;
+      case output_policy::pause_reading:
+        c.pause_reading_on_high_water = true;
+        break;
+      case output_policy::disconnect:
+        c.pause_reading_on_high_water = false;
+        c.max_output_bytes = std::min(c.max_output_bytes, c.high_water_mark);
+        break;
+    }
+    net = std::make_unique<fastnet::tcp_server>(opts.net, *this);
+  }
+
+  // ---- reactor callbacks, on the connection's loop thread ----
+
+  void on_connect(const connection_ptr& c) override {
+    auto in = std::make_shared<detail::inbox>(opts.max_inbound_frames, opts.max_inbound_bytes);
+    connection_handle handle(c);
+    caf::actor a = sys.spawn(connection_actor, in, handle, &behavior, opts.quit_on_close);
+    caf::anon_send(a, connected_atom::value, c->id(), c->peer_address().to_string());
+    c->context() = link{std::move(in), std::move(a)};
+  }
+
+  void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
+    auto* l = std::any_cast<link>(&c->context());
+    if (l == nullptr) return;
+    // The one copy: out of the ring (or the read's stack buffer) into bytes the actor owns.
+    std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
+    if (l->inbox->push(std::move(owned))) caf::anon_send(l->actor, wake_atom::value);
+    if (l->inbox->should_pause()) {
+      c->pause_reading(connection::pause_source::inbound);
+      // The actor may have drained everything between our push and the pause.
+      if (l->inbox->should_resume()) c->resume_reading(connection::pause_source::inbound);
+    }
+  }
+
+  bool on_peer_eof(const connection_ptr& c) override {
+    auto* l = std::any_cast<link>(&c->context());
+    if (l == nullptr) return true;
+    // The actor may still be working through frames: it closes when done.
+    caf::anon_send(l->actor, eof_atom::value);
+    return false;
+  }
+
+  void on_high_water(const connection_ptr& c, size_t queued) override {
+    if (auto* l = std::any_cast<link>(&c->context()))
+      caf::anon_send(l->actor, write_blocked_atom::value, queued);
+    if (opts.output == output_policy::disconnect) c->abort();
+  }
+
+  void on_low_water(const connection_ptr& c, size_t queued) override {
+    if (auto* l = std::any_cast<link>(&c->context()))
+      caf::anon_send(l->actor, write_resumed_atom::value, queued);
+  }
+
+  void on_close(const connection_ptr& c, close_reason why) override {
+    auto* l = std::any_cast<link>(&c->context());
+    if (l == nullptr) return;
+    caf::anon_send(l->actor, finish_atom::value, why);
+    // Break the cycle connection -> link -> actor -> handle -> connection.
+    c->context().reset();
+  }
+
+  caf::actor_system& sys;
+  server_options opts;
+  connection_behavior behavior;
+  std::unique_ptr<fastnet::tcp_server> net;
+  unique_fd stop_fd{::eventfd(0, EFD_CLOEXEC)};
+  bool started = false;
+};
+
+server::server(caf::actor_system& sys, server_options opts)
+    : impl_(std::make_unique<impl>(sys, std::move(opts))) {}
+
+server::~server() {
+  stop();
+}
+
+void server::spawn_per_connection(connection_behavior behavior) {
+  impl_->behavior = std::move(behavior);
+}
+
+void server::start() {
+  if (impl_->started) return;
+  if (!impl_->behavior) throw std::logic_error("fastnet::actors::server: no connection behavior");
+  impl_->net->start();
+  impl_->started = true;
+}
+
+namespace {
+// The signal handler may only touch async-signal-safe state: the eventfd to
+// ring. One server runs run() at a time; this is the handler's only link to it.
+std::atomic<int> signal_doorbell{-1};
+std::atomic<int> signal_seen{0};
+
+extern "C" void on_stop_signal(int sig) {
+  signal_seen.store(sig);
+  int fd = signal_doorbell.load();
+  uint64_t one = 1;
+  if (fd >= 0) (void)!::write(fd, &one, sizeof one);
+}
+}  // namespace
+
+int server::run() {
+  start();
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_int {
+  }, old_term{};
+  signal_seen.store(0);
+  signal_doorbell.store(impl_->stop_fd.get());
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  uint64_t value = 0;
+  while (::read(impl_->stop_fd.get(), &value, sizeof value) < 0 && errno == EINTR) {
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  signal_doorbell.store(-1);
+  stop();
+  return signal_seen.load();
+}
+
+void server::stop() {
+  if (!impl_->started) return;
+  impl_->started = false;
+  impl_->net->stop();
+  uint64_t one = 1;  // wake a run() blocked on another thread
+  (void)!::write(impl_->stop_fd.get(), &one, sizeof one);
+}
+
+socket_address server::local_address() const {
+  return impl_->net->local_address();
+}
+size_t server::connection_count() const {
+  return impl_->net->connection_count();
+}
+fastnet::tcp_server& server::reactor() {
+  return *impl_->net;
+}
+
+}  // namespace fastnet::actors
