@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   std::string balancer = "round-robin";
   std::string log_level = "warn";
   std::string mode = "reactor";
+  std::string caf_policy = "sharing";
+  size_t caf_workers = 0;
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
@@ -79,6 +81,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--mode", mode, "reactor: callbacks on the loops; actors: an actor per connection")
       ->check(CLI::IsMember({"reactor", "actors"}))
+      ->capture_default_str();
+  app.add_option("--caf-policy", caf_policy, "actors mode: CAF scheduler policy")
+      ->check(CLI::IsMember({"sharing", "stealing"}))
+      ->capture_default_str();
+  app.add_option("--caf-workers", caf_workers, "actors mode: CAF worker threads (0 = one per core)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -139,7 +146,11 @@ int main(int argc, char** argv) {
     server.stop();
   } else {
     caf::actor_system_config cfg;
-    fastnet::actors::apply(cfg);
+    fastnet::actors::scheduler_options sched;
+    sched.kind = caf_policy == "stealing" ? fastnet::actors::scheduler_options::policy::stealing
+                                          : fastnet::actors::scheduler_options::policy::sharing;
+    sched.workers = caf_workers;
+    fastnet::actors::apply(cfg, sched);
     caf::actor_system sys{cfg};
     fastnet::actors::server_options aopts;
     aopts.net = opts;

@@ -3,6 +3,7 @@
 // write_resumed, an actor that throws, peer close, stop() with thousands of
 // connections.
 #include <catch2/catch.hpp>
+#include <fastnet/actors/callback_adapter.hpp>
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/codecs.hpp>
@@ -300,4 +301,34 @@ TEST_CASE("sends from a handle shared with another actor arrive in order", "[act
   auto got = c.read_exact(expected.size(), 30s);
   REQUIRE(got.has_value());
   CHECK(*got == expected);
+}
+
+TEST_CASE("a reactor callback handler runs as a connection actor through the adapter", "[actors]") {
+  // The seed's handler shape: count connections, echo, count closes.
+  struct seed_handler final : tcp_handler {
+    waitable_counter connects, closes;
+    void on_connect(const connection_ptr&) override { connects.add(); }
+    void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
+      c->send(frame);
+    }
+    void on_close(const connection_ptr&, close_reason) override { closes.add(); }
+  };
+  auto handler = std::make_shared<seed_handler>();
+  actor_env env;
+  actors::server srv(env.sys, local(1));
+  srv.spawn_per_connection(from_handler(handler));
+  srv.start();
+  {
+    auto c = client_socket::connect(srv.local_address());
+    REQUIRE(handler->connects.wait_for_at_least(1));
+    std::string msg = random_bytes(100000, 3);
+    bool wrote = false;
+    std::thread writer([&] { wrote = c.write_all(msg); });
+    auto got = c.read_exact(msg.size());
+    writer.join();
+    REQUIRE(wrote);
+    REQUIRE(got.has_value());
+    CHECK(*got == msg);
+  }
+  REQUIRE(handler->closes.wait_for_at_least(1));
 }

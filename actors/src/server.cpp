@@ -54,7 +54,8 @@ void drain(caf::scheduled_actor* self, detail::inbox& in, const connection_handl
 /// The behavior around the user's: fastnet's internal messages go through
 /// the default handler so that they survive any become() the user makes.
 caf::behavior connection_actor(caf::event_based_actor* self, std::shared_ptr<detail::inbox> in,
-                               connection_handle conn, const connection_behavior* user,
+                               connection_handle conn,
+                               std::shared_ptr<const connection_behavior> user,
                                bool quit_on_close) {
   self->set_default_handler([in, conn, quit_on_close](
                                 caf::scheduled_actor* s,
@@ -112,7 +113,7 @@ struct server::impl final : fastnet::tcp_handler {
   void on_connect(const connection_ptr& c) override {
     auto in = std::make_shared<detail::inbox>(opts.max_inbound_frames, opts.max_inbound_bytes);
     connection_handle handle(c);
-    caf::actor a = sys.spawn(connection_actor, in, handle, &behavior, opts.quit_on_close);
+    caf::actor a = sys.spawn(connection_actor, in, handle, behavior, opts.quit_on_close);
     caf::anon_send(a, connected_atom::value, c->id(), c->peer_address().to_string());
     c->context() = link{std::move(in), std::move(a)};
   }
@@ -159,7 +160,8 @@ struct server::impl final : fastnet::tcp_handler {
 
   caf::actor_system& sys;
   server_options opts;
-  connection_behavior behavior;
+  // Shared with every connection actor: an actor may outlive the server.
+  std::shared_ptr<const connection_behavior> behavior;
   std::unique_ptr<fastnet::tcp_server> net;
   unique_fd stop_fd{::eventfd(0, EFD_CLOEXEC)};
   bool started = false;
@@ -173,12 +175,13 @@ server::~server() {
 }
 
 void server::spawn_per_connection(connection_behavior behavior) {
-  impl_->behavior = std::move(behavior);
+  impl_->behavior = std::make_shared<const connection_behavior>(std::move(behavior));
 }
 
 void server::start() {
   if (impl_->started) return;
-  if (!impl_->behavior) throw std::logic_error("fastnet::actors::server: no connection behavior");
+  if (!impl_->behavior || !*impl_->behavior)
+    throw std::logic_error("fastnet::actors::server: no connection behavior");
   impl_->net->start();
   impl_->started = true;
 }

@@ -1,0 +1,29 @@
+#include "fastnet/actors/callback_adapter.hpp"
+
+#include <caf/all.hpp>
+
+namespace fastnet::actors {
+
+connection_behavior from_handler(std::shared_ptr<tcp_handler> handler) {
+  return [handler](caf::event_based_actor*, connection_handle conn) -> caf::behavior {
+    return {
+        [handler, conn](connected_atom, uint64_t, const std::string&) {
+          handler->on_connect(conn.connection());
+        },
+        [handler, conn](received_atom, std::string& frame) {
+          handler->on_message(conn.connection(), std::as_bytes(std::span(frame)));
+        },
+        [handler, conn](write_blocked_atom, size_t queued) {
+          handler->on_high_water(conn.connection(), queued);
+        },
+        [handler, conn](write_resumed_atom, size_t queued) {
+          handler->on_low_water(conn.connection(), queued);
+        },
+        [handler, conn](closed_atom, close_reason why) {
+          handler->on_close(conn.connection(), why);
+        },
+    };
+  };
+}
+
+}  // namespace fastnet::actors
