@@ -11,6 +11,8 @@
 #include <sys/resource.h>
 
 #include <caf/all.hpp>
+#include <caf/policy/work_sharing.hpp>
+#include <caf/scheduler/coordinator.hpp>
 #include <condition_variable>
 #include <thread>
 
@@ -22,11 +24,15 @@ using namespace fastnet::test;
 
 namespace {
 
-/// One actor system per test, with fastnet's scheduler settings.
+/// One actor system per test, with fastnet's scheduler settings (applied
+/// before the system is built: members initialize before a constructor body).
 struct actor_env {
-  actor_env() { apply(cfg); }
+  static caf::actor_system_config& configured(caf::actor_system_config& c) {
+    apply(c);
+    return c;
+  }
   caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
+  caf::actor_system sys{configured(cfg)};
 };
 
 actors::server_options local(size_t loops = 2) {
@@ -67,6 +73,13 @@ void raise_nofile() {
 }
 
 }  // namespace
+
+TEST_CASE("apply() selects work sharing with one worker per core", "[actors]") {
+  actor_env env;
+  auto& sched = env.sys.scheduler();
+  CHECK(dynamic_cast<caf::scheduler::coordinator<caf::policy::work_sharing>*>(&sched) != nullptr);
+  CHECK(sched.num_workers() == std::max(1u, std::thread::hardware_concurrency()));
+}
 
 TEST_CASE("actors echo byte for byte across sizes and connections", "[actors]") {
   actor_env env;
@@ -284,9 +297,13 @@ TEST_CASE("sends from a handle shared with another actor arrive in order", "[act
   actors::server srv(env.sys, opts);
   srv.spawn_per_connection(
       [](caf::event_based_actor* self, connection_handle conn) -> caf::behavior {
-        auto writer = self->spawn([conn](caf::event_based_actor*) -> caf::behavior {
-          return {[conn](int i) { conn.send(std::to_string(i)); }};
-        });
+        // Spawned with an argument: CAF 0.17's init_fun_factory dereferences a
+        // null argument tuple for argument-less function actors (UBSan reports it).
+        auto writer = self->spawn(
+            [](caf::event_based_actor*, connection_handle out) -> caf::behavior {
+              return {[out](int i) { out.send(std::to_string(i)); }};
+            },
+            conn);
         return {[self, writer](received_atom, std::string&) {
           for (int i = 0; i < 2000; ++i)
             self->send(writer, i);
