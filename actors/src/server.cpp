@@ -34,7 +34,10 @@ struct link {
 bool deliver(caf::scheduled_actor* self, caf::message msg) {
   auto& stack = self->bhvr_stack();
   if (stack.empty()) return false;
-  stack.back()(msg);
+  // A counted copy: the handler may quit() or become() while it runs, which
+  // would otherwise destroy the behavior under its own call.
+  caf::behavior current = stack.back();
+  current(msg);
   return true;
 }
 
