@@ -1,0 +1,91 @@
+// chat_server — a line-based TCP chat with rooms, one actor per connection.
+//
+//   chat_server --port 9000 [--host 0.0.0.0] [--loops N] [--log-level LEVEL]
+//
+// Try it with two terminals running `nc 127.0.0.1 9000`:
+//   hello            everyone in your room gets "guest1: hello" (you too)
+//   /nick alice      rename ("* guest1 is now alice")
+//   /join rust       move to room "rust" (made on demand)
+//   /who             list the nicks in your room
+//   /quit            "bye", and the connection closes
+//
+// The chat itself (rooms, directory, member actors, the protocol) is in
+// chat_room.hpp, shared with tests/chat_test.cpp. This file is the program
+// around it: flags, the actor system, the server, and a graceful stop on
+// SIGINT or SIGTERM (connections flush and close, every actor exits).
+#include <fastnet/actors/scheduler.hpp>
+#include <fastnet/actors/server.hpp>
+#include <fastnet/fastnet.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "chat_room.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fastnet chat server"};
+  std::string host = "0.0.0.0";
+  uint16_t port = 0;
+  size_t loops = 0;
+  std::string log_level = "warn";
+  app.add_option("--host", host, "address to listen on")->capture_default_str();
+  app.add_option("--port", port, "port to listen on")->required();
+  app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto level = fastnet::parse_log_level(log_level);
+  if (!level) {
+    std::cerr << "unknown log level: " << log_level << "\n";
+    return 2;
+  }
+  fastnet::set_log_level(*level);
+  auto addr = fastnet::socket_address::ip(host, port);
+  if (!addr) {
+    std::cerr << "bad address: " << host << "\n";
+    return 2;
+  }
+
+  // Block the stop signals before any thread exists (CAF's workers and the
+  // loops inherit the mask), and take them synchronously with sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  caf::actor_system_config cfg;
+  fastnet::actors::apply(cfg);
+  caf::actor_system sys{cfg};
+  // Declared after `sys`, so both are gone before ~actor_system waits for actors.
+  fastnet::actors::server server(sys, chat::chat_server_options(*addr, loops));
+  chat::chat_service chat = chat::install_chat(server, sys);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "chat_server: " << e.what() << "\n";
+    return 1;  // no connection yet: ~chat_service ends the directory
+  }
+  std::printf("chat_server listening on %s (loops=%zu)\n",
+              server.local_address().to_string().c_str(), server.reactor().loops().size());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::printf("chat_server: %s, stopping (%zu connections)\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+              server.connection_count());
+  std::fflush(stdout);
+  server.stop();    // every connection flushes and closes; member actors exit
+  chat.shutdown();  // the directory and every room exit (returns when they have)
+  // No actor may still hold a connection handle when the server is
+  // destroyed: wait until every actor has ended.
+  sys.await_all_actors_done();
+  std::printf("chat_server: stopped\n");
+  return 0;
+}
