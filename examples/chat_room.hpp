@@ -218,8 +218,8 @@ inline caf::behavior room_actor(caf::stateful_actor<room_state>* self, std::stri
 struct directory_state {
   chat_options opts;
   std::unordered_map<std::string, caf::actor> rooms;  // each one monitored
-  bool closing = false;  // told to exit: waiting for the rooms to end
-  caf::error reason;     // why, once closing
+  bool closing = false;                               // told to exit: waiting for the rooms to end
+  caf::error reason;                                  // why, once closing
 };
 
 /// The directory actor's behavior: hands out rooms by name, making them on

@@ -269,9 +269,8 @@ TEST_CASE("chat: lines right behind a /join go to the new room in order", "[chat
   // Lines from one room arrive in order; lines from two rooms may not: the
   // lobby's "back home" may overtake anything rust sends.
   auto [first, last] = std::minmax(a.nick, c.nick);
-  const std::vector<std::string> from_rust = {c.nick + ": hi from c",
-                                              "* in rust: " + first + ", " + last,
-                                              c.nick + ": second"};
+  const std::vector<std::string> from_rust = {
+      c.nick + ": hi from c", "* in rust: " + first + ", " + last, c.nick + ": second"};
   std::vector<std::string> seen;
   auto wanted = from_rust;
   wanted.push_back(c.nick + ": back home");
@@ -336,7 +335,7 @@ TEST_CASE("chat: a client that never reads is disconnected and the room goes on"
   const std::string left = "* " + silent.nick + " left";
   const std::string prefix = sender.nick + ": ";
   const size_t batch = 100;
-  const size_t max_lines = 30000;  // ~30 MiB: far more than the buffers hold
+  const size_t max_lines = 30000;                       // ~30 MiB: far more than the buffers hold
   std::vector<size_t> received(readers.size() + 1, 0);  // readers, then the sender
   std::vector<bool> saw_left(readers.size() + 1, false);
   std::vector<bool> in_order(readers.size() + 1, true);
