@@ -310,6 +310,7 @@ class member : public std::enable_shared_from_this<member> {
   }
 
  private:
+  /// One line while no request is in flight: text for the room, or a command.
   void handle(std::string& line) {
     if (line.empty()) return;
     if (line[0] != '/') {
@@ -434,8 +435,10 @@ class member : public std::enable_shared_from_this<member> {
     end_request();
   }
 
+  /// Tells this client (only) what went wrong.
   void error(const std::string& what) { conn_.send("error: " + what); }
 
+  /// `s` without leading and trailing blanks.
   static std::string trim(std::string s) {
     auto first = s.find_first_not_of(" \t");
     if (first == std::string::npos) return {};
