@@ -1,0 +1,5 @@
+// Peer echo server for fastnet's benchmarks: standard library only, so the
+// build needs no module downloads.
+module fastnet/bench/peers/go_net
+
+go 1.19
