@@ -1,11 +1,19 @@
 // load_client — a neutral TCP load generator for echo servers.
 //
-// Opens a number of connections to an echo server, keeps a fixed number of
-// messages in flight on each, checks that every echoed byte equals the byte
-// that was sent, and reports message rate, throughput, latency percentiles and
-// errors by kind. It deliberately uses nothing but libc, libstdc++ and
-// pthreads (no fastnet code), so the same binary can be pointed at fastnet and
-// at any other echo server and neither side gets a home advantage.
+// Opens connections to an echo server and drives them in one of five modes:
+//   pingpong   C connections, one S-byte message in flight on each
+//   pipelined  C connections, P messages in flight on each
+//   stream     large messages (64 KiB by default) kept flowing continuously
+//   shortconn  connect, send S bytes, read the echo, close; repeat
+//   idle       hold N connections, ping each with a small message every T s
+// Every echoed byte is checked against the byte that was sent. It reports
+// message (or connection) rate, throughput, latency percentiles from a
+// histogram and errors by kind; given the server's pid it also reads the
+// server's CPU time and RSS from /proc around the measured window, so servers
+// can be ranked by CPU per message even when this client saturates first.
+// It deliberately uses nothing but libc, libstdc++ and pthreads (no fastnet
+// code), so the same binary can be pointed at fastnet and at any other echo
+// server and neither side gets a home advantage.
 //
 // Policy: it only ever targets loopback (127.0.0.0/8 or ::1). It is a
 // benchmark for servers on this machine, not a tool to load someone else's.
@@ -22,6 +30,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <charconv>
@@ -30,8 +39,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <span>
 #include <string>
 #include <string_view>
@@ -63,6 +75,9 @@ constexpr uint32_t max_conns = 1'000'000;
 constexpr uint32_t max_size = 64u << 20;
 constexpr uint32_t max_inflight = 65536;
 constexpr uint32_t max_threads = 1024;
+constexpr uint32_t max_source_addresses = 250;  // 127.0.0.2 .. 127.0.0.251
+// Idle mode: connecting N connections is bounded by this, whatever happens.
+constexpr int64_t max_connect_phase_ns = 120 * ns_per_s;
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -80,6 +95,24 @@ int64_t seconds_to_ns(double s) {
 
 enum class frame_kind { raw, line, len32 };
 
+enum class run_mode { pingpong, pipelined, stream, shortconn, idle };
+
+const char* to_string(run_mode m) {
+  switch (m) {
+    case run_mode::pingpong:
+      return "pingpong";
+    case run_mode::pipelined:
+      return "pipelined";
+    case run_mode::stream:
+      return "stream";
+    case run_mode::shortconn:
+      return "shortconn";
+    case run_mode::idle:
+      return "idle";
+  }
+  return "?";
+}
+
 const char* to_string(frame_kind f) {
   switch (f) {
     case frame_kind::raw:
@@ -95,15 +128,28 @@ const char* to_string(frame_kind f) {
 struct options {
   std::string host = "127.0.0.1";
   std::optional<uint16_t> port;
-  uint32_t conns = 50;
-  uint32_t size = 64;
-  uint32_t inflight = 1;
+  // Unset values take the mode's default (finish_options); without --mode
+  // the client behaves as before modes existed: --inflight decides.
+  std::optional<run_mode> mode;
+  std::optional<uint32_t> conns;
+  std::optional<uint32_t> size;
+  std::optional<uint32_t> inflight;
+  std::optional<uint32_t> source_addresses;
   double duration_s = 5.0;
   uint32_t threads = 1;
   frame_kind frame = frame_kind::raw;
   double warmup_s = 0.0;
   bool json = false;
   double connect_timeout_s = 5.0;
+  double ping_interval_s = 1.0;
+  std::optional<int> server_pid;
+
+  // Resolved by finish_options.
+  run_mode resolved_mode = run_mode::pingpong;
+  uint32_t n_conns = 50;
+  uint32_t n_size = 64;
+  uint32_t n_inflight = 1;
+  uint32_t n_sources = 0;
 };
 
 /// Bytes one message occupies on the wire, framing included.
@@ -118,22 +164,37 @@ void print_usage(std::FILE* out) {
       "\n"
       "Neutral TCP load client for echo servers (loopback only).\n"
       "\n"
+      "  --mode M             pingpong | pipelined | stream | shortconn | idle (default:\n"
+      "                       pingpong, or pipelined when --inflight > 1)\n"
       "  --host A             IPv4/IPv6 literal in 127.0.0.0/8 or ::1 (default 127.0.0.1)\n"
       "  --port P             server port (required)\n"
-      "  --conns C            connections (default 50)\n"
-      "  --size S             bytes per message (default 64; line: includes the '\\n',\n"
-      "                       len32: payload after the 4-byte header)\n"
-      "  --inflight N         messages outstanding per connection (default 1 = ping-pong)\n"
+      "  --conns C            connections (stream: 1, idle: 10000, otherwise 50); for\n"
+      "                       shortconn the number of connections open at a time\n"
+      "  --size S             bytes per message (stream: 65536, otherwise 64; line:\n"
+      "                       includes the '\\n', len32: payload after the 4-byte header)\n"
+      "  --inflight N         messages outstanding per connection (pipelined: 32,\n"
+      "                       stream: 16; pingpong, shortconn and idle: 1)\n"
       "  --duration D         measured seconds, float, capped at 600 (default 5)\n"
       "  --warmup W           seconds run before measuring, excluded from stats (default 0)\n"
       "  --threads T          threads, each with its own epoll (default 1)\n"
       "  --frame F            raw | line | len32 (default raw)\n"
       "  --connect-timeout S  seconds allowed per connect (default 5)\n"
+      "  --ping-interval T    idle: seconds between pings on one connection (default 1)\n"
+      "  --source-addrs K     bind connections to K loopback source addresses\n"
+      "                       127.0.0.2.. in turn, so TIME_WAIT and the ephemeral port\n"
+      "                       range do not run out (shortconn and idle: 64, otherwise 0 =\n"
+      "                       let the kernel choose; IPv4 only, at most 250)\n"
+      "  --server-pid PID     read the server's CPU time and RSS from /proc around the\n"
+      "                       measured window: CPU us per message (shortconn: per\n"
+      "                       connection), idle: RSS growth per connection\n"
       "  --json               also print one JSON line with the results\n"
       "  --help               this text\n"
       "\n"
-      "Exit status: 0 if no errors and at least one message completed, 1 otherwise,\n"
-      "2 for bad usage.\n");
+      "idle connects every connection, waits one ping interval, then measures for\n"
+      "--duration seconds. RLIMIT_NOFILE is raised to its hard limit and reported.\n"
+      "\n"
+      "Exit status: 0 if no errors and at least one message completed (idle: every\n"
+      "connection established), 1 otherwise, 2 for bad usage.\n");
 }
 
 template <typename T>
@@ -153,6 +214,25 @@ bool parse_seconds(std::string_view text, double& out) {
   if (!std::isfinite(value) || value < 0) return false;
   out = value;
   return true;
+}
+
+template <typename T>
+bool parse_optional(std::string_view text, T min, T max, std::optional<T>& out) {
+  T value{};
+  if (!parse_integer(text, min, max, value)) return false;
+  out = value;
+  return true;
+}
+
+bool parse_mode(std::string_view text, run_mode& out) {
+  for (const run_mode m : {run_mode::pingpong, run_mode::pipelined, run_mode::stream,
+                           run_mode::shortconn, run_mode::idle}) {
+    if (text == to_string(m)) {
+      out = m;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool parse_frame(std::string_view text, frame_kind& out) {
@@ -177,12 +257,25 @@ std::string apply_flag(std::string_view name, std::string_view value, options& o
     uint16_t port = 0;
     ok = parse_integer<uint16_t>(value, 1, 65535, port);
     if (ok) opts.port = port;
+  } else if (name == "--mode") {
+    run_mode mode{};
+    ok = parse_mode(value, mode);
+    if (ok) opts.mode = mode;
   } else if (name == "--conns") {
-    ok = parse_integer<uint32_t>(value, 1, max_conns, opts.conns);
+    ok = parse_optional<uint32_t>(value, 1, max_conns, opts.conns);
   } else if (name == "--size") {
-    ok = parse_integer<uint32_t>(value, 0, max_size, opts.size);
+    ok = parse_optional<uint32_t>(value, 0, max_size, opts.size);
   } else if (name == "--inflight") {
-    ok = parse_integer<uint32_t>(value, 1, max_inflight, opts.inflight);
+    ok = parse_optional<uint32_t>(value, 1, max_inflight, opts.inflight);
+  } else if (name == "--source-addrs") {
+    ok = parse_optional<uint32_t>(value, 0, max_source_addresses, opts.source_addresses);
+  } else if (name == "--ping-interval") {
+    ok = parse_seconds(value, opts.ping_interval_s) && opts.ping_interval_s >= 0.001 &&
+         opts.ping_interval_s <= max_seconds;
+  } else if (name == "--server-pid") {
+    int pid = 0;
+    ok = parse_integer<int>(value, 1, 1 << 30, pid);
+    if (ok) opts.server_pid = pid;
   } else if (name == "--duration") {
     ok = parse_seconds(value, opts.duration_s) && opts.duration_s > 0;
   } else if (name == "--threads") {
@@ -211,7 +304,26 @@ struct parse_result {
 /// Cross-flag checks and caps that a single flag cannot decide on its own.
 std::string finish_options(options& opts) {
   if (!opts.port) return "--port is required";
-  if (opts.size == 0 && opts.frame != frame_kind::len32) {
+  // Without --mode, --inflight picks the mode as it always did.
+  const run_mode mode =
+      opts.mode.value_or(opts.inflight.value_or(1) > 1 ? run_mode::pipelined : run_mode::pingpong);
+  opts.resolved_mode = mode;
+  const bool one_in_flight =
+      mode == run_mode::pingpong || mode == run_mode::shortconn || mode == run_mode::idle;
+  if (one_in_flight && opts.inflight.value_or(1) != 1) {
+    return std::string("--mode ") + to_string(mode) + " has one message in flight (use pipelined)";
+  }
+  opts.n_conns = opts.conns.value_or(mode == run_mode::stream ? 1
+                                     : mode == run_mode::idle ? 10000
+                                                              : 50);
+  opts.n_size = opts.size.value_or(mode == run_mode::stream ? 65536 : 64);
+  opts.n_inflight = one_in_flight ? 1
+                                  : opts.inflight.value_or(mode == run_mode::stream      ? 16
+                                                           : mode == run_mode::pipelined ? 32
+                                                                                         : 1);
+  opts.n_sources = opts.source_addresses.value_or(
+      mode == run_mode::shortconn || mode == run_mode::idle ? 64 : 0);
+  if (opts.n_size == 0 && opts.frame != frame_kind::len32) {
     return "--size must be at least 1 for frame " + std::string(to_string(opts.frame));
   }
   if (opts.duration_s > max_seconds) {
@@ -223,8 +335,11 @@ std::string finish_options(options& opts) {
     opts.warmup_s = max_seconds;
   }
   opts.connect_timeout_s = std::min(opts.connect_timeout_s, max_seconds);
+  if (mode == run_mode::idle && opts.warmup_s > 0) {
+    return "--warmup does not apply to idle (it waits one ping interval before measuring)";
+  }
   // A thread without connections would only spin an empty epoll.
-  opts.threads = std::min(opts.threads, opts.conns);
+  opts.threads = std::min(opts.threads, opts.n_conns);
   return {};
 }
 
@@ -313,10 +428,11 @@ std::optional<target> resolve_loopback(std::string host, uint16_t port, std::str
 }
 
 /// Thousands of connections need thousands of descriptors; the hard limit is
-/// the most an unprivileged process may take, so take it.
-void raise_fd_limit(uint32_t conns, uint32_t threads) {
+/// the most an unprivileged process may take, so take it. Returns the limit
+/// in force afterwards (soft, hard).
+std::pair<uint64_t, uint64_t> raise_fd_limit(uint32_t conns, uint32_t threads) {
   rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return {0, 0};
   if (lim.rlim_cur < lim.rlim_max) {
     rlimit raised = lim;
     raised.rlim_cur = lim.rlim_max;
@@ -330,7 +446,142 @@ void raise_fd_limit(uint32_t conns, uint32_t threads) {
                  static_cast<unsigned long long>(lim.rlim_cur),
                  static_cast<unsigned long long>(needed));
   }
+  return {lim.rlim_cur, lim.rlim_max};
 }
+
+/// The i-th loopback source address, 127.0.0.2 onwards (127.0.0.1 is left to
+/// the server). All of 127.0.0.0/8 is routed to lo on Linux, so each is a
+/// fresh (source address, port) space: more room for TIME_WAIT and idle
+/// connections than the one ephemeral port range of a single address.
+sockaddr_in loopback_source(uint32_t i) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = 0;
+  sa.sin_addr.s_addr = htonl((127u << 24) | (2u + i));
+  return sa;
+}
+
+// ---------------------------------------------------------------------------
+// Server and system figures from /proc
+// ---------------------------------------------------------------------------
+
+/// CPU time (user + system, all threads, dead ones included) of a process.
+/// Resolution is one clock tick (10 ms at the usual CLK_TCK of 100).
+std::optional<double> process_cpu_seconds(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  std::FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return std::nullopt;
+  char buf[1024];
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // The command name (field 2) may hold spaces and parentheses; fields after
+  // its last ')' are plain numbers, starting with field 3 (state).
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return std::nullopt;
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  if (std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                  &stime) != 2) {
+    return std::nullopt;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// A "Key:   123 kB" line from a /proc file; nullopt if absent.
+std::optional<uint64_t> proc_kib(const char* path, std::string_view key) {
+  std::FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return std::nullopt;
+  char line[256];
+  std::optional<uint64_t> result;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    const std::string_view text(line);
+    if (text.starts_with(key) && text.size() > key.size() && text[key.size()] == ':') {
+      unsigned long long v = 0;
+      if (std::sscanf(line + key.size() + 1, "%llu", &v) == 1) result = v;
+      break;
+    }
+  }
+  std::fclose(f);
+  return result;
+}
+
+std::optional<uint64_t> process_rss_kib(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+  return proc_kib(path, "VmRSS");
+}
+
+/// The soft "Max open files" limit of a process, as the server runs with it.
+std::optional<uint64_t> process_fd_limit(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/limits", pid);
+  std::FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return std::nullopt;
+  char line[256];
+  std::optional<uint64_t> result;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long long soft = 0;
+    if (std::sscanf(line, "Max open files %llu", &soft) == 1) {
+      result = soft;
+      break;
+    }
+  }
+  std::fclose(f);
+  return result;
+}
+
+/// Pages of memory charged to TCP socket buffers, machine-wide ("TCP: ... mem N").
+std::optional<uint64_t> tcp_mem_pages() {
+  std::FILE* f = std::fopen("/proc/net/sockstat", "re");
+  if (f == nullptr) return std::nullopt;
+  char line[256];
+  std::optional<uint64_t> result;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    const char* mem = std::strstr(line, " mem ");
+    unsigned long long pages = 0;
+    if (std::strncmp(line, "TCP:", 4) == 0 && mem != nullptr &&
+        std::sscanf(mem, " mem %llu", &pages) == 1) {
+      result = pages;
+      break;
+    }
+  }
+  std::fclose(f);
+  return result;
+}
+
+double client_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+/// What is known about the machine and the server at one instant.
+struct probe {
+  int64_t at_ns = 0;
+  double client_cpu_s = 0;
+  std::optional<double> server_cpu_s;
+  std::optional<uint64_t> server_rss_kib;
+  std::optional<uint64_t> slab_kib;  // kernel slab, machine-wide
+  std::optional<uint64_t> tcp_pages;
+
+  static probe take(std::optional<int> server_pid) {
+    probe p;
+    p.at_ns = now_ns();
+    p.client_cpu_s = client_cpu_seconds();
+    if (server_pid) {
+      p.server_cpu_s = process_cpu_seconds(*server_pid);
+      p.server_rss_kib = process_rss_kib(*server_pid);
+    }
+    p.slab_kib = proc_kib("/proc/meminfo", "Slab");
+    p.tcp_pages = tcp_mem_pages();
+    return p;
+  }
+};
 
 // ---------------------------------------------------------------------------
 // Small building blocks
@@ -553,16 +804,17 @@ class send_time_fifo {
 // Statistics
 // ---------------------------------------------------------------------------
 
-enum class error_kind : uint8_t { connect, reset, eof, verify, timeout };
-constexpr size_t error_kind_count = 5;
-constexpr std::array<const char*, error_kind_count> error_names = {"connect", "reset", "eof",
-                                                                   "verify", "timeout"};
+// ports: the kernel found no free (source address, port) pair for a connect.
+enum class error_kind : uint8_t { connect, reset, eof, verify, timeout, ports };
+constexpr size_t error_kind_count = 6;
+constexpr std::array<const char*, error_kind_count> error_names = {"connect", "reset",   "eof",
+                                                                   "verify",  "timeout", "ports"};
 
 struct run_stats {
   uint64_t established = 0;
   uint64_t failed = 0;
   uint64_t unfinished = 0;  // still connecting, or never started, when the run ended
-  uint64_t messages = 0;    // completed inside the measured window
+  uint64_t messages = 0;    // completed inside the measured window (shortconn: connections)
   std::array<uint64_t, error_kind_count> errors{};
   latency_histogram latency;
 
@@ -584,14 +836,26 @@ struct run_stats {
   }
 };
 
-/// Everything the worker threads share; read-only once the threads start.
+/// Shared by the main thread and the workers while they run. The main thread
+/// moves the measured window (idle mode opens it only once every connection
+/// is up); workers read it on every loop iteration.
+struct run_control {
+  std::atomic<int64_t> measure_from_ns{0};
+  std::atomic<int64_t> end_ns{0};
+  std::atomic<uint32_t> connect_phases_done{0};  // workers whose connects all finished
+  std::atomic<uint32_t> workers_running{0};
+  std::atomic<int64_t> open_conns{0};
+};
+
+/// Everything the worker threads share; read-only once the threads start,
+/// apart from `control`.
 struct run_plan {
   const options& opts;
   const target& dest;
   uint64_t message_wire_bytes;
-  int64_t measure_from_ns;  // end of warm-up
-  int64_t end_ns;
   int64_t connect_timeout_ns;
+  int64_t ping_interval_ns;
+  run_control& control;
 };
 
 // ---------------------------------------------------------------------------
@@ -601,21 +865,25 @@ struct run_plan {
 enum class conn_state : uint8_t { idle, connecting, established, closed };
 
 struct connection {
-  connection(const run_plan& plan, uint64_t seed)
-      : sender(plan.opts.frame, plan.opts.size, seed),
-        verifier(plan.opts.frame, plan.opts.size, seed),
-        send_times(plan.opts.inflight),
-        out_capacity(static_cast<size_t>(
-            std::min<uint64_t>(send_chunk_bytes, plan.message_wire_bytes * plan.opts.inflight))) {}
+  connection(const run_plan& plan, uint64_t seed_)
+      : seed(seed_),
+        sender(plan.opts.frame, plan.opts.n_size, seed_),
+        verifier(plan.opts.frame, plan.opts.n_size, seed_),
+        send_times(plan.opts.n_inflight),
+        out_capacity(static_cast<size_t>(std::min<uint64_t>(
+            send_chunk_bytes, plan.message_wire_bytes * plan.opts.n_inflight))) {}
 
   unique_fd fd;
   conn_state state = conn_state::idle;
   bool want_write = false;  // EPOLLOUT registered: the last send hit EAGAIN
   int64_t started_ns = 0;
   int64_t last_progress_ns = 0;
+  uint64_t seed;
+  uint64_t generation = 0;  // shortconn: connections this slot has opened
   wire_stream sender;
   wire_stream verifier;
   send_time_fifo send_times;
+  uint32_t outstanding = 0;  // idle: pings sent and not yet echoed
   // Generated bytes not yet written are out[out_pos, out_len). Messages are
   // generated lazily, one chunk at a time, so a connection holds at most one
   // chunk however large the messages or the in-flight window.
@@ -632,7 +900,11 @@ struct connection {
 class worker {
  public:
   worker(const run_plan& plan, uint64_t first_index, uint32_t count)
-      : plan_(plan), recv_buf_(recv_buffer_bytes), expect_buf_(recv_buffer_bytes) {
+      : plan_(plan),
+        mode_(plan.opts.resolved_mode),
+        next_source_(static_cast<uint32_t>(first_index)),
+        recv_buf_(recv_buffer_bytes),
+        expect_buf_(recv_buffer_bytes) {
     conns_.reserve(count);
     for (uint32_t i = 0; i < count; ++i)
       conns_.emplace_back(plan, splitmix64(first_index + i));
@@ -643,11 +915,17 @@ class worker {
     if (!epoll_) {
       std::perror("load_client: epoll_create1");
       stats_.unfinished = conns_.size();
+      report_connect_phase_done();
       return std::move(stats_);
     }
     event_loop();
-    for (const connection& c : conns_) {
-      if (c.state == conn_state::idle || c.state == conn_state::connecting) ++stats_.unfinished;
+    report_connect_phase_done();
+    // A shortconn slot is always between connections; only the other modes
+    // can leave a connection that never got going.
+    if (mode_ != run_mode::shortconn) {
+      for (const connection& c : conns_) {
+        if (c.state == conn_state::idle || c.state == conn_state::connecting) ++stats_.unfinished;
+      }
     }
     conns_.clear();  // closes every socket
     return std::move(stats_);
@@ -659,15 +937,20 @@ class worker {
     int64_t next_housekeeping = 0;
     for (;;) {
       int64_t now = now_ns();
-      if (now >= plan_.end_ns) return;
+      const int64_t end = plan_.control.end_ns.load(std::memory_order_relaxed);
+      if (now >= end) return;
       start_connects(now);
+      if (next_to_start_ == conns_.size() && connecting_ == 0) report_connect_phase_done();
       // Every connection failed or broke: idling out the duration would add nothing.
       if (connecting_ == 0 && open_ == 0) return;
       if (now >= next_housekeeping) {
         check_timeouts(now);
         next_housekeeping = now + housekeeping_ns;
       }
-      const int64_t wait_ns = std::min(plan_.end_ns, next_housekeeping) - now;
+      send_due_pings(now);
+      int64_t wake = std::min(end, next_housekeeping);
+      if (!pings_.empty()) wake = std::min(wake, pings_.top().first);
+      const int64_t wait_ns = wake - now;
       const int timeout_ms =
           static_cast<int>((std::max<int64_t>(wait_ns, 0) + ns_per_ms - 1) / ns_per_ms);
       const int n = epoll_wait(epoll_.get(), events.data(), max_events, timeout_ms);
@@ -683,25 +966,47 @@ class worker {
     }
   }
 
+  void report_connect_phase_done() {
+    if (connect_phase_reported_) return;
+    connect_phase_reported_ = true;
+    plan_.control.connect_phases_done.fetch_add(1, std::memory_order_release);
+  }
+
   void start_connects(int64_t now) {
     while (next_to_start_ < conns_.size() && connecting_ < max_connecting_per_thread) {
       begin_connect(next_to_start_++, now);
     }
   }
 
+  static error_kind connect_error(int err) {
+    return err == EADDRNOTAVAIL || err == EADDRINUSE ? error_kind::ports : error_kind::connect;
+  }
+
   void begin_connect(size_t index, int64_t now) {
     connection& c = conns_[index];
     c.state = conn_state::connecting;
     c.started_ns = now;
+    c.want_write = false;
     ++connecting_;
+    if (mode_ == run_mode::shortconn) restart_slot(c, now);
     c.fd.reset(socket(plan_.dest.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!c.fd) return close_with_error(c, error_kind::connect);
     // Small messages must not wait for Nagle: latency is what is measured.
     const int one = 1;
     setsockopt(c.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (plan_.opts.n_sources > 0) {
+      // With IP_BIND_ADDRESS_NO_PORT the port is chosen at connect() for the
+      // whole 4-tuple (and TIME_WAIT entries may be reused), instead of at
+      // bind() from the address's one port range.
+      setsockopt(c.fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      const sockaddr_in src = loopback_source(next_source_++ % plan_.opts.n_sources);
+      if (::bind(c.fd.get(), reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0) {
+        return close_with_error(c, connect_error(errno));
+      }
+    }
     const auto* addr = reinterpret_cast<const sockaddr*>(&plan_.dest.addr);
     const int rc = ::connect(c.fd.get(), addr, plan_.dest.addr_len);
-    if (rc != 0 && errno != EINPROGRESS) return close_with_error(c, error_kind::connect);
+    if (rc != 0 && errno != EINPROGRESS) return close_with_error(c, connect_error(errno));
     epoll_event ev{};
     ev.events = rc == 0 ? (EPOLLIN | EPOLLRDHUP) : EPOLLOUT;
     ev.data.u64 = index;
@@ -709,6 +1014,18 @@ class worker {
       return close_with_error(c, error_kind::connect);
     }
     if (rc == 0) establish(c, now);
+  }
+
+  /// shortconn: a fresh byte stream and counters for the slot's next
+  /// connection; its one message's clock starts at connect.
+  void restart_slot(connection& c, int64_t now) {
+    const uint64_t seed = splitmix64(c.seed + ++c.generation);
+    c.sender = wire_stream(plan_.opts.frame, plan_.opts.n_size, seed);
+    c.verifier = wire_stream(plan_.opts.frame, plan_.opts.n_size, seed);
+    c.send_times.push(now);  // empty: the previous connection's message completed
+    c.out_pos = c.out_len = 0;
+    c.unsent_budget = 0;
+    c.bytes_sent = c.bytes_received = c.received_in_message = 0;
   }
 
   void handle_event(connection& c, uint32_t events, int64_t now) {
@@ -725,7 +1042,7 @@ class worker {
     socklen_t len = sizeof err;
     if (getsockopt(c.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
     if (err != 0 || (events & (EPOLLERR | EPOLLHUP)) != 0) {
-      return close_with_error(c, error_kind::connect);
+      return close_with_error(c, connect_error(err));
     }
     if ((events & EPOLLOUT) == 0) return;
     if (!set_interest(c, false)) return close_with_error(c, error_kind::connect);
@@ -735,14 +1052,46 @@ class worker {
   void establish(connection& c, int64_t now) {
     --connecting_;
     ++open_;
+    plan_.control.open_conns.fetch_add(1, std::memory_order_relaxed);
     ++stats_.established;
     c.state = conn_state::established;
     c.last_progress_ns = now;
-    c.out = std::make_unique_for_overwrite<char[]>(c.out_capacity);
-    for (uint32_t i = 0; i < plan_.opts.inflight; ++i)
-      c.send_times.push(now);
-    c.unsent_budget = plan_.message_wire_bytes * plan_.opts.inflight;
+    if (!c.out) c.out = std::make_unique_for_overwrite<char[]>(c.out_capacity);
+    switch (mode_) {
+      case run_mode::idle: {
+        // Spread the first pings over one interval so they do not all land
+        // on the server in the same instant.
+        const auto index = static_cast<uint32_t>(&c - conns_.data());
+        const auto offset = static_cast<int64_t>(splitmix64(c.seed) %
+                                                 static_cast<uint64_t>(plan_.ping_interval_ns));
+        pings_.emplace(now + offset, index);
+        return;
+      }
+      case run_mode::shortconn:
+        c.unsent_budget = plan_.message_wire_bytes;  // its clock started at connect
+        break;
+      default:
+        for (uint32_t i = 0; i < plan_.opts.n_inflight; ++i)
+          c.send_times.push(now);
+        c.unsent_budget = plan_.message_wire_bytes * plan_.opts.n_inflight;
+        break;
+    }
     flush_output(c, now);
+  }
+
+  /// idle: sends every ping that is due. A ping is one message; its echo is
+  /// verified and timed like any other.
+  void send_due_pings(int64_t now) {
+    while (!pings_.empty() && pings_.top().first <= now) {
+      connection& c = conns_[pings_.top().second];
+      pings_.pop();
+      if (c.state != conn_state::established) continue;  // closed since
+      c.send_times.push(now);
+      ++c.outstanding;
+      c.unsent_budget += plan_.message_wire_bytes;
+      c.last_progress_ns = now;
+      flush_output(c, now);
+    }
   }
 
   /// Writes as much pending output as the socket takes. Returns false if the
@@ -781,7 +1130,8 @@ class worker {
   }
 
   /// One recv per readiness event (level-triggered), so a connection with a
-  /// lot of data cannot starve the others. Returns false if the connection was closed.
+  /// lot of data cannot starve the others. Returns false if the connection
+  /// was closed (or, in shortconn, replaced by the slot's next one).
   bool read_once(connection& c) {
     const ssize_t n = ::recv(c.fd.get(), recv_buf_.data(), recv_buf_.size(), 0);
     if (n > 0) return absorb(c, static_cast<size_t>(n), now_ns());
@@ -811,28 +1161,51 @@ class worker {
     c.received_in_message += n;
     while (c.received_in_message >= plan_.message_wire_bytes) {
       c.received_in_message -= plan_.message_wire_bytes;
-      complete_message(c, now);
+      if (!complete_message(c, now)) return false;
     }
     return true;
   }
 
-  void complete_message(connection& c, int64_t now) {
+  /// Returns false if the connection is gone (shortconn closes it here).
+  bool complete_message(connection& c, int64_t now) {
     const int64_t sent_at = c.send_times.pop();
-    if (now >= plan_.measure_from_ns && now < plan_.end_ns) {
+    if (now >= plan_.control.measure_from_ns.load(std::memory_order_relaxed) &&
+        now < plan_.control.end_ns.load(std::memory_order_relaxed)) {
       ++stats_.messages;
       stats_.latency.record(static_cast<uint64_t>(now - sent_at));
     }
-    // The freed slot goes straight to the next message; its clock starts now,
-    // even if it has to queue behind unsent bytes, as a real client's would.
-    c.send_times.push(now);
-    c.unsent_budget += plan_.message_wire_bytes;
+    switch (mode_) {
+      case run_mode::idle:
+        // The next ping keeps the period from this one's send, not its echo.
+        --c.outstanding;
+        pings_.emplace(std::max(now, sent_at + plan_.ping_interval_ns),
+                       static_cast<uint32_t>(&c - conns_.data()));
+        return true;
+      case run_mode::shortconn:
+        // Echo complete: close (this side enters TIME_WAIT, as a real
+        // client's would) and open the slot's next connection.
+        --open_;
+        plan_.control.open_conns.fetch_sub(1, std::memory_order_relaxed);
+        c.fd.reset();
+        c.state = conn_state::closed;
+        begin_connect(static_cast<size_t>(&c - conns_.data()), now);
+        return false;
+      default:
+        // The freed slot goes straight to the next message; its clock starts
+        // now, even if it has to queue behind unsent bytes, as a real client's would.
+        c.send_times.push(now);
+        c.unsent_budget += plan_.message_wire_bytes;
+        return true;
+    }
   }
 
   void check_timeouts(int64_t now) {
     for (connection& c : conns_) {
+      // An idle connection with no ping outstanding is not stalled, only idle.
+      const bool awaiting = mode_ != run_mode::idle || c.outstanding > 0;
       if (c.state == conn_state::connecting && now - c.started_ns > plan_.connect_timeout_ns) {
         close_with_error(c, error_kind::connect);
-      } else if (c.state == conn_state::established &&
+      } else if (c.state == conn_state::established && awaiting &&
                  now - c.last_progress_ns > stall_timeout_ns) {
         close_with_error(c, error_kind::timeout);
       }
@@ -856,6 +1229,7 @@ class worker {
       ++stats_.failed;
     } else if (c.state == conn_state::established) {
       --open_;
+      plan_.control.open_conns.fetch_sub(1, std::memory_order_relaxed);
     }
     ++stats_.errors[static_cast<size_t>(kind)];
     c.fd.reset();  // closing also removes it from the epoll set
@@ -863,12 +1237,18 @@ class worker {
     c.state = conn_state::closed;
   }
 
+  using ping_entry = std::pair<int64_t, uint32_t>;  // (due, connection index)
+
   const run_plan& plan_;
+  const run_mode mode_;
   unique_fd epoll_;
   std::vector<connection> conns_;
   size_t next_to_start_ = 0;
-  size_t connecting_ = 0;         // connects in progress
-  size_t open_ = 0;               // established and not closed
+  size_t connecting_ = 0;  // connects in progress
+  size_t open_ = 0;        // established and not closed
+  uint32_t next_source_;   // rotates over the loopback source addresses
+  bool connect_phase_reported_ = false;
+  std::priority_queue<ping_entry, std::vector<ping_entry>, std::greater<>> pings_;
   std::vector<char> recv_buf_;    // shared by this thread's connections
   std::vector<char> expect_buf_;  // what recv_buf_ must contain
   run_stats stats_;
@@ -878,24 +1258,50 @@ class worker {
 // Driver and report
 // ---------------------------------------------------------------------------
 
-run_stats run_workers(const run_plan& plan) {
-  const uint32_t threads = plan.opts.threads;
-  std::vector<run_stats> results(threads);
-  std::vector<std::thread> pool;
-  pool.reserve(threads);
-  uint64_t first = 0;
-  for (uint32_t t = 0; t < threads; ++t) {
-    const uint32_t count = plan.opts.conns / threads + (t < plan.opts.conns % threads ? 1 : 0);
-    pool.emplace_back(
-        [&plan, &slot = results[t], first, count] { slot = worker(plan, first, count).run(); });
-    first += count;
+class worker_pool {
+ public:
+  explicit worker_pool(const run_plan& plan) : results_(plan.opts.threads) {
+    const uint32_t threads = plan.opts.threads;
+    const uint32_t conns = plan.opts.n_conns;
+    plan.control.workers_running.store(threads);
+    pool_.reserve(threads);
+    uint64_t first = 0;
+    for (uint32_t t = 0; t < threads; ++t) {
+      const uint32_t count = conns / threads + (t < conns % threads ? 1 : 0);
+      pool_.emplace_back([&plan, &slot = results_[t], first, count] {
+        slot = worker(plan, first, count).run();
+        plan.control.workers_running.fetch_sub(1, std::memory_order_release);
+      });
+      first += count;
+    }
   }
-  for (std::thread& th : pool)
-    th.join();
-  run_stats total;
-  for (const run_stats& r : results)
-    total.merge(r);
-  return total;
+
+  run_stats join() {
+    for (std::thread& th : pool_)
+      th.join();
+    run_stats total;
+    for (const run_stats& r : results_)
+      total.merge(r);
+    return total;
+  }
+
+ private:
+  std::vector<run_stats> results_;
+  std::vector<std::thread> pool_;
+};
+
+/// Sleeps until `deadline`, or until every worker has returned, or `done()`.
+template <typename Done>
+void wait_until(const run_control& control, int64_t deadline, Done done) {
+  for (;;) {
+    const int64_t now = now_ns();
+    if (now >= deadline || control.workers_running.load(std::memory_order_acquire) == 0 || done()) {
+      return;
+    }
+    // Short naps keep the window's edges within a few ms at no real CPU cost.
+    std::this_thread::sleep_for(
+        std::chrono::nanoseconds(std::min<int64_t>(deadline - now, 20 * ns_per_ms)));
+  }
 }
 
 double ns_to_us(uint64_t ns) {
@@ -903,19 +1309,92 @@ double ns_to_us(uint64_t ns) {
 }
 
 void print_header(const options& opts, const target& dest) {
-  std::printf("load_client: %s conns=%u size=%u inflight=%u frame=%s duration=%.1fs threads=%u",
-              dest.display.c_str(), opts.conns, opts.size, opts.inflight, to_string(opts.frame),
-              opts.duration_s, opts.threads);
+  std::printf(
+      "load_client: %s mode=%s conns=%u size=%u inflight=%u frame=%s duration=%.1fs threads=%u",
+      dest.display.c_str(), to_string(opts.resolved_mode), opts.n_conns, opts.n_size,
+      opts.n_inflight, to_string(opts.frame), opts.duration_s, opts.threads);
   if (opts.warmup_s > 0) std::printf(" warmup=%.1fs", opts.warmup_s);
+  if (opts.n_sources > 0) std::printf(" source-addrs=%u", opts.n_sources);
+  if (opts.resolved_mode == run_mode::idle)
+    std::printf(" ping-interval=%.3gs", opts.ping_interval_s);
+  if (opts.server_pid) std::printf(" server-pid=%d", *opts.server_pid);
   std::printf("\n");
   std::fflush(stdout);
 }
 
-void print_report(const options& opts, uint64_t message_wire_bytes, const run_stats& s) {
-  const double msgs_per_s = static_cast<double>(s.messages) / opts.duration_s;
-  const double mib_per_s = msgs_per_s * static_cast<double>(message_wire_bytes) / (1024.0 * 1024.0);
+/// Everything measured, derived into the figures that are printed.
+struct report {
+  const options& opts;
+  uint64_t message_wire_bytes;
+  const run_stats& s;
+  probe base;    // before the first connect
+  probe begin;   // window start
+  probe finish;  // window end
+  int64_t open_at_begin = 0;
+  int64_t open_at_end = 0;
+  std::pair<uint64_t, uint64_t> nofile;  // this process: soft, hard
+  std::optional<uint64_t> server_nofile;
+
+  double window_s() const { return static_cast<double>(finish.at_ns - begin.at_ns) / 1e9; }
+  double msgs_per_s() const { return static_cast<double>(s.messages) / opts.duration_s; }
+  double mib_per_s() const {
+    return msgs_per_s() * static_cast<double>(message_wire_bytes) / (1024.0 * 1024.0);
+  }
+  double client_cpu_pct() const {
+    return 100.0 * (finish.client_cpu_s - begin.client_cpu_s) / std::max(window_s(), 1e-9);
+  }
+  std::optional<double> server_cpu_s() const {
+    if (!begin.server_cpu_s || !finish.server_cpu_s) return std::nullopt;
+    return *finish.server_cpu_s - *begin.server_cpu_s;
+  }
+  std::optional<double> server_cpu_pct() const {
+    const auto cpu = server_cpu_s();
+    if (!cpu) return std::nullopt;
+    return 100.0 * *cpu / std::max(window_s(), 1e-9);
+  }
+  /// Server CPU µs per message (shortconn: per connection). The window the
+  /// messages are counted in is the one the CPU is read around.
+  std::optional<double> server_cpu_us_per_msg() const {
+    const auto cpu = server_cpu_s();
+    if (!cpu || s.messages == 0) return std::nullopt;
+    return *cpu * 1e6 / static_cast<double>(s.messages);
+  }
+  bool idle() const { return opts.resolved_mode == run_mode::idle; }
+  /// idle: server RSS growth per open connection, from before the first connect.
+  std::optional<double> rss_per_conn_kib() const {
+    if (!idle() || !base.server_rss_kib || !finish.server_rss_kib || open_at_end <= 0) {
+      return std::nullopt;
+    }
+    return (static_cast<double>(*finish.server_rss_kib) -
+            static_cast<double>(*base.server_rss_kib)) /
+           static_cast<double>(open_at_end);
+  }
+  std::optional<int64_t> slab_delta_kib() const {
+    if (!base.slab_kib || !finish.slab_kib) return std::nullopt;
+    return static_cast<int64_t>(*finish.slab_kib) - static_cast<int64_t>(*base.slab_kib);
+  }
+  std::optional<int64_t> tcp_pages_delta() const {
+    if (!base.tcp_pages || !finish.tcp_pages) return std::nullopt;
+    return static_cast<int64_t>(*finish.tcp_pages) - static_cast<int64_t>(*base.tcp_pages);
+  }
+  /// idle: kernel memory per socket: slab growth plus TCP buffer pages,
+  /// machine-wide, over both ends of every loopback connection (client and
+  /// server sockets are alike), so it is an estimate, noisy on a busy machine.
+  std::optional<double> kernel_kib_per_socket() const {
+    const auto slab = slab_delta_kib();
+    const auto pages = tcp_pages_delta();
+    if (!idle() || !slab || !pages || open_at_end <= 0) return std::nullopt;
+    const double page_kib = static_cast<double>(sysconf(_SC_PAGESIZE)) / 1024.0;
+    return (static_cast<double>(*slab) + static_cast<double>(*pages) * page_kib) /
+           (2.0 * static_cast<double>(open_at_end));
+  }
+};
+
+void print_report(const report& r) {
+  const run_stats& s = r.s;
   const latency_histogram& h = s.latency;
   const auto& e = s.errors;
+  const bool shortconn = r.opts.resolved_mode == run_mode::shortconn;
 
   std::printf("connections  : %llu established, %llu failed",
               static_cast<unsigned long long>(s.established),
@@ -924,9 +1403,14 @@ void print_report(const options& opts, uint64_t message_wire_bytes, const run_st
     std::printf(", %llu unfinished", static_cast<unsigned long long>(s.unfinished));
   }
   std::printf("\n");
-  std::printf("messages     : %llu (%.0f/s)\n", static_cast<unsigned long long>(s.messages),
-              msgs_per_s);
-  std::printf("throughput   : %.2f MiB/s each way\n", mib_per_s);
+  if (shortconn) {
+    std::printf("short conns  : %llu completed (%.0f/s), each connect + %u B echo + close\n",
+                static_cast<unsigned long long>(s.messages), r.msgs_per_s(), r.opts.n_size);
+  } else {
+    std::printf("messages     : %llu (%.0f/s)\n", static_cast<unsigned long long>(s.messages),
+                r.msgs_per_s());
+  }
+  std::printf("throughput   : %.2f MiB/s each way\n", r.mib_per_s());
   std::printf("latency (us) : p50 %.0f  p90 %.0f  p99 %.0f  p999 %.0f  max %.0f\n",
               ns_to_us(h.percentile(50)), ns_to_us(h.percentile(90)), ns_to_us(h.percentile(99)),
               ns_to_us(h.percentile(99.9)), ns_to_us(h.max()));
@@ -936,21 +1420,105 @@ void print_report(const options& opts, uint64_t message_wire_bytes, const run_st
                 static_cast<unsigned long long>(e[i]));
   }
   std::printf(")\n");
+  std::printf("client CPU   : %.0f%% of one core over the %.2f s window\n", r.client_cpu_pct(),
+              r.window_s());
+  if (r.opts.server_pid) {
+    std::printf("server       : pid %d", *r.opts.server_pid);
+    if (const auto cpu = r.server_cpu_s()) {
+      std::printf(", CPU %.2f s = %.0f%% of one core", *cpu, *r.server_cpu_pct());
+    }
+    if (const auto per = r.server_cpu_us_per_msg()) {
+      std::printf(", %.2f us per %s", *per, shortconn ? "connection" : "message");
+    }
+    if (r.begin.server_rss_kib && r.finish.server_rss_kib) {
+      std::printf(", RSS %llu -> %llu KiB",
+                  static_cast<unsigned long long>(*r.begin.server_rss_kib),
+                  static_cast<unsigned long long>(*r.finish.server_rss_kib));
+    }
+    std::printf("\n");
+  }
+  if (r.idle()) {
+    std::printf("idle         : %lld connections open at the window's start, %lld at its end\n",
+                static_cast<long long>(r.open_at_begin), static_cast<long long>(r.open_at_end));
+    if (const auto per = r.rss_per_conn_kib()) {
+      std::printf("idle memory  : server RSS %llu -> %llu KiB = %.2f KiB per connection\n",
+                  static_cast<unsigned long long>(*r.base.server_rss_kib),
+                  static_cast<unsigned long long>(*r.finish.server_rss_kib), *per);
+    }
+    if (const auto k = r.kernel_kib_per_socket()) {
+      std::printf(
+          "kernel       : ~%.2f KiB per socket (slab %+lld KiB, TCP buffers %+lld pages, "
+          "machine-wide, over both ends)\n",
+          *k, static_cast<long long>(*r.slab_delta_kib()),
+          static_cast<long long>(*r.tcp_pages_delta()));
+    }
+  }
+  std::printf("fd limit     : RLIMIT_NOFILE %llu (hard %llu)",
+              static_cast<unsigned long long>(r.nofile.first),
+              static_cast<unsigned long long>(r.nofile.second));
+  if (r.server_nofile) {
+    std::printf(", server's %llu", static_cast<unsigned long long>(*r.server_nofile));
+  }
+  std::printf("\n");
 
-  if (!opts.json) return;
+  if (!r.opts.json) return;
   std::printf(
       "{\"msgs\":%llu,\"msgs_per_s\":%.1f,\"mib_per_s\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
       "\"p999_us\":%.1f,\"errors\":%llu,\"established\":%llu,\"p90_us\":%.1f,\"max_us\":%.1f,"
       "\"failed\":%llu,\"conns\":%u,\"size\":%u,\"inflight\":%u,\"frame\":\"%s\",\"threads\":%u,"
-      "\"duration_s\":%.3f",
-      static_cast<unsigned long long>(s.messages), msgs_per_s, mib_per_s,
+      "\"duration_s\":%.3f,\"mode\":\"%s\",\"window_s\":%.3f,\"client_cpu_pct\":%.1f,"
+      "\"source_addrs\":%u,\"nofile_soft\":%llu,\"nofile_hard\":%llu",
+      static_cast<unsigned long long>(s.messages), r.msgs_per_s(), r.mib_per_s(),
       ns_to_us(h.percentile(50)), ns_to_us(h.percentile(99)), ns_to_us(h.percentile(99.9)),
       static_cast<unsigned long long>(s.total_errors()),
       static_cast<unsigned long long>(s.established), ns_to_us(h.percentile(90)), ns_to_us(h.max()),
-      static_cast<unsigned long long>(s.failed), opts.conns, opts.size, opts.inflight,
-      to_string(opts.frame), opts.threads, opts.duration_s);
+      static_cast<unsigned long long>(s.failed), r.opts.n_conns, r.opts.n_size, r.opts.n_inflight,
+      to_string(r.opts.frame), r.opts.threads, r.opts.duration_s, to_string(r.opts.resolved_mode),
+      r.window_s(), r.client_cpu_pct(), r.opts.n_sources,
+      static_cast<unsigned long long>(r.nofile.first),
+      static_cast<unsigned long long>(r.nofile.second));
   for (size_t i = 0; i < error_kind_count; ++i) {
     std::printf(",\"%s_errors\":%llu", error_names[i], static_cast<unsigned long long>(e[i]));
+  }
+  if (shortconn) std::printf(",\"conns_per_s\":%.1f", r.msgs_per_s());
+  if (r.opts.server_pid) {
+    std::printf(",\"server_pid\":%d", *r.opts.server_pid);
+    if (const auto cpu = r.server_cpu_s()) {
+      std::printf(",\"server_cpu_s\":%.3f,\"server_cpu_pct\":%.1f", *cpu, *r.server_cpu_pct());
+    }
+    if (const auto per = r.server_cpu_us_per_msg()) {
+      std::printf(",\"server_cpu_us_per_msg\":%.3f", *per);
+      if (shortconn) std::printf(",\"server_cpu_us_per_conn\":%.3f", *per);
+    }
+    if (r.begin.server_rss_kib) {
+      std::printf(",\"server_rss_kib_before\":%llu",
+                  static_cast<unsigned long long>(*r.begin.server_rss_kib));
+    }
+    if (r.finish.server_rss_kib) {
+      std::printf(",\"server_rss_kib_after\":%llu",
+                  static_cast<unsigned long long>(*r.finish.server_rss_kib));
+    }
+    if (r.server_nofile) {
+      std::printf(",\"server_nofile\":%llu", static_cast<unsigned long long>(*r.server_nofile));
+    }
+  }
+  if (r.idle()) {
+    std::printf(",\"idle_open_begin\":%lld,\"idle_open_end\":%lld",
+                static_cast<long long>(r.open_at_begin), static_cast<long long>(r.open_at_end));
+    if (r.base.server_rss_kib) {
+      std::printf(",\"server_rss_kib_base\":%llu",
+                  static_cast<unsigned long long>(*r.base.server_rss_kib));
+    }
+    if (const auto per = r.rss_per_conn_kib()) std::printf(",\"rss_per_conn_kib\":%.3f", *per);
+    if (const auto slab = r.slab_delta_kib()) {
+      std::printf(",\"slab_delta_kib\":%lld", static_cast<long long>(*slab));
+    }
+    if (const auto pages = r.tcp_pages_delta()) {
+      std::printf(",\"tcp_mem_delta_pages\":%lld", static_cast<long long>(*pages));
+    }
+    if (const auto k = r.kernel_kib_per_socket()) {
+      std::printf(",\"kernel_kib_per_socket\":%.3f", *k);
+    }
   }
   std::printf("}\n");
 }
@@ -967,7 +1535,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load_client: %s (see --help)\n", parsed.error.c_str());
     return 2;
   }
-  const options& opts = parsed.opts;
+  options& opts = parsed.opts;
 
   std::string error;
   const std::optional<target> dest = resolve_loopback(opts.host, *opts.port, error);
@@ -975,20 +1543,83 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load_client: %s\n", error.c_str());
     return 2;
   }
+  if (opts.n_sources > 0 && dest->family != AF_INET) {
+    if (opts.source_addresses) {
+      std::fprintf(stderr,
+                   "load_client: --source-addrs needs an IPv4 target (::1 is one address)\n");
+      return 2;
+    }
+    opts.n_sources = 0;  // the mode's default; IPv6 loopback has a single address
+  }
+  if (opts.server_pid && !process_cpu_seconds(*opts.server_pid)) {
+    std::fprintf(stderr, "load_client: cannot read /proc/%d/stat (--server-pid)\n",
+                 *opts.server_pid);
+    return 2;
+  }
 
-  raise_fd_limit(opts.conns, opts.threads);
+  const auto nofile = raise_fd_limit(opts.n_conns, opts.threads);
   print_header(opts, *dest);
 
+  run_control control;
+  const bool idle = opts.resolved_mode == run_mode::idle;
+  const probe base = probe::take(opts.server_pid);  // before the first connect
   const int64_t start = now_ns();
+  if (idle) {
+    // Opened once every connection is up (below).
+    control.measure_from_ns = std::numeric_limits<int64_t>::max();
+    control.end_ns = std::numeric_limits<int64_t>::max();
+  } else {
+    control.measure_from_ns = start + seconds_to_ns(opts.warmup_s);
+    control.end_ns = control.measure_from_ns + seconds_to_ns(opts.duration_s);
+  }
   const run_plan plan{
       .opts = opts,
       .dest = *dest,
-      .message_wire_bytes = wire_bytes(opts.frame, opts.size),
-      .measure_from_ns = start + seconds_to_ns(opts.warmup_s),
-      .end_ns = start + seconds_to_ns(opts.warmup_s) + seconds_to_ns(opts.duration_s),
+      .message_wire_bytes = wire_bytes(opts.frame, opts.n_size),
       .connect_timeout_ns = seconds_to_ns(opts.connect_timeout_s),
+      .ping_interval_ns = std::max<int64_t>(seconds_to_ns(opts.ping_interval_s), 1),
+      .control = control,
   };
-  const run_stats total = run_workers(plan);
-  print_report(opts, plan.message_wire_bytes, total);
+  worker_pool pool(plan);
+
+  if (idle) {
+    wait_until(control, start + max_connect_phase_ns, [&] {
+      return control.connect_phases_done.load(std::memory_order_acquire) == opts.threads;
+    });
+    // One ping interval later every connection has exchanged a message, so
+    // whatever the server allocates for a message has been allocated.
+    wait_until(control, now_ns() + plan.ping_interval_ns, [] { return false; });
+  } else {
+    wait_until(control, control.measure_from_ns.load(), [] { return false; });
+  }
+  const probe begin = probe::take(opts.server_pid);
+  const int64_t open_at_begin = control.open_conns.load();
+  if (idle) {
+    control.measure_from_ns = begin.at_ns;
+    control.end_ns = begin.at_ns + seconds_to_ns(opts.duration_s);
+  }
+  wait_until(control, control.end_ns.load(), [] { return false; });
+  const probe finish = probe::take(opts.server_pid);
+  const int64_t open_at_end = control.open_conns.load();
+  control.end_ns = std::min(control.end_ns.load(), finish.at_ns);  // workers that still run stop
+  const run_stats total = pool.join();
+
+  const report r{
+      .opts = opts,
+      .message_wire_bytes = plan.message_wire_bytes,
+      .s = total,
+      .base = base,
+      .begin = begin,
+      .finish = finish,
+      .open_at_begin = open_at_begin,
+      .open_at_end = open_at_end,
+      .nofile = nofile,
+      .server_nofile =
+          opts.server_pid ? process_fd_limit(*opts.server_pid) : std::optional<uint64_t>{},
+  };
+  print_report(r);
+  if (idle) {
+    return total.total_errors() == 0 && total.established == opts.n_conns ? 0 : 1;
+  }
   return total.total_errors() == 0 && total.messages > 0 ? 0 : 1;
 }
