@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "log.hpp"
+#include "loop_inbox.hpp"
 
 namespace fastnet {
 namespace {
@@ -63,6 +64,7 @@ connection::connection(event_loop& loop, unique_fd fd, uint64_t id, socket_addre
                        socket_address peer, std::unique_ptr<codec> codec, tcp_handler& handler,
                        std::shared_ptr<const connection_options> opts, closed_hook on_closed)
     : loop_(loop),
+      inbox_(loop.inbox()),
       fd_(std::move(fd)),
       id_(id),
       local_(local),
@@ -95,11 +97,13 @@ void connection::post(std::unique_ptr<command> c) {
     raw->next = head;
   } while (!outbox_.compare_exchange_weak(head, raw, std::memory_order_release,
                                           std::memory_order_relaxed));
-  if (head == nullptr) loop_.queue_in_loop([self = shared_from_this()] { self->run_outbox(); });
+  // After the loop is gone (a handle kept past its server) the task is
+  // dropped by post() and the commands are freed with the connection.
+  if (head == nullptr) inbox_->post([self = shared_from_this()] { self->run_outbox(); });
 }
 
 void connection::dispatch(std::unique_ptr<command> c) {
-  if (!loop_.in_loop_thread()) {
+  if (!inbox_->in_loop_thread()) {
     post(std::move(c));
     return;
   }
@@ -108,18 +112,26 @@ void connection::dispatch(std::unique_ptr<command> c) {
 }
 
 void connection::run_outbox() {
-  command* list = outbox_.exchange(nullptr, std::memory_order_acquire);
-  command* ordered = nullptr;
-  while (list != nullptr) {  // reverse: the stack holds the newest first
-    command* next = list->next;
-    list->next = ordered;
-    ordered = list;
-    list = next;
+  // A handler callback run by one of these commands may call back in (a send
+  // from on_close, say). Running the outbox again there would let commands
+  // queued meanwhile overtake the rest of this batch; instead the outer call
+  // picks them up after it.
+  if (in_outbox_) return;
+  in_outbox_ = true;
+  while (command* list = outbox_.exchange(nullptr, std::memory_order_acquire)) {
+    command* ordered = nullptr;
+    while (list != nullptr) {  // reverse: the stack holds the newest first
+      command* next = list->next;
+      list->next = ordered;
+      ordered = list;
+      list = next;
+    }
+    while (ordered != nullptr) {
+      std::unique_ptr<command> c(std::exchange(ordered, ordered->next));
+      execute(*c);
+    }
   }
-  while (ordered != nullptr) {
-    std::unique_ptr<command> c(std::exchange(ordered, ordered->next));
-    execute(*c);
-  }
+  in_outbox_ = false;
 }
 
 void connection::execute(command& c) {
@@ -155,7 +167,7 @@ bool connection::reserve_output(size_t n) {
   size_t before = pending_output_.fetch_add(n, std::memory_order_relaxed);
   if (before + n <= opts_->max_output_bytes) return true;
   pending_output_.fetch_sub(n, std::memory_order_relaxed);
-  loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
+  inbox_->post([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
   return false;
 }
 
@@ -352,7 +364,7 @@ void connection::on_output_drained() {
 
 bool connection::send(std::span<const std::byte> payload) {
   if (!connected()) return false;
-  if (loop_.in_loop_thread()) {
+  if (inbox_->in_loop_thread()) {
     if (outbox_.load(std::memory_order_relaxed) != nullptr) run_outbox();
     return send_in_loop(payload);
   }
@@ -361,7 +373,7 @@ bool connection::send(std::span<const std::byte> payload) {
 
 bool connection::send(std::string&& payload) {
   if (!connected()) return false;
-  if (loop_.in_loop_thread()) return send(std::as_bytes(std::span(payload)));
+  if (inbox_->in_loop_thread()) return send(std::as_bytes(std::span(payload)));
   // Reserved before queueing, so that many threads sending at once cannot
   // queue past the cap.
   if (!reserve_output(payload.size())) return false;
@@ -375,7 +387,7 @@ bool connection::send(std::string&& payload) {
 
 bool connection::send_all(std::vector<std::string>&& frames) {
   if (!connected()) return false;
-  if (loop_.in_loop_thread()) {
+  if (inbox_->in_loop_thread()) {
     if (outbox_.load(std::memory_order_relaxed) != nullptr) run_outbox();
     for (auto& f : frames)
       if (!send_in_loop(std::as_bytes(std::span(f)))) return false;

@@ -1,10 +1,8 @@
 #include "fastnet/event_loop.hpp"
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <concurrentqueue/concurrentqueue.h>
 #include <cassert>
 #include <cerrno>
 #include <cstdlib>
@@ -12,12 +10,9 @@
 #include <vector>
 
 #include "log.hpp"
+#include "loop_inbox.hpp"
 
 namespace fastnet {
-
-struct event_loop::task_queue {
-  moodycamel::ConcurrentQueue<task> queue;
-};
 
 namespace {
 constexpr int max_events = 256;
@@ -42,24 +37,32 @@ constexpr size_t task_batch = 64;
 }  // namespace
 
 event_loop::event_loop()
-    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
-      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-      tasks_(std::make_unique<task_queue>()) {
+    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)), inbox_(std::make_shared<detail::loop_inbox>()) {
   if (!epoll_fd_) throw_errno("epoll_create1");
-  if (!wake_fd_) throw_errno("eventfd");
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // null marks the doorbell
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev) != 0)
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, inbox_->doorbell_fd(), &ev) != 0)
     throw_errno("epoll_ctl(eventfd)");
 }
 
 event_loop::~event_loop() {
-  // Tasks still queued may hold the last references to connections; run
-  // their destructors here rather than leak them.
-  task t;
-  while (tasks_->queue.try_dequeue(t)) {
-  }
+  // Tasks still queued may hold the last references to connections: destroy
+  // them now, and make later posts (from handles that outlive the loop) drop
+  // their task instead of queueing it for nobody.
+  inbox_->close();
+}
+
+bool event_loop::in_loop_thread() const {
+  return inbox_->in_loop_thread();
+}
+
+bool event_loop::running() const {
+  return inbox_->running();
+}
+
+uint64_t event_loop::wakeups() const {
+  return inbox_->wakeups();
 }
 
 void event_loop::assert_in_loop_thread() const {
@@ -73,7 +76,7 @@ void event_loop::assert_in_loop_thread() const {
 
 void event_loop::quit() {
   quit_.store(true, std::memory_order_release);
-  if (!in_loop_thread()) wake();
+  if (!in_loop_thread()) inbox_->wake();
 }
 
 void event_loop::run_in_loop(task fn) {
@@ -85,27 +88,7 @@ void event_loop::run_in_loop(task fn) {
 }
 
 void event_loop::queue_in_loop(task fn) {
-  tasks_->queue.enqueue(std::move(fn));
-  // Pairs with the fence in run(): either the loop sees this task before it
-  // sleeps, or we see polling_ == true and ring the doorbell.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (polling_.load(std::memory_order_relaxed)) wake();
-}
-
-void event_loop::wake() {
-  // One doorbell write per sleep is enough, however many producers race here.
-  if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
-  uint64_t one = 1;
-  ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
-  (void)n;  // EAGAIN means the counter is already non-zero: the loop will wake
-  wakeups_.fetch_add(1, std::memory_order_relaxed);
-}
-
-void event_loop::drain_doorbell() {
-  uint64_t value = 0;
-  ssize_t n = ::read(wake_fd_.get(), &value, sizeof value);
-  (void)n;
-  wake_pending_.store(false, std::memory_order_release);
+  inbox_->post(std::move(fn));
 }
 
 size_t event_loop::run_tasks() {
@@ -113,7 +96,7 @@ size_t event_loop::run_tasks() {
   // a producer that never stops cannot starve IO.
   task batch[task_batch];
   size_t total = 0;
-  size_t n = tasks_->queue.try_dequeue_bulk(batch, task_batch);
+  size_t n = inbox_->try_dequeue_bulk(batch, task_batch);
   for (size_t i = 0; i < n; ++i) {
     guarded_call(batch[i], "task");
     batch[i] = nullptr;
@@ -179,15 +162,15 @@ int event_loop::poll_timeout_ms() {
 }
 
 void event_loop::run() {
-  owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  inbox_->set_owner(std::this_thread::get_id());
   std::vector<epoll_event> events(max_events);
   while (!quit_.load(std::memory_order_acquire)) {
     int timeout = poll_timeout_ms();
-    polling_.store(true, std::memory_order_relaxed);
+    inbox_->set_polling(true);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (tasks_->queue.size_approx() > 0 || quit_.load(std::memory_order_acquire)) timeout = 0;
+    if (inbox_->size_approx() > 0 || quit_.load(std::memory_order_acquire)) timeout = 0;
     int n = ::epoll_wait(epoll_fd_.get(), events.data(), max_events, timeout);
-    polling_.store(false, std::memory_order_relaxed);
+    inbox_->set_polling(false);
     iterations_.fetch_add(1, std::memory_order_relaxed);
     if (n < 0 && errno != EINTR) {
       detail::log().error("epoll_wait: {}", std::strerror(errno));
@@ -196,7 +179,7 @@ void event_loop::run() {
     for (int i = 0; i < n; ++i) {
       auto* h = static_cast<io_handler*>(events[i].data.ptr);
       if (h == nullptr) {
-        drain_doorbell();
+        inbox_->drain_doorbell();
       } else {
         h->handle_events(events[i].events);
       }
@@ -208,7 +191,7 @@ void event_loop::run() {
   // so nothing accepted before quit() is silently dropped.
   while (run_tasks() > 0) {
   }
-  owner_.store(std::thread::id{}, std::memory_order_relaxed);
+  inbox_->set_owner(std::thread::id{});
 }
 
 }  // namespace fastnet

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -119,6 +120,14 @@ class client_socket {
   }
   unique_fd fd_;
 };
+
+/// Raises the soft descriptor limit to the hard one (large tests need it).
+inline void raise_nofile() {
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+}
 
 /// Deterministic pseudo-random bytes.
 inline std::string random_bytes(size_t n, uint32_t seed) {

@@ -50,6 +50,8 @@ struct connection_options {
 /// made (happens-before), also when the caller moves between threads, as an
 /// actor does between CAF workers: calls off the loop wait in the
 /// connection's lock-free outbox, and one loop task runs them in order.
+/// Queued sends count against max_output_bytes; the other calls are one
+/// small command each and are bounded only by the caller's rate.
 /// context() is loop-thread only.
 class connection final : public std::enable_shared_from_this<connection>, private io_handler {
  public:
@@ -166,7 +168,8 @@ class connection final : public std::enable_shared_from_this<connection>, privat
     if (opts_->idle_timeout.count() > 0) last_activity_ = clock::now();
   }
 
-  event_loop& loop_;
+  event_loop& loop_;                           // loop-thread use only
+  std::shared_ptr<detail::loop_inbox> inbox_;  // other threads post here; outlives loop_
   unique_fd fd_;
   const uint64_t id_;
   const socket_address local_;
@@ -194,6 +197,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   bool write_shut_ = false;         // FIN sent
   bool close_after_flush_ = false;  // EOF seen: close once output drains
   bool delivering_ = false;         // inside the decode loop (re-entrancy guard)
+  bool in_outbox_ = false;          // inside run_outbox (re-entrancy guard)
   close_reason close_why_ = close_reason::local_close;
 };
 

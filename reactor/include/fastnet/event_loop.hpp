@@ -12,6 +12,10 @@
 
 namespace fastnet {
 
+namespace detail {
+class loop_inbox;
+}
+
 /// Receives readiness events for one watched descriptor.
 /// Thread safety: called on the owning loop's thread only.
 class io_handler {
@@ -46,13 +50,11 @@ class event_loop {
   /// Asks run() to return after the current iteration. Any thread.
   void quit();
 
-  /// True on the thread currently inside run().
-  bool in_loop_thread() const {
-    return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
-  }
+  /// True on the thread currently inside run(). Any thread.
+  bool in_loop_thread() const;
 
   /// True while some thread is inside run(). Any thread.
-  bool running() const { return owner_.load(std::memory_order_relaxed) != std::thread::id{}; }
+  bool running() const;
 
   /// Aborts in debug builds when called off the loop thread.
   void assert_in_loop_thread() const;
@@ -84,28 +86,24 @@ class event_loop {
   /// Loop iterations so far (epoll_wait returns). Any thread; approximate.
   uint64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
   /// Doorbell writes so far. Any thread; approximate.
-  uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
+  uint64_t wakeups() const;
+
+  /// Internal: the task queue and doorbell, which outlive the loop for those
+  /// holding them (connections); posts after the loop is gone are dropped.
+  const std::shared_ptr<detail::loop_inbox>& inbox() const { return inbox_; }
 
  private:
-  struct task_queue;
-  void wake();
   void control(int op, int fd, uint32_t events, io_handler* h);
-  void drain_doorbell();
   size_t run_tasks();
   timer_id add_timer(clock::duration delay, clock::duration interval, task fn);
   int poll_timeout_ms();
 
   unique_fd epoll_fd_;
-  unique_fd wake_fd_;
-  std::unique_ptr<task_queue> tasks_;
+  std::shared_ptr<detail::loop_inbox> inbox_;
   timer_queue timers_;
-  std::atomic<std::thread::id> owner_{};
   std::atomic<bool> quit_{false};
-  std::atomic<bool> polling_{false};       // loop is in (or about to enter) epoll_wait
-  std::atomic<bool> wake_pending_{false};  // doorbell rung and not yet drained
   std::atomic<uint64_t> next_timer_{1};
   std::atomic<uint64_t> iterations_{0};
-  std::atomic<uint64_t> wakeups_{0};
 };
 
 }  // namespace fastnet
