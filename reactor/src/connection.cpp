@@ -54,25 +54,41 @@ struct connection::command {
   kind what = kind::send;
   close_reason why = close_reason::local_close;
   uint8_t pause_bit = 0;
+  uint8_t kind = 0;     // send: the frame kind handed to the codec
   size_t reserved = 0;  // bytes reserved against max_output_bytes by the caller
   std::string data;
   std::vector<std::string> frames;
   command* next = nullptr;
 };
 
-connection::connection(event_loop& loop, unique_fd fd, uint64_t id, socket_address local,
-                       socket_address peer, std::unique_ptr<codec> codec, tcp_handler& handler,
+connection::connection(event_loop& loop, unique_fd fd, uint64_t id, const socket_address& peer,
+                       std::unique_ptr<codec> codec, tcp_handler& handler,
                        std::shared_ptr<const connection_options> opts, closed_hook on_closed)
     : loop_(loop),
       inbox_(loop.inbox()),
       fd_(std::move(fd)),
       id_(id),
-      local_(local),
-      peer_(peer),
       codec_(std::move(codec)),
       handler_(handler),
       opts_(std::move(opts)),
-      on_closed_(std::move(on_closed)) {}
+      on_closed_(std::move(on_closed)) {
+  if (peer.size() <= peer_inline) {
+    std::memcpy(peer_bytes_.data(), peer.data(), peer.size());
+    peer_len_ = static_cast<uint8_t>(peer.size());
+  } else {
+    long_peer_ = std::make_unique<const socket_address>(peer);
+  }
+}
+
+socket_address connection::peer_address() const {
+  if (long_peer_) return *long_peer_;
+  return {reinterpret_cast<const sockaddr*>(peer_bytes_.data()), peer_len_};
+}
+
+socket_address connection::local_address() const {
+  if (state_.load(std::memory_order_acquire) == state::closed || !fd_) return {};
+  return sockets::local_address(fd_.get());
+}
 
 connection::~connection() {
   // Commands never run (the loop went away first) are freed here.
@@ -139,7 +155,7 @@ void connection::execute(command& c) {
   if (state_.load(std::memory_order_relaxed) == state::closed) return;
   switch (c.what) {
     case command::kind::send:
-      send_in_loop(std::as_bytes(std::span(c.data)));
+      send_in_loop(std::as_bytes(std::span(c.data)), c.kind);
       break;
     case command::kind::send_all:
       for (auto& f : c.frames)
@@ -179,7 +195,8 @@ void connection::start() {
     loop_.watch(fd_.get(), interest_, this);
   } catch (const std::system_error& e) {
     // The handler never saw this connection: undo the owner's bookkeeping only.
-    detail::log().error("conn {} {}: cannot watch socket: {}", id_, peer_.to_string(), e.what());
+    detail::log().error("conn {} {}: cannot watch socket: {}", id_, peer_address().to_string(),
+                        e.what());
     state_.store(state::closed, std::memory_order_release);
     fd_.reset();
     if (on_closed_) on_closed_(shared_from_this());
@@ -197,11 +214,11 @@ void connection::guarded(F&& callback) {
     callback(self);
   } catch (const std::exception& e) {
     detail::log().error("conn {} {}: handler threw: {}; resetting the connection", id_,
-                        peer_.to_string(), e.what());
+                        peer_address().to_string(), e.what());
     fail(close_reason::handler_error);
   } catch (...) {
     detail::log().error("conn {} {}: handler threw; resetting the connection", id_,
-                        peer_.to_string());
+                        peer_address().to_string());
     fail(close_reason::handler_error);
   }
 }
@@ -213,7 +230,8 @@ void connection::handle_events(uint32_t events) {
   auto self = shared_from_this();  // callbacks may drop every other reference
   if (events & EPOLLERR) {
     int err = sockets::pending_error(fd_.get());
-    detail::log().debug("conn {} {}: socket error: {}", id_, peer_.to_string(), std::strerror(err));
+    detail::log().debug("conn {} {}: socket error: {}", id_, peer_address().to_string(),
+                        std::strerror(err));
     fail(close_reason::reset);
     return;
   }
@@ -248,7 +266,8 @@ void connection::handle_read() {
   ssize_t n = ::readv(fd_.get(), iov, count);
   if (n < 0) {
     if (would_block(errno)) return;
-    detail::log().debug("conn {} {}: read: {}", id_, peer_.to_string(), std::strerror(errno));
+    detail::log().debug("conn {} {}: read: {}", id_, peer_address().to_string(),
+                        std::strerror(errno));
     fail(close_reason::reset);
     return;
   }
@@ -296,16 +315,31 @@ void connection::decode_input(std::span<const std::byte> data, bool from_ring) {
   delivering_ = true;
   while (!discard_input_ && state_.load(std::memory_order_relaxed) != state::closed &&
          (paused_ & pause_delivery) == 0) {
+    // codec_ is read afresh for every frame: set_codec() from a handler
+    // switches it between two frames of the same read.
     decode_result r = codec_->decode(data.subspan(offset));
     if (r.state == decode_result::status::need_more) break;
+    // The codec's own answer (a pong, a close reply, a handshake response)
+    // goes out before the frame is delivered, so it precedes any reply to it.
+    if (!r.reply.empty()) write_reply(r.reply);
     if (r.state == decode_result::status::error) {
-      detail::log().warn("conn {} {}: {} codec: {}; closing", id_, peer_.to_string(),
+      detail::log().warn("conn {} {}: {} codec: {}; closing", id_, peer_address().to_string(),
                          codec_->name(), r.error);
       close_in_loop(close_reason::protocol_error);
       break;
     }
-    guarded([&](const connection_ptr& me) { handler_.on_message(me, r.frame); });
+    if (r.state == decode_result::status::frame && !discard_input_ &&
+        state_.load(std::memory_order_relaxed) != state::closed) {
+      frame_kind_ = r.kind;
+      guarded([&](const connection_ptr& me) { handler_.on_message(me, r.frame); });
+    }
     offset += r.consumed;
+    retired_codec_.reset();  // the frame that pointed into it has been handled
+    if (r.close_after != decode_result::close_mode::none) {
+      close_in_loop(r.close_after == decode_result::close_mode::peer ? close_reason::peer_closed
+                                                                     : close_reason::local_close);
+      break;
+    }
   }
   delivering_ = false;
   if (discard_input_ || state_.load(std::memory_order_relaxed) == state::closed) {
@@ -322,6 +356,24 @@ void connection::deliver_buffered() {
   decode_input(input_.linearize(), true);
 }
 
+void connection::set_codec(std::unique_ptr<codec> next) {
+  loop_.assert_in_loop_thread();
+  if (!next) return;
+  if (delivering_) {
+    // The frame being delivered may point into the old codec's storage:
+    // keep it until the callback returns. The decode loop picks up codec_
+    // afresh for the next frame.
+    if (retired_codec_) {
+      codec_ = std::move(next);  // a second switch: the first old codec is the one to keep
+    } else {
+      retired_codec_ = std::exchange(codec_, std::move(next));
+    }
+    return;
+  }
+  codec_ = std::move(next);
+  if ((paused_ & pause_delivery) == 0) deliver_buffered();
+}
+
 void connection::handle_write() {
   if (output_.empty()) {
     update_interest();
@@ -335,7 +387,8 @@ void connection::handle_write() {
   ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
   if (n < 0) {
     if (would_block(errno)) return;
-    detail::log().debug("conn {} {}: write: {}", id_, peer_.to_string(), std::strerror(errno));
+    detail::log().debug("conn {} {}: write: {}", id_, peer_address().to_string(),
+                        std::strerror(errno));
     fail(close_reason::reset);
     return;
   }
@@ -363,22 +416,31 @@ void connection::on_output_drained() {
 // ---- sending ------------------------------------------------------------
 
 bool connection::send(std::span<const std::byte> payload) {
-  if (!connected()) return false;
-  if (inbox_->in_loop_thread()) {
-    if (outbox_.load(std::memory_order_relaxed) != nullptr) run_outbox();
-    return send_in_loop(payload);
-  }
-  return send(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()));
+  return send(payload, uint8_t{0});
 }
 
 bool connection::send(std::string&& payload) {
+  return send(std::move(payload), uint8_t{0});
+}
+
+bool connection::send(std::span<const std::byte> payload, uint8_t kind) {
   if (!connected()) return false;
-  if (inbox_->in_loop_thread()) return send(std::as_bytes(std::span(payload)));
+  if (inbox_->in_loop_thread()) {
+    if (outbox_.load(std::memory_order_relaxed) != nullptr) run_outbox();
+    return send_in_loop(payload, kind);
+  }
+  return send(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()), kind);
+}
+
+bool connection::send(std::string&& payload, uint8_t kind) {
+  if (!connected()) return false;
+  if (inbox_->in_loop_thread()) return send(std::as_bytes(std::span(payload)), kind);
   // Reserved before queueing, so that many threads sending at once cannot
   // queue past the cap.
   if (!reserve_output(payload.size())) return false;
   auto c = std::make_unique<command>();
   c->what = command::kind::send;
+  c->kind = kind;
   c->reserved = payload.size();
   c->data = std::move(payload);
   post(std::move(c));
@@ -405,13 +467,13 @@ bool connection::send_all(std::vector<std::string>&& frames) {
   return true;
 }
 
-bool connection::send_in_loop(std::span<const std::byte> payload) {
+bool connection::send_in_loop(std::span<const std::byte> payload, uint8_t kind) {
   if (state_.load(std::memory_order_relaxed) != state::connected || shutdown_pending_ ||
       write_shut_)
     return false;
   encoded_frame f;
   try {
-    codec_->encode(payload, f);
+    codec_->encode_as(payload, kind, f);
   } catch (const std::exception& e) {
     detail::log().error("conn {}: cannot encode a {}-byte frame: {}", id_, payload.size(),
                         e.what());
@@ -432,6 +494,15 @@ bool connection::send_in_loop(std::span<const std::byte> payload) {
   return write_pieces({pieces, count}, total);
 }
 
+bool connection::write_reply(std::span<const std::byte> bytes) {
+  // Not gated on `connected`: a codec's close reply must still go out while
+  // the connection is closing; only a finished write side stops it.
+  if (state_.load(std::memory_order_relaxed) == state::closed || shutdown_pending_ || write_shut_)
+    return false;
+  iovec piece{const_cast<std::byte*>(bytes.data()), bytes.size()};
+  return write_pieces({&piece, 1}, bytes.size());
+}
+
 bool connection::write_pieces(std::span<const iovec> pieces, size_t total) {
   size_t written = 0;
   if (output_.empty()) {
@@ -441,7 +512,8 @@ bool connection::write_pieces(std::span<const iovec> pieces, size_t total) {
     msg.msg_iovlen = pieces.size();
     ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
     if (n < 0 && !would_block(errno)) {
-      detail::log().debug("conn {} {}: write: {}", id_, peer_.to_string(), std::strerror(errno));
+      detail::log().debug("conn {} {}: write: {}", id_, peer_address().to_string(),
+                          std::strerror(errno));
       // Not from inside a callback's send(): finish on the next loop pass.
       state_.store(state::disconnecting, std::memory_order_release);
       discard_input_ = true;
@@ -456,7 +528,7 @@ bool connection::write_pieces(std::span<const iovec> pieces, size_t total) {
   }
   if (output_.size() + (total - written) > opts_->max_output_bytes) {
     detail::log().warn("conn {} {}: output above {} bytes (peer not reading); resetting", id_,
-                       peer_.to_string(), opts_->max_output_bytes);
+                       peer_address().to_string(), opts_->max_output_bytes);
     state_.store(state::disconnecting, std::memory_order_release);
     discard_input_ = true;
     loop_.queue_in_loop([self = shared_from_this()] { self->fail(close_reason::output_overflow); });
@@ -654,7 +726,7 @@ void connection::arm_idle_timer() {
     auto self = weak.lock();
     if (!self || self->state_.load(std::memory_order_relaxed) != state::connected) return;
     if (clock::now() - self->last_activity_ >= self->opts_->idle_timeout) {
-      detail::log().debug("conn {} {}: idle timeout", self->id_, self->peer_.to_string());
+      detail::log().debug("conn {} {}: idle timeout", self->id_, self->peer_address().to_string());
       self->close_in_loop(close_reason::idle_timeout);
     } else {
       self->arm_idle_timer();

@@ -71,7 +71,7 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     attempts_since_success = 0;
     delay = opts.retry_initial;
     std::weak_ptr<impl> weak = self;
-    auto c = std::make_shared<fastnet::connection>(loop, std::move(pending), next_id++, local,
+    auto c = std::make_shared<fastnet::connection>(loop, std::move(pending), next_id++,
                                                    opts.address, opts.codec(), handler,
                                                    connection_opts, [weak](const connection_ptr&) {
                                                      if (auto s = weak.lock())

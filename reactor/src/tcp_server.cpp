@@ -140,10 +140,9 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
       }
       return;
     }
-    socket_address local = sockets::local_address(owned.get());
     auto c = std::make_shared<connection>(
-        loops.loop(index), std::move(owned), id, local, peer_copy, opts.codec(), handler,
-        connection_opts, [this, index](const connection_ptr& closed) { on_closed(index, closed); });
+        loops.loop(index), std::move(owned), id, peer_copy, opts.codec(), handler, connection_opts,
+        [this, index](const connection_ptr& closed) { on_closed(index, closed); });
     states[index].connections.emplace(id, c);
     c->start();
   });

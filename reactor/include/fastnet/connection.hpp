@@ -2,6 +2,7 @@
 #pragma once
 
 #include <any>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -59,7 +60,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   using closed_hook = std::function<void(const connection_ptr&)>;
 
   /// Internal: made by tcp_server and tcp_client; call start() on the loop.
-  connection(event_loop& loop, unique_fd fd, uint64_t id, socket_address local, socket_address peer,
+  connection(event_loop& loop, unique_fd fd, uint64_t id, const socket_address& peer,
              std::unique_ptr<codec> codec, tcp_handler& handler,
              std::shared_ptr<const connection_options> opts, closed_hook on_closed);
   ~connection() override;
@@ -71,8 +72,12 @@ class connection final : public std::enable_shared_from_this<connection>, privat
 
   /// Stable id, unique within the owning server or client.
   uint64_t id() const { return id_; }
-  const socket_address& peer_address() const { return peer_; }
-  const socket_address& local_address() const { return local_; }
+  /// The peer's address. Any thread.
+  socket_address peer_address() const;
+  /// The socket's local address, read from the kernel (getsockname); empty
+  /// once the connection is closed. Not kept per connection: with many
+  /// connections it is memory nobody reads. Loop thread only.
+  socket_address local_address() const;
   event_loop& loop() const { return loop_; }
 
   /// Frames `payload` with the codec and sends it. On the loop thread with
@@ -89,6 +94,15 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   /// Sends several frames in order as one command (one queue entry and one
   /// wake when called off the loop). Returns false as send() does.
   bool send_all(std::vector<std::string>&& frames);
+
+  /// Sends `payload` as a frame of `kind` (the codec's meaning, as in
+  /// decode_result::kind: WebSocket 1 text, 2 binary, 8 close, 9 ping; 0 is
+  /// the codec's default). Otherwise exactly like send(payload). Any thread.
+  bool send(std::span<const std::byte> payload, uint8_t kind);
+  bool send(std::string_view payload, uint8_t kind) {
+    return send(std::as_bytes(std::span(payload.data(), payload.size())), kind);
+  }
+  bool send(std::string&& payload, uint8_t kind);
 
   /// Flushes queued output, then half-closes (FIN); reading continues until
   /// the peer closes. Any thread.
@@ -119,6 +133,18 @@ class connection final : public std::enable_shared_from_this<connection>, privat
 
   /// A slot for the application's per-connection state. Loop thread only.
   std::any& context() { return context_; }
+
+  /// The kind of the frame being delivered (decode_result::kind; 0 for
+  /// codecs with one kind). Meaningful inside on_message. Loop thread only.
+  uint8_t frame_kind() const { return frame_kind_; }
+  /// Replaces the codec on the live connection, at once: later sends are
+  /// encoded and input not yet decoded (buffered or still to come) is decoded
+  /// by the new codec. Inside on_message the frame stays valid until the
+  /// callback returns. Loop thread only.
+  void set_codec(std::unique_ptr<codec> next);
+  /// The codec in use (for protocol state such as a WebSocket handshake).
+  /// Loop thread only.
+  fastnet::codec& current_codec() const { return *codec_; }
 
   /// Internal: closes with `why` (graceful: flush, half-close, linger). Any thread.
   void close(close_reason why);
@@ -153,7 +179,8 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   void handle_write();
   void decode_input(std::span<const std::byte> data, bool from_ring);
   void deliver_buffered();
-  bool send_in_loop(std::span<const std::byte> payload);
+  bool send_in_loop(std::span<const std::byte> payload, uint8_t kind = 0);
+  bool write_reply(std::span<const std::byte> bytes);
   bool write_pieces(std::span<const iovec> pieces, size_t total);
   void after_output_change(size_t before);
   void on_output_drained();
@@ -172,9 +199,14 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   std::shared_ptr<detail::loop_inbox> inbox_;  // other threads post here; outlives loop_
   unique_fd fd_;
   const uint64_t id_;
-  const socket_address local_;
-  const socket_address peer_;
+  // The peer's sockaddr in place when it fits (IPv4, IPv6, short Unix
+  // paths): a full sockaddr_storage would double an idle connection's size.
+  static constexpr size_t peer_inline = 28;  // sizeof(sockaddr_in6)
+  std::array<std::byte, peer_inline> peer_bytes_{};
+  uint8_t peer_len_ = 0;
+  std::unique_ptr<const socket_address> long_peer_;  // longer Unix paths only
   std::unique_ptr<codec> codec_;
+  std::unique_ptr<codec> retired_codec_;  // replaced during a delivery; the frame may point into it
   tcp_handler& handler_;
   std::shared_ptr<const connection_options> opts_;  // shared by the owner's connections
   closed_hook on_closed_;
@@ -192,6 +224,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   uint8_t paused_ = 0;     // pause_bits
   bool registered_ = false;
   bool above_high_water_ = false;
+  uint8_t frame_kind_ = 0;          // decode_result::kind of the frame being delivered
   bool discard_input_ = false;      // close() in progress: input is read and dropped
   bool shutdown_pending_ = false;   // half-close once output drains
   bool write_shut_ = false;         // FIN sent
