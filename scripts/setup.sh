@@ -3,7 +3,7 @@
 # missing. Needs root (or sudo) when something must be installed.
 set -euo pipefail
 
-packages=(g++ cmake make libcaf-dev libspdlog-dev catch2 libconcurrentqueue-dev libreaderwriterqueue-dev
+packages=(g++ cmake make libcaf-dev libspdlog-dev catch2 libconcurrentqueue-dev
   libcli11-dev)
 [[ "${FASTNET_SETUP_EXTRA:-}" ]] && read -r -a extra <<<"$FASTNET_SETUP_EXTRA" && packages+=("${extra[@]}")
 
