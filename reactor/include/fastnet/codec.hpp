@@ -11,23 +11,44 @@
 
 namespace fastnet {
 
-/// Outcome of one decode() call.
+/// Outcome of one decode() call. A simple codec sets `state`, `consumed` and
+/// `frame` (or `error`) and leaves the rest at their defaults; a protocol
+/// codec (WebSocket) also uses `kind`, `reply` and `close_after`.
 struct decode_result {
   enum class status : uint8_t {
     need_more,  ///< no complete frame yet; call again when more bytes arrive
     frame,      ///< `frame` is complete; drop `consumed` input bytes after using it
-    error,      ///< protocol error: `error` says why; the connection is closed
+    error,      ///< protocol error: `error` says why; `reply` is written, then the connection closes
+    consumed,   ///< `consumed` bytes were used but there is nothing to deliver (a ping, a header)
+  };
+  /// What the connection does once `reply` is written (frame and consumed only).
+  enum class close_mode : uint8_t {
+    none,   ///< keep going
+    peer,   ///< the peer ended the protocol (it sent a close): close as peer_closed
+    local,  ///< our own close completed (the peer answered it): close as local_close
   };
   status state = status::need_more;
-  size_t consumed = 0;               ///< input bytes this frame used (header + payload)
-  std::span<const std::byte> frame;  ///< payload view into the input; valid until consumed
+  size_t consumed = 0;  ///< input bytes this result used (header + payload)
+  /// Payload view into the input, or into storage the codec owns (a
+  /// reassembled or unmasked message). Valid until the next decode() call.
+  std::span<const std::byte> frame;
   std::string error;
+  /// The frame's kind for codecs that have several (WebSocket: 1 text,
+  /// 2 binary); 0 for codecs that have one. Read it in a handler with
+  /// connection::frame_kind().
+  uint8_t kind = 0;
+  close_mode close_after = close_mode::none;
+  /// Bytes the connection writes unchanged, before delivering `frame` (an
+  /// automatic pong, a close reply, an HTTP handshake response). A view into
+  /// storage the codec owns, valid until the next decode() call.
+  std::span<const std::byte> reply;
 };
 
 /// One outgoing frame as up to three pieces written in order: a small header,
 /// the caller's payload (never copied by the codec) and a small trailer. The
 /// connection writes the pieces with one writev, copying only what the socket
-/// did not take.
+/// did not take. A codec that must transform the payload (a WebSocket client
+/// masks it) may point `body` at its own storage, valid until the next encode().
 struct encoded_frame {
   std::array<std::byte, 16> head{};
   uint8_t head_len = 0;
@@ -52,6 +73,15 @@ class codec {
   /// Frames `payload` for sending. The default sends it as is.
   virtual void encode(std::span<const std::byte> payload, encoded_frame& out) {
     out.body = payload;
+  }
+
+  /// Frames `payload` as a frame of `kind` (see decode_result::kind; 0 means
+  /// the codec's default). Codecs with one kind of frame need not override
+  /// it: the default ignores `kind` and calls encode(payload, out). (A
+  /// distinct name, so overriding one does not hide the other.)
+  virtual void encode_as(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out) {
+    (void)kind;
+    encode(payload, out);
   }
 
   /// Short name for logs ("raw", "line", "length_prefix").

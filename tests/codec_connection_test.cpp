@@ -1,0 +1,189 @@
+// The codec contract as the connection honours it, over real sockets: frame
+// kinds on input and output (including sends from other threads), bytes a
+// codec asks to write raw ("reply"), "consumed, nothing to deliver", "close
+// after writing this", an error with a reply, and set_codec() switching
+// codec mid-stream with the bytes already buffered going to the new codec.
+#include <catch2/catch.hpp>
+#include <fastnet/fastnet.hpp>
+
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/test_socket.hpp"
+
+using namespace fastnet;
+using namespace fastnet::test;
+
+namespace {
+
+std::string str(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// A toy line protocol: "T:x" is a frame of kind 1, "B:x" of kind 2, "PING"
+/// is answered with "PONG\n" by the codec itself, "QUIT" is answered with
+/// "BYE\n" and closes, "BAD" is an error answered with "ERR\n". encode_as
+/// prefixes the kind as a digit.
+class toy_codec final : public codec {
+ public:
+  decode_result decode(std::span<const std::byte> input) override {
+    decode_result r = line_.decode(input);
+    if (r.state != decode_result::status::frame) return r;
+    std::string line = str(r.frame);
+    if (line == "PING") {
+      r.state = decode_result::status::consumed;
+      r.reply = bytes("PONG\n");
+    } else if (line == "QUIT") {
+      r.state = decode_result::status::consumed;
+      r.reply = bytes("BYE\n");
+      r.close_after = decode_result::close_mode::peer;
+    } else if (line == "BAD") {
+      r.state = decode_result::status::error;
+      r.error = "bad line";
+      r.reply = bytes("ERR\n");
+    } else if (line.size() >= 2 && line[1] == ':') {
+      r.kind = line[0] == 'T' ? 1 : 2;
+      r.frame = r.frame.subspan(2);
+    }
+    return r;
+  }
+  void encode_as(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out) override {
+    out.head[0] = static_cast<std::byte>('0' + kind);
+    out.head_len = 1;
+    out.body = payload;
+    out.tail[0] = std::byte{'\n'};
+    out.tail_len = 1;
+  }
+  const char* name() const override { return "toy"; }
+
+ private:
+  static std::span<const std::byte> bytes(const char* s) {
+    return std::as_bytes(std::span(s, std::char_traits<char>::length(s)));
+  }
+  line_codec line_;
+};
+
+/// Echoes each frame with its kind; "SWITCH" switches to len32.
+class kind_echo final : public tcp_handler {
+ public:
+  void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
+    std::string s = str(frame);
+    if (s == "SWITCH") {
+      length_prefix_codec::options o;
+      c->set_codec(std::make_unique<length_prefix_codec>(o));
+      c->send(std::string_view("switched"), 0);  // already framed by the new codec
+      return;
+    }
+    if (s == "THREAD") {
+      // A send with a kind from another thread goes through the command queue.
+      auto conn = c;
+      std::thread([conn] { conn->send(std::string("from-thread"), 2); }).join();
+      return;
+    }
+    c->send(frame, c->frame_kind());
+  }
+  void on_close(const connection_ptr&, close_reason why) override {
+    {
+      std::lock_guard lock(mutex);
+      reasons.push_back(why);
+    }
+    closes.add();
+  }
+  std::mutex mutex;
+  std::vector<close_reason> reasons;
+  waitable_counter closes;
+};
+
+server_options toy_server() {
+  server_options o;
+  o.address = *socket_address::ip("127.0.0.1", 0);
+  o.loops = 1;
+  o.codec = [] { return std::make_unique<toy_codec>(); };
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("frame kinds reach the handler and go back out through encode_as", "[codec]") {
+  kind_echo handler;
+  tcp_server server(toy_server(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("T:hello\nB:world\nplain\n"));
+  auto got = c.read_exact(std::string("1hello\n2world\n0plain\n").size());
+  REQUIRE(got);
+  CHECK(*got == "1hello\n2world\n0plain\n");  // no prefix: kind 0
+}
+
+TEST_CASE("a codec's reply is written and nothing is delivered for it", "[codec]") {
+  kind_echo handler;
+  tcp_server server(toy_server(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("PING\nT:a\nPING\n"));
+  auto got = c.read_exact(std::string("PONG\n1a\nPONG\n").size());
+  REQUIRE(got);
+  CHECK(*got == "PONG\n1a\nPONG\n");
+}
+
+TEST_CASE("close_after writes the reply, then closes, and later input is not delivered", "[codec]") {
+  kind_echo handler;
+  tcp_server server(toy_server(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("T:x\nQUIT\nT:never\n"));
+  std::string out;
+  CHECK(c.read_to_end(out) == end_kind::eof);
+  CHECK(out == "1x\nBYE\n");
+  c.close();
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  std::lock_guard lock(handler.mutex);
+  CHECK(handler.reasons.at(0) == close_reason::peer_closed);
+}
+
+TEST_CASE("an error with a reply writes it, then closes as a protocol error", "[codec]") {
+  kind_echo handler;
+  tcp_server server(toy_server(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("BAD\nT:never\n"));
+  std::string out;
+  CHECK(c.read_to_end(out) == end_kind::eof);
+  CHECK(out == "ERR\n");
+  c.close();
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  std::lock_guard lock(handler.mutex);
+  CHECK(handler.reasons.at(0) == close_reason::protocol_error);
+}
+
+TEST_CASE("sends with a kind from another thread keep the kind", "[codec]") {
+  kind_echo handler;
+  tcp_server server(toy_server(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("THREAD\nT:after\n"));
+  auto got = c.read_exact(std::string("2from-thread\n1after\n").size());
+  REQUIRE(got);
+  CHECK(*got == "2from-thread\n1after\n");
+}
+
+TEST_CASE("set_codec switches mid-stream and buffered bytes go to the new codec", "[codec]") {
+  kind_echo handler;
+  tcp_server server(toy_server(), handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  // One write: the switch request and the first len32 frames arrive together.
+  std::string frames = std::string(
+      "\0\0\0\x03"
+      "abc"
+      "\0\0\0\x01"
+      "z",
+      12);
+  REQUIRE(c.write_all("T:before\nSWITCH\n" + frames));
+  std::string want = "1before\n" + std::string("\0\0\0\x08switched", 12) + frames;
+  auto got = c.read_exact(want.size());
+  REQUIRE(got);
+  CHECK(*got == want);
+}
