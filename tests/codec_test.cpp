@@ -652,7 +652,7 @@ TEST_CASE("make_codec_factory by name", "[unit][codec][factory]") {
     CHECK_FALSE(fastnet::make_codec_factory("", 10).has_value());
     CHECK_FALSE(fastnet::make_codec_factory("json", 10).has_value());
     CHECK_FALSE(fastnet::make_codec_factory("RAW", 10).has_value());
-    CHECK_FALSE(fastnet::make_codec_factory("len16", 10).has_value());
+    CHECK_FALSE(fastnet::make_codec_factory("len24", 10).has_value());
   }
 }
 
