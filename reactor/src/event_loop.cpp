@@ -105,6 +105,24 @@ size_t event_loop::run_tasks() {
   return total;
 }
 
+void event_loop::defer(task fn) {
+  assert_in_loop_thread();
+  deferred_.push_back(std::move(fn));
+}
+
+size_t event_loop::run_deferred() {
+  if (deferred_.empty()) return 0;
+  // Swapped out first: what these defer again runs in the next pass.
+  std::vector<task> batch;
+  batch.swap(deferred_);
+  size_t n = batch.size();
+  for (auto& fn : batch)
+    guarded_call(fn, "deferred task");
+  batch.clear();
+  if (deferred_.empty()) deferred_.swap(batch);  // keep the capacity
+  return n;
+}
+
 timer_id event_loop::add_timer(clock::duration delay, clock::duration interval, task fn) {
   timer_id id{next_timer_.fetch_add(1, std::memory_order_relaxed)};
   auto when = clock::now() + delay;
@@ -168,7 +186,8 @@ void event_loop::run() {
     int timeout = poll_timeout_ms();
     inbox_->set_polling(true);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (inbox_->size_approx() > 0 || quit_.load(std::memory_order_acquire)) timeout = 0;
+    if (inbox_->size_approx() > 0 || !deferred_.empty() || quit_.load(std::memory_order_acquire))
+      timeout = 0;
     int n = ::epoll_wait(epoll_fd_.get(), events.data(), max_events, timeout);
     inbox_->set_polling(false);
     iterations_.fetch_add(1, std::memory_order_relaxed);
@@ -186,10 +205,11 @@ void event_loop::run() {
     }
     timers_.run_expired(clock::now());
     run_tasks();
+    run_deferred();
   }
   // Run what is still queued (sends before a stop, deferred destructions)
   // so nothing accepted before quit() is silently dropped.
-  while (run_tasks() > 0) {
+  while (run_tasks() + run_deferred() > 0) {
   }
   inbox_->set_owner(std::thread::id{});
 }
