@@ -74,7 +74,10 @@ TEST_CASE("apply() selects work sharing with one worker per core", "[actors]") {
 
 TEST_CASE("actors echo byte for byte across sizes and connections", "[actors]") {
   actor_env env;
-  actors::server srv(env.sys, local());
+  auto opts = local();
+  opts.run_on_loops = GENERATE(true, false);  // woken on the loop thread, or on CAF workers
+  INFO("run_on_loops " << opts.run_on_loops);
+  actors::server srv(env.sys, opts);
   srv.spawn_per_connection(echo);
   srv.start();
   for (size_t size : {size_t{1}, size_t{100}, size_t{65536}, size_t{3} << 20}) {
@@ -106,6 +109,8 @@ TEST_CASE("actors echo byte for byte across sizes and connections", "[actors]") 
 TEST_CASE("actors keep per-connection order of frames and replies", "[actors]") {
   actor_env env;
   auto opts = local();
+  opts.run_on_loops = GENERATE(true, false);
+  INFO("run_on_loops " << opts.run_on_loops);
   opts.net.codec = *make_codec_factory("line", 1024);
   actors::server srv(env.sys, opts);
   // Replies with a running count, so a reordered or lost line is visible.

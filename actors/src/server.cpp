@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 
 #include "inbox.hpp"
+#include "loop_executor.hpp"
 
 namespace fastnet::actors {
 namespace {
@@ -26,6 +27,17 @@ using finish_atom = caf::atom_constant<caf::atom("fn_finish")>;
 struct link {
   std::shared_ptr<detail::inbox> inbox;
   caf::actor actor;
+  detail::loop_executor* exec;  // null: wake the actor through CAF's scheduler
+
+  /// Sends the actor one of fastnet's messages. Loop thread only.
+  template <typename... Ts>
+  void notify(Ts&&... xs) const {
+    if (exec != nullptr) {
+      exec->send(actor, caf::make_message(std::forward<Ts>(xs)...));
+    } else {
+      caf::anon_send(actor, std::forward<Ts>(xs)...);
+    }
+  }
 };
 
 /// Hands one message to the actor's current behavior synchronously (no
@@ -109,6 +121,18 @@ struct server::impl final : fastnet::tcp_handler {
         break;
     }
     net = std::make_unique<fastnet::tcp_server>(opts.net, *this);
+    if (opts.run_on_loops) {
+      for (size_t i = 0; i < net->loops().size(); ++i)
+        executors.push_back(std::make_unique<detail::loop_executor>(sys, net->loops().loop(i)));
+    }
+  }
+
+  /// The executor of the loop `c` belongs to (null when actors run on CAF
+  /// workers only). Loop thread only.
+  detail::loop_executor* executor_of(const connection_ptr& c) {
+    for (size_t i = 0; i < executors.size(); ++i)
+      if (&net->loops().loop(i) == &c->loop()) return executors[i].get();
+    return nullptr;
   }
 
   // ---- reactor callbacks, on the connection's loop thread ----
@@ -116,9 +140,16 @@ struct server::impl final : fastnet::tcp_handler {
   void on_connect(const connection_ptr& c) override {
     auto in = std::make_shared<detail::inbox>(opts.max_inbound_frames, opts.max_inbound_bytes);
     connection_handle handle(c);
-    caf::actor a = sys.spawn(connection_actor, in, handle, behavior, opts.quit_on_close);
-    caf::anon_send(a, connected_atom::value, c->id(), c->peer_address().to_string());
-    c->context() = link{std::move(in), std::move(a)};
+    auto* exec = executor_of(c);
+    // Lazily initialized when woken through the loop's executor: the
+    // behavior is then built on this loop thread, not on a CAF worker.
+    caf::actor a =
+        exec != nullptr
+            ? sys.spawn<caf::lazy_init>(connection_actor, in, handle, behavior, opts.quit_on_close)
+            : sys.spawn(connection_actor, in, handle, behavior, opts.quit_on_close);
+    link l{std::move(in), std::move(a), exec};
+    l.notify(connected_atom::value, c->id(), c->peer_address().to_string());
+    c->context() = std::move(l);
   }
 
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
@@ -126,7 +157,7 @@ struct server::impl final : fastnet::tcp_handler {
     if (l == nullptr) return;
     // The one copy: out of the ring (or the read's stack buffer) into bytes the actor owns.
     std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
-    if (l->inbox->push(std::move(owned))) caf::anon_send(l->actor, wake_atom::value);
+    if (l->inbox->push(std::move(owned))) l->notify(wake_atom::value);
     if (l->inbox->should_pause()) {
       c->pause_reading(connection::pause_source::inbound);
       // The actor may have drained everything between our push and the pause.
@@ -138,25 +169,23 @@ struct server::impl final : fastnet::tcp_handler {
     auto* l = std::any_cast<link>(&c->context());
     if (l == nullptr) return true;
     // The actor may still be working through frames: it closes when done.
-    caf::anon_send(l->actor, eof_atom::value);
+    l->notify(eof_atom::value);
     return false;
   }
 
   void on_high_water(const connection_ptr& c, size_t queued) override {
-    if (auto* l = std::any_cast<link>(&c->context()))
-      caf::anon_send(l->actor, write_blocked_atom::value, queued);
+    if (auto* l = std::any_cast<link>(&c->context())) l->notify(write_blocked_atom::value, queued);
     if (opts.output == output_policy::disconnect) c->abort();
   }
 
   void on_low_water(const connection_ptr& c, size_t queued) override {
-    if (auto* l = std::any_cast<link>(&c->context()))
-      caf::anon_send(l->actor, write_resumed_atom::value, queued);
+    if (auto* l = std::any_cast<link>(&c->context())) l->notify(write_resumed_atom::value, queued);
   }
 
   void on_close(const connection_ptr& c, close_reason why) override {
     auto* l = std::any_cast<link>(&c->context());
     if (l == nullptr) return;
-    caf::anon_send(l->actor, finish_atom::value, why);
+    l->notify(finish_atom::value, why);
     // Break the cycle connection -> link -> actor -> handle -> connection.
     c->context().reset();
   }
@@ -166,6 +195,9 @@ struct server::impl final : fastnet::tcp_handler {
   // Shared with every connection actor: an actor may outlive the server.
   std::shared_ptr<const connection_behavior> behavior;
   std::unique_ptr<fastnet::tcp_server> net;
+  // One per loop, used only by that loop's thread. Destroyed before `net`:
+  // stop() has run the loops' deferred work by then.
+  std::vector<std::unique_ptr<detail::loop_executor>> executors;
   unique_fd stop_fd{::eventfd(0, EFD_CLOEXEC)};
   bool started = false;
 };

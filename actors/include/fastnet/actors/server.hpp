@@ -36,6 +36,14 @@ struct server_options {
   output_policy output = output_policy::pause_reading;
   /// The actor quits right after handling `closed` (set false to keep it alive).
   bool quit_on_close = true;
+  /// true: when its connection has news (frames, closed, ...) for an actor
+  /// that is waiting for messages, the actor runs right there on the loop
+  /// thread, after the loop's current events, and its replies are written
+  /// without a thread hand-off; messages from other actors still run it on
+  /// CAF workers. A turn on the loop is bounded by CAF's max-throughput, the
+  /// rest goes to a worker. Set false for connection actors that compute for
+  /// long or block: they would hold up every connection of their loop.
+  bool run_on_loops = true;
 };
 
 /// Builds the behavior of one connection's actor. Runs inside the new
