@@ -63,6 +63,10 @@ class gate {
   bool open_ = false;
 };
 
+// A string literal must pick one overload (it was ambiguous between
+// std::string_view and std::span once).
+static_assert(requires(const connection_handle& h) { h.send("literal"); });
+
 }  // namespace
 
 TEST_CASE("apply() selects work sharing with one worker per core", "[actors]") {

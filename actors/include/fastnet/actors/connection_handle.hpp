@@ -29,6 +29,8 @@ class connection_handle {
   bool send(std::string&& frame) const { return conn_ && conn_->send(std::move(frame)); }
   bool send(std::string_view frame) const { return conn_ && conn_->send(frame); }
   bool send(std::span<const std::byte> frame) const { return conn_ && conn_->send(frame); }
+  /// A string literal or C string (without this, send("text") is ambiguous).
+  bool send(const char* frame) const { return send(std::string_view(frame)); }
   /// Sends several frames as one command to the loop (one queue entry, one wake).
   bool send_all(std::vector<std::string>&& frames) const {
     return conn_ && conn_->send_all(std::move(frames));
