@@ -17,7 +17,7 @@ struct tcp_server::impl {
   // Connections of one loop; touched only on that loop's thread.
   struct loop_state {
     std::unordered_map<uint64_t, connection_ptr> connections;
-    std::unique_ptr<detail::acceptor> acceptor;  // reuse_port mode
+    std::unique_ptr<detail::acceptor> acceptor;  // reuse_port mode, or a single loop
   };
 
   impl(server_options o, tcp_handler& h)
@@ -38,7 +38,7 @@ struct tcp_server::impl {
   server_options opts;
   std::shared_ptr<const connection_options> connection_opts;
   tcp_handler& handler;
-  event_loop control;  // server timers and, without reuse_port, the acceptor
+  event_loop control;  // server timers and, with several loops and no reuse_port, the acceptor
   std::thread control_thread;
   loop_group loops;
   std::vector<loop_state> states;
@@ -83,7 +83,10 @@ void tcp_server::impl::start() {
   });
   control_running.get_future().wait();
 
-  if (opts.reuse_port) {
+  // One listener per loop with SO_REUSEPORT; and with a single loop its one
+  // listener lives on that loop too, so that an accepted connection starts
+  // on the same thread without a hand-off (cheaper short connections).
+  if (opts.reuse_port || loops.size() == 1) {
     for (size_t i = 0; i < loops.size(); ++i) {
       auto fd = std::make_shared<unique_fd>(std::move(listeners[i]));
       run_and_wait(loops.loop(i), [this, i, fd] {

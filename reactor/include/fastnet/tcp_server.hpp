@@ -24,7 +24,8 @@ struct server_options {
   size_t loops = 0;
   /// true: one SO_REUSEPORT listener per loop and the kernel spreads
   /// connections (no cross-thread hand-off; `balancer` is unused).
-  /// false: one acceptor thread hands each connection to the loop `balancer` picks.
+  /// false: one acceptor thread hands each connection to the loop `balancer`
+  /// picks (with a single loop the acceptor runs on that loop instead).
   bool reuse_port = false;
   /// Chooses the loop for each accepted connection; default round_robin().
   balancer_ptr balancer;
