@@ -204,7 +204,26 @@ void connection::start() {
   }
   registered_ = true;
   arm_idle_timer();
+  start_codec();
   guarded([&](const connection_ptr& self) { handler_.on_connect(self); });
+}
+
+void connection::start_codec() {
+  if (auto hello = codec_->greeting(); !hello.empty()) write_reply(hello);
+  auto deadline = codec_->handshake_timeout();
+  if (deadline.count() <= 0) return;
+  // Not cancelled on success: the check is cheap and the weak reference
+  // lets a closed connection go.
+  std::weak_ptr<connection> weak = shared_from_this();
+  const codec* armed_for = codec_.get();
+  loop_.run_after(deadline, [weak, armed_for] {
+    auto self = weak.lock();
+    if (!self || self->state_.load(std::memory_order_relaxed) == state::closed) return;
+    if (self->codec_.get() != armed_for || self->codec_->handshake_done()) return;
+    detail::log().warn("conn {} {}: {} handshake not done in time; resetting", self->id_,
+                       self->peer_address().to_string(), self->codec_->name());
+    self->fail(close_reason::protocol_error);
+  });
 }
 
 template <typename F>
@@ -368,9 +387,11 @@ void connection::set_codec(std::unique_ptr<codec> next) {
     } else {
       retired_codec_ = std::exchange(codec_, std::move(next));
     }
+    start_codec();
     return;
   }
   codec_ = std::move(next);
+  start_codec();
   if ((paused_ & pause_delivery) == 0) deliver_buffered();
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -18,8 +19,8 @@ struct decode_result {
   enum class status : uint8_t {
     need_more,  ///< no complete frame yet; call again when more bytes arrive
     frame,      ///< `frame` is complete; drop `consumed` input bytes after using it
-    error,      ///< protocol error: `error` says why; `reply` is written, then the connection closes
-    consumed,   ///< `consumed` bytes were used but there is nothing to deliver (a ping, a header)
+    error,     ///< protocol error: `error` says why; `reply` is written, then the connection closes
+    consumed,  ///< `consumed` bytes were used but there is nothing to deliver (a ping, a header)
   };
   /// What the connection does once `reply` is written (frame and consumed only).
   enum class close_mode : uint8_t {
@@ -83,6 +84,17 @@ class codec {
     (void)kind;
     encode(payload, out);
   }
+
+  /// Bytes the connection writes as soon as this codec takes over (at
+  /// start, before on_connect, or at set_codec): a client's opening
+  /// handshake. Valid until the next call on the codec. Default: none.
+  virtual std::span<const std::byte> greeting() { return {}; }
+
+  /// For protocols with an opening handshake: how long the peer has, from
+  /// the moment this codec takes over, until handshake_done() must be true;
+  /// otherwise the connection is reset (protocol_error). 0 = no deadline.
+  virtual std::chrono::milliseconds handshake_timeout() const { return {}; }
+  virtual bool handshake_done() const { return true; }
 
   /// Short name for logs ("raw", "line", "length_prefix").
   virtual const char* name() const = 0;

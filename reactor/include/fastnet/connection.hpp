@@ -179,6 +179,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   void handle_write();
   void decode_input(std::span<const std::byte> data, bool from_ring);
   void deliver_buffered();
+  void start_codec();
   bool send_in_loop(std::span<const std::byte> payload, uint8_t kind = 0);
   bool write_reply(std::span<const std::byte> bytes);
   bool write_pieces(std::span<const iovec> pieces, size_t total);
