@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ cmake make libcaf-dev libspdlog-dev catch2 libconcurrentqueue-dev
-  libcli11-dev)
+  libcli11-dev libssl-dev)
 [[ "${FASTNET_SETUP_EXTRA:-}" ]] && read -r -a extra <<<"$FASTNET_SETUP_EXTRA" && packages+=("${extra[@]}")
 
 missing=()

@@ -1,0 +1,123 @@
+// ws_echo_server — a WebSocket (RFC 6455) echo server: text comes back as
+// text, binary as binary, on any path. GET /echo.html serves a small page
+// that opens a WebSocket to the same port, for a browser.
+//
+//   ws_echo_server --port 9001 [--loops N] [--mode reactor|actors]
+//                  [--max-message BYTES] [--log-level LEVEL]
+//
+// Prints a line containing "listening" once it accepts; stops gracefully
+// on SIGINT or SIGTERM.
+#include <fastnet/fastnet.hpp>
+#include <fastnet/ws.hpp>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+namespace {
+
+constexpr const char* page = R"(<!doctype html>
+<meta charset="utf-8"><title>fastnet ws echo</title>
+<pre id="log"></pre>
+<script>
+const log = (s) => document.getElementById('log').textContent += s + '\n';
+const ws = new WebSocket(`ws://${location.host}/`);
+ws.onopen = () => { log('open'); ws.send('hello from the page'); };
+ws.onmessage = (e) => log('echo: ' + e.data);
+ws.onclose = (e) => log('closed ' + e.code);
+</script>
+)";
+
+/// Echoes each message with its kind; the codec answers pings and closes.
+class ws_echo final : public fastnet::tcp_handler {
+ public:
+  void on_message(const fastnet::connection_ptr& conn, std::span<const std::byte> frame) override {
+    uint8_t kind = conn->frame_kind();
+    if (kind == fastnet::ws::kind::text || kind == fastnet::ws::kind::binary)
+      conn->send(frame, kind);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fastnet WebSocket echo server"};
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  size_t loops = 0;
+  std::string mode = "reactor";
+  size_t max_message = 16 << 20;
+  std::string log_level = "warn";
+  app.add_option("--host", host, "address to listen on")->capture_default_str();
+  app.add_option("--port", port, "port to listen on")->required();
+  app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
+  app.add_option("--mode", mode, "reactor: callbacks on the loops; actors: an actor per connection")
+      ->check(CLI::IsMember({"reactor", "actors"}))
+      ->capture_default_str();
+  app.add_option("--max-message", max_message, "largest frame and message in bytes")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (mode == "actors") {
+    // Needs the frame kind carried into the actor layer (received_atom has
+    // no kind yet); until then text and binary could not be told apart.
+    std::cerr << "ws_echo_server: --mode actors is not available yet: the actor layer does not "
+                 "carry WebSocket frame kinds\n";
+    return 2;
+  }
+  auto level = fastnet::parse_log_level(log_level);
+  if (!level) {
+    std::cerr << "unknown log level: " << log_level << "\n";
+    return 2;
+  }
+  fastnet::set_log_level(*level);
+  auto addr = fastnet::socket_address::ip(host, port);
+  if (!addr) {
+    std::cerr << "bad address: " << host << "\n";
+    return 2;
+  }
+
+  fastnet::ws::server_options ws;
+  ws.path = "";  // any path
+  ws.max_frame = max_message;
+  ws.max_message = max_message;
+  ws.page_path = "/echo.html";
+  ws.page = page;
+  fastnet::server_options opts;
+  opts.address = *addr;
+  opts.loops = loops;
+  opts.codec = fastnet::ws::server_codec_factory(std::move(ws));
+  // An echo of a 16 MiB message is queued whole when the peer reads slowly.
+  opts.connection.max_output_bytes =
+      std::max<size_t>(opts.connection.max_output_bytes, 4 * max_message + (1 << 20));
+
+  // Block the stop signals in every thread (the loops inherit this mask) and
+  // take them synchronously below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  ws_echo handler;
+  fastnet::tcp_server server(opts, handler);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "ws_echo_server: " << e.what() << "\n";
+    return 1;
+  }
+  std::printf("ws_echo_server listening on %s (mode=%s loops=%zu max-message=%zu)\n",
+              server.local_address().to_string().c_str(), mode.c_str(), server.loops().size(),
+              max_message);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::printf("ws_echo_server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  server.stop();
+  return 0;
+}
