@@ -293,7 +293,9 @@ void connection::handle_read() {
   if (n == 0) {
     // EOF: the peer sends nothing more. Stop watching for input (level
     // triggering would report EOF forever) and close once our output is out.
-    set_pause(pause_eof, true);
+    // The epoll interest is updated only if the connection stays open: a
+    // short connection closing right here saves that syscall.
+    paused_ |= pause_eof;
     input_.clear();
     if (!discard_input_) {
       close_why_ = close_reason::peer_closed;
@@ -301,12 +303,16 @@ void connection::handle_read() {
       // (a consumer that is still working through frames it was given).
       bool close_now = true;
       guarded([&](const connection_ptr& self) { close_now = handler_.on_peer_eof(self); });
-      if (!close_now || state_.load(std::memory_order_relaxed) == state::closed) return;
+      if (!close_now || state_.load(std::memory_order_relaxed) == state::closed) {
+        update_interest();
+        return;
+      }
     }
     if (output_.empty()) {
       finish(close_why_);
     } else {
       close_after_flush_ = true;
+      update_interest();
     }
     return;
   }
