@@ -128,7 +128,8 @@ TEST_CASE("a codec's reply is written and nothing is delivered for it", "[codec]
   CHECK(*got == "PONG\n1a\nPONG\n");
 }
 
-TEST_CASE("close_after writes the reply, then closes, and later input is not delivered", "[codec]") {
+TEST_CASE("close_after writes the reply, then closes, and later input is not delivered",
+          "[codec]") {
   kind_echo handler;
   tcp_server server(toy_server(), handler);
   server.start();

@@ -148,7 +148,7 @@ TEST_CASE("valid streams decode without errors in any chunking", "[unit][codec][
       INFO("seed " << seed);
       REQUIRE_FALSE(a.failed);
       REQUIRE_FALSE(b.failed);
-      if (i != 0) REQUIRE(a.frames == b.frames);  // raw: chunks are the frames
+      if (i != 0) REQUIRE(a.frames == b.frames);    // raw: chunks are the frames
       if (i != 9) REQUIRE(a.replies == b.replies);  // a client masks with random keys
     }
   }
