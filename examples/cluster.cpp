@@ -20,6 +20,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
   }
   cluster::gateway_options gopts;
   gopts.request_timeout = std::chrono::milliseconds(request_timeout_ms);
+  gopts.label = std::to_string(::getpid());
   return run_gateway(*addr, *workers, reuseport,
                      on_down == "reroute" ? fastnet::actors::ring_policy::reroute
                                           : fastnet::actors::ring_policy::fail,

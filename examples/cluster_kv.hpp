@@ -8,7 +8,8 @@
 //   SET key value   -> OK              (value: the rest of the line, may hold spaces)
 //   GET key         -> VALUE value | NOT_FOUND
 //   DEL key         -> DELETED | NOT_FOUND
-//   STATS           -> STATS up=U/T host:port=KEYS|down ...   (one entry per worker)
+//   STATS           -> STATS gateway=LABEL up=U/T host:port=KEYS|down ...
+//                      (LABEL names the gateway process; one entry per worker)
 //   anything else   -> ERR ...
 // A key is one word of 1 to 250 printable characters. A request whose
 // worker is down, unreachable or too slow gets "ERR ..." (never a hang):
@@ -124,6 +125,9 @@ struct gateway_options {
   /// Bound on every request to the ring or a worker: past it the client
   /// gets "ERR ..." and the next request goes on.
   std::chrono::milliseconds request_timeout{1000};
+  /// Names this gateway in STATS (cluster.cpp: its pid), so a client behind a
+  /// shared port (SO_REUSEPORT) can tell which gateway serves it.
+  std::string label = "gateway";
 };
 
 /// One client of a gateway: parses its lines and forwards them. Requests
@@ -226,7 +230,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
                 size_t up = 0;
                 for (const auto& c : g->counts)
                   if (c != "down") ++up;
-                std::string line = "STATS up=";
+                std::string line = "STATS gateway=";
+                line.append(me->opts_.label).append(" up=");
                 line.append(std::to_string(up)).append("/").append(std::to_string(g->names.size()));
                 for (size_t i = 0; i < g->names.size(); ++i)
                   line.append(" ").append(g->names[i]).append("=").append(g->counts[i]);
