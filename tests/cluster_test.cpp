@@ -1,0 +1,526 @@
+// The cluster example (build/examples/cluster) as separate processes on
+// 127.0.0.1: gateways and workers talking over CAF's middleman. Round trips
+// for many keys and connections, keys placed as fastnet::hash_ring says, a
+// worker killed with SIGKILL (its keys fail fast or move, the others keep
+// working, a restart rejoins), two gateways on one port (SO_REUSEPORT), and
+// a clean exit of every process on SIGTERM. Every wait is on a line or an
+// exit, bounded by a deadline; no sleeps, no timing thresholds.
+#include <catch2/catch.hpp>
+#include <fastnet/connection.hpp>
+#include <fastnet/hash_ring.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/test_socket.hpp"
+
+using namespace fastnet;
+using namespace fastnet::test;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+/// Lines read from a descriptor (a pipe or a socket), each wait bounded.
+/// Thread safety: one thread.
+class line_reader {
+ public:
+  explicit line_reader(int fd) : fd_(fd) {}
+
+  /// The next line without its '\n'; nullopt on EOF, error or timeout.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout = 10s) {
+    auto deadline = steady::now() + timeout;
+    for (;;) {
+      auto nl = buf_.find('\n', pos_);
+      if (nl != std::string::npos) {
+        std::string line = buf_.substr(pos_, nl - pos_);
+        pos_ = nl + 1;
+        if (pos_ == buf_.size()) {
+          buf_.clear();
+          pos_ = 0;
+        }
+        return line;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      int r = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (r < 0 && errno != EINTR) return std::nullopt;
+      if (r <= 0) continue;
+      char chunk[65536];
+      ssize_t n = ::read(fd_, chunk, sizeof chunk);
+      if (n == 0) return std::nullopt;
+      if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        return std::nullopt;
+      }
+      buf_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  std::string buf_;
+  size_t pos_ = 0;
+};
+
+/// One process of build/examples/cluster, its stdout on a pipe. Killed
+/// (SIGKILL) and reaped on destruction if still running; it also dies with
+/// the test process (PR_SET_PDEATHSIG), so none is left behind.
+class cluster_process {
+ public:
+  explicit cluster_process(const std::vector<std::string>& args) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::dup2(fds[1], STDOUT_FILENO);
+      std::vector<char*> argv;
+      std::string bin = FASTNET_CLUSTER_BIN;
+      argv.push_back(bin.data());
+      std::vector<std::string> copy = args;
+      for (auto& a : copy)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_.reset(fds[0]);
+    reader_ = std::make_unique<line_reader>(out_.get());
+  }
+  ~cluster_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  cluster_process(const cluster_process&) = delete;
+  cluster_process& operator=(const cluster_process&) = delete;
+
+  /// Waits for the "... listening on HOST:PORT ..." line; returns PORT (0
+  /// when the process ended or the deadline passed first).
+  uint16_t wait_listening() {
+    for (;;) {
+      auto line = reader_->read_line();
+      if (!line) return 0;
+      auto at = line->find("listening on ");
+      if (at == std::string::npos) continue;
+      listening_line = *line;
+      auto addr = line->substr(at + 13, line->find(' ', at + 13) - at - 13);
+      return static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+    }
+  }
+
+  void signal(int sig) const { ::kill(pid_, sig); }
+
+  /// Waits until the process has exited (its stdout reaches EOF, then it is
+  /// reaped); returns its exit code, -signal when killed, nullopt on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout = 15s) {
+    auto deadline = steady::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+      if (left.count() <= 0) return std::nullopt;
+      if (!reader_->read_line(left)) break;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+
+  pid_t pid() const { return pid_; }
+  std::string listening_line;
+
+ private:
+  pid_t pid_ = -1;
+  unique_fd out_;
+  std::unique_ptr<line_reader> reader_;
+};
+
+/// A client of a gateway: one request line, one reply line.
+class kv_client {
+ public:
+  explicit kv_client(uint16_t port)
+      : sock_(client_socket::connect(*socket_address::ip("127.0.0.1", port))),
+        reader_(sock_.fd()) {}
+
+  /// Sends `line` and returns the reply (nullopt on EOF, error or timeout).
+  std::optional<std::string> ask(const std::string& line) {
+    if (!sock_.write_all(line + "\n")) return std::nullopt;
+    return reader_.read_line();
+  }
+  /// Sends every line in one write (pipelined), then reads as many replies.
+  std::vector<std::string> ask_all(const std::vector<std::string>& lines) {
+    std::string batch;
+    for (const auto& l : lines)
+      batch.append(l).append("\n");
+    std::vector<std::string> replies;
+    if (!sock_.write_all(batch)) return replies;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      auto r = reader_.read_line();
+      if (!r) break;
+      replies.push_back(std::move(*r));
+    }
+    return replies;
+  }
+  /// The next line (for EOF checks: nullopt when the gateway closed).
+  std::optional<std::string> read_line() { return reader_.read_line(); }
+  /// Closes the connection (a gateway's graceful stop waits for its clients to close).
+  void close() { sock_.close(); }
+
+ private:
+  client_socket sock_;
+  line_reader reader_;
+};
+
+/// Starts a worker on `port` (0 = any) and waits until it listens.
+std::unique_ptr<cluster_process> start_worker(uint16_t& port) {
+  auto w = std::make_unique<cluster_process>(
+      std::vector<std::string>{"worker", "--port", std::to_string(port)});
+  port = w->wait_listening();
+  return w;
+}
+
+/// "127.0.0.1:p1,127.0.0.1:p2,..."
+std::string workers_arg(const std::vector<uint16_t>& ports) {
+  std::string s;
+  for (auto p : ports) {
+    if (!s.empty()) s.append(",");
+    s.append("127.0.0.1:").append(std::to_string(p));
+  }
+  return s;
+}
+
+/// Starts a gateway in front of `ports` and waits until it listens.
+std::unique_ptr<cluster_process> start_gateway(const std::vector<uint16_t>& ports, uint16_t& port,
+                                               std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{
+      "gateway",   "--host",          "127.0.0.1", "--port", std::to_string(port),
+      "--workers", workers_arg(ports)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto g = std::make_unique<cluster_process>(args);
+  port = g->wait_listening();
+  return g;
+}
+
+/// The worker (index into the --workers list) that owns `key` when the
+/// workers in `live` are in the ring: the same fastnet::hash_ring the gateway uses.
+size_t owner_of(const std::string& key, const std::vector<size_t>& live) {
+  hash_ring ring;
+  for (auto i : live)
+    ring.add(i);
+  return static_cast<size_t>(*ring.node_for(key));
+}
+
+std::vector<size_t> all_of(size_t n) {
+  std::vector<size_t> v;
+  for (size_t i = 0; i < n; ++i)
+    v.push_back(i);
+  return v;
+}
+
+/// The STATS line a gateway should give.
+std::string expected_stats(pid_t gateway, const std::vector<uint16_t>& ports,
+                           const std::vector<std::string>& counts) {
+  size_t up = 0;
+  for (const auto& c : counts)
+    if (c != "down") ++up;
+  std::string s = "STATS gateway=";
+  s.append(std::to_string(gateway)).append(" up=").append(std::to_string(up));
+  s.append("/").append(std::to_string(ports.size()));
+  for (size_t i = 0; i < ports.size(); ++i)
+    s.append(" 127.0.0.1:").append(std::to_string(ports[i])).append("=").append(counts[i]);
+  return s;
+}
+
+/// Sends SIGTERM to each process and checks that each exits with status 0
+/// (a clean stop: every actor ended, or ~actor_system would have hung).
+void stop_cleanly(const std::vector<cluster_process*>& procs) {
+  for (auto* p : procs)
+    p->signal(SIGTERM);
+  for (auto* p : procs) {
+    INFO("pid " << p->pid());
+    CHECK(p->wait_exit() == std::optional<int>(0));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cluster: round trips through a gateway and two workers, keys placed by the ring",
+          "[cluster]") {
+  std::vector<uint16_t> ports{0, 0};
+  auto w0 = start_worker(ports[0]);
+  auto w1 = start_worker(ports[1]);
+  REQUIRE(ports[0] != 0);
+  REQUIRE(ports[1] != 0);
+  uint16_t gport = 0;
+  auto gw = start_gateway(ports, gport);
+  REQUIRE(gport != 0);
+  CHECK(gw->listening_line.find("workers up 2/2") != std::string::npos);
+
+  constexpr int conns = 8;
+  constexpr int keys_per_conn = 100;
+  std::vector<std::unique_ptr<kv_client>> clients;
+  for (int c = 0; c < conns; ++c)
+    clients.push_back(std::make_unique<kv_client>(gport));
+  auto key = [](int c, int i) { return "k" + std::to_string(c) + "_" + std::to_string(i); };
+  auto value = [](int c, int i) { return "value " + std::to_string(c * 1000 + i) + " x"; };
+
+  // SET, GET, DEL and GET again, each batch pipelined on its connection.
+  for (int c = 0; c < conns; ++c) {
+    std::vector<std::string> sets, gets, dels;
+    for (int i = 0; i < keys_per_conn; ++i) {
+      sets.push_back("SET " + key(c, i) + " " + value(c, i));
+      gets.push_back("GET " + key(c, i));
+      if (i % 2 == 0) dels.push_back("DEL " + key(c, i));
+    }
+    auto set_replies = clients[c]->ask_all(sets);
+    REQUIRE(set_replies.size() == sets.size());
+    for (const auto& r : set_replies)
+      CHECK(r == "OK");
+    auto get_replies = clients[c]->ask_all(gets);
+    REQUIRE(get_replies.size() == gets.size());
+    for (int i = 0; i < keys_per_conn; ++i)
+      CHECK(get_replies[i] == "VALUE " + value(c, i));
+    auto del_replies = clients[c]->ask_all(dels);
+    REQUIRE(del_replies.size() == dels.size());
+    for (const auto& r : del_replies)
+      CHECK(r == "DELETED");
+    auto again = clients[c]->ask_all(gets);
+    REQUIRE(again.size() == gets.size());
+    for (int i = 0; i < keys_per_conn; ++i)
+      CHECK(again[i] == (i % 2 == 0 ? std::string("NOT_FOUND") : "VALUE " + value(c, i)));
+  }
+  CHECK(clients[0]->ask("DEL nosuchkey") == std::optional<std::string>("NOT_FOUND"));
+  CHECK(clients[0]->ask("FLY away")->rfind("ERR ", 0) == 0);
+  CHECK(clients[0]->ask("GET")->rfind("ERR ", 0) == 0);
+
+  // The keys left (odd i) are spread over the workers exactly as the ring says.
+  std::vector<size_t> count(2, 0);
+  for (int c = 0; c < conns; ++c)
+    for (int i = 1; i < keys_per_conn; i += 2)
+      ++count[owner_of(key(c, i), all_of(2))];
+  CHECK(count[0] > 0);
+  CHECK(count[1] > 0);
+  CHECK(clients[3]->ask("STATS") ==
+        std::optional<std::string>(expected_stats(
+            gw->pid(), ports, {std::to_string(count[0]), std::to_string(count[1])})));
+
+  clients.clear();
+  stop_cleanly({gw.get(), w0.get(), w1.get()});
+}
+
+TEST_CASE("cluster: a worker killed with SIGKILL fails fast, the other works, a restart rejoins",
+          "[cluster]") {
+  std::vector<uint16_t> ports{0, 0};
+  auto w0 = start_worker(ports[0]);
+  auto w1 = start_worker(ports[1]);
+  REQUIRE((ports[0] != 0 && ports[1] != 0));
+  uint16_t gport = 0;
+  auto gw = start_gateway(ports, gport);
+  REQUIRE(gport != 0);
+  kv_client client(gport);
+
+  std::vector<std::string> keys[2];  // by owner
+  for (int i = 0; keys[0].size() < 20 || keys[1].size() < 20; ++i) {
+    std::string k = "key" + std::to_string(i);
+    REQUIRE(client.ask("SET " + k + " v" + k) == std::optional<std::string>("OK"));
+    keys[owner_of(k, all_of(2))].push_back(k);
+  }
+
+  w1->signal(SIGKILL);
+  REQUIRE(w1->wait_exit() == std::optional<int>(-SIGKILL));
+
+  // Every request for worker 1's keys gets an error, never a hang: first
+  // perhaps a timeout (sent before the death was noticed), then, once the
+  // middleman reported it down, an immediate "down".
+  const std::string down = "ERR worker 127.0.0.1:" + std::to_string(ports[1]) + " down";
+  bool noticed = false;
+  for (size_t i = 0; i < 1000 && !noticed; ++i) {
+    auto r = client.ask("GET " + keys[1][i % keys[1].size()]);
+    REQUIRE(r);
+    REQUIRE(r->rfind("ERR ", 0) == 0);
+    noticed = *r == down;
+  }
+  REQUIRE(noticed);
+  for (const auto& k : keys[1])
+    CHECK(client.ask("SET " + k + " again") == std::optional<std::string>(down));
+  // Worker 0 goes on serving its keys.
+  for (const auto& k : keys[0])
+    CHECK(client.ask("GET " + k) == std::optional<std::string>("VALUE v" + k));
+  CHECK(client.ask("SET " + keys[0][0] + " new") == std::optional<std::string>("OK"));
+  CHECK(client.ask("STATS") == std::optional<std::string>(expected_stats(
+                                   gw->pid(), ports, {std::to_string(keys[0].size()), "down"})));
+
+  // The worker comes back on its port (empty: its shard died with it) and
+  // the gateway's reconnect puts it back into the ring.
+  uint16_t again = ports[1];
+  w1 = start_worker(again);
+  REQUIRE(again == ports[1]);
+  bool rejoined = false;
+  for (size_t i = 0; i < 100000 && !rejoined; ++i) {
+    auto r = client.ask("GET " + keys[1][0]);
+    REQUIRE(r);
+    if (*r == "NOT_FOUND")
+      rejoined = true;
+    else
+      REQUIRE(*r == down);
+  }
+  REQUIRE(rejoined);
+  CHECK(client.ask("SET " + keys[1][0] + " back") == std::optional<std::string>("OK"));
+  CHECK(client.ask("GET " + keys[1][0]) == std::optional<std::string>("VALUE back"));
+  CHECK(client.ask("STATS") == std::optional<std::string>(expected_stats(
+                                   gw->pid(), ports, {std::to_string(keys[0].size()), "1"})));
+
+  client.close();
+  stop_cleanly({gw.get(), w0.get(), w1.get()});
+}
+
+TEST_CASE("cluster: with --on-down reroute only the dead worker's keys move, and move back",
+          "[cluster]") {
+  std::vector<uint16_t> ports{0, 0, 0};
+  auto w0 = start_worker(ports[0]);
+  auto w1 = start_worker(ports[1]);
+  auto w2 = start_worker(ports[2]);
+  REQUIRE((ports[0] != 0 && ports[1] != 0 && ports[2] != 0));
+  uint16_t gport = 0;
+  auto gw = start_gateway(ports, gport, {"--on-down", "reroute"});
+  REQUIRE(gport != 0);
+  kv_client client(gport);
+
+  std::vector<std::string> keys;
+  std::vector<size_t> count(3, 0);
+  for (int i = 0; i < 150; ++i) {
+    keys.push_back("key" + std::to_string(i));
+    REQUIRE(client.ask("SET " + keys.back() + " v" + keys.back()) ==
+            std::optional<std::string>("OK"));
+    ++count[owner_of(keys.back(), all_of(3))];
+  }
+  std::string moved;  // a key of worker 1
+  for (const auto& k : keys)
+    if (owner_of(k, all_of(3)) == 1) moved = k;
+  REQUIRE(!moved.empty());
+
+  w1->signal(SIGKILL);
+  REQUIRE(w1->wait_exit() == std::optional<int>(-SIGKILL));
+  // Until the death is noticed requests fail; then worker 1's keys live on
+  // the others (which do not have them yet).
+  bool rerouted = false;
+  for (size_t i = 0; i < 1000 && !rerouted; ++i) {
+    auto r = client.ask("GET " + moved);
+    REQUIRE(r);
+    if (*r == "NOT_FOUND")
+      rerouted = true;
+    else
+      REQUIRE(r->rfind("ERR ", 0) == 0);
+  }
+  REQUIRE(rerouted);
+  // Keys of workers 0 and 2 stay where they were; worker 1's go to the ring without it.
+  std::vector<size_t> now = count;
+  now[1] = 0;
+  for (const auto& k : keys) {
+    if (owner_of(k, all_of(3)) != 1) {
+      CHECK(client.ask("GET " + k) == std::optional<std::string>("VALUE v" + k));
+    } else {
+      CHECK(owner_of(k, {0, 2}) != 1);
+      CHECK(client.ask("GET " + k) == std::optional<std::string>("NOT_FOUND"));
+      CHECK(client.ask("SET " + k + " moved") == std::optional<std::string>("OK"));
+      ++now[owner_of(k, {0, 2})];
+    }
+  }
+  CHECK(client.ask("STATS") ==
+        std::optional<std::string>(expected_stats(
+            gw->pid(), ports, {std::to_string(now[0]), "down", std::to_string(now[2])})));
+
+  // Back on its port, worker 1 owns its keys again (and has none of them).
+  uint16_t again = ports[1];
+  w1 = start_worker(again);
+  REQUIRE(again == ports[1]);
+  bool back = false;
+  for (size_t i = 0; i < 100000 && !back; ++i) {
+    auto r = client.ask("GET " + moved);
+    REQUIRE(r);
+    if (*r == "NOT_FOUND")
+      back = true;
+    else
+      REQUIRE(*r == "VALUE moved");
+  }
+  REQUIRE(back);
+  CHECK(client.ask("STATS") ==
+        std::optional<std::string>(expected_stats(
+            gw->pid(), ports, {std::to_string(now[0]), "0", std::to_string(now[2])})));
+
+  client.close();
+  stop_cleanly({gw.get(), w0.get(), w1.get(), w2.get()});
+}
+
+TEST_CASE("cluster: two gateways share a port with SO_REUSEPORT and either serves alone",
+          "[cluster]") {
+  std::vector<uint16_t> ports{0, 0};
+  auto w0 = start_worker(ports[0]);
+  auto w1 = start_worker(ports[1]);
+  REQUIRE((ports[0] != 0 && ports[1] != 0));
+  uint16_t gport = 0;
+  auto ga = start_gateway(ports, gport, {"--reuseport"});
+  REQUIRE(gport != 0);
+  uint16_t shared = gport;
+  auto gb = start_gateway(ports, shared, {"--reuseport"});
+  REQUIRE(shared == gport);
+
+  // Connect until both gateways have served a client (the kernel spreads
+  // connections over the two listeners); each client does a round trip.
+  const std::string tag_a = "STATS gateway=" + std::to_string(ga->pid()) + " ";
+  const std::string tag_b = "STATS gateway=" + std::to_string(gb->pid()) + " ";
+  std::vector<std::unique_ptr<kv_client>> on_a, on_b;
+  for (int i = 0; i < 200 && (on_a.empty() || on_b.empty()); ++i) {
+    auto c = std::make_unique<kv_client>(gport);
+    std::string k = "key" + std::to_string(i);
+    REQUIRE(c->ask("SET " + k + " v" + k) == std::optional<std::string>("OK"));
+    REQUIRE(c->ask("GET " + k) == std::optional<std::string>("VALUE v" + k));
+    auto stats = c->ask("STATS");
+    REQUIRE(stats);
+    if (stats->rfind(tag_a, 0) == 0)
+      on_a.push_back(std::move(c));
+    else if (stats->rfind(tag_b, 0) == 0)
+      on_b.push_back(std::move(c));
+    else
+      FAIL("unexpected STATS: " << *stats);
+  }
+  REQUIRE(!on_a.empty());
+  REQUIRE(!on_b.empty());
+
+  // Stopping gateway A closes its clients' connections (they read EOF, and
+  // close in turn); B and the workers go on.
+  ga->signal(SIGTERM);
+  for (auto& c : on_a) {
+    CHECK(!c->read_line());
+    c->close();
+  }
+  CHECK(ga->wait_exit() == std::optional<int>(0));
+  CHECK(on_b.front()->ask("GET key0") == std::optional<std::string>("VALUE vkey0"));
+  kv_client late(gport);
+  auto stats = late.ask("STATS");
+  REQUIRE(stats);
+  CHECK(stats->rfind(tag_b, 0) == 0);
+
+  late.close();
+  on_a.clear();
+  on_b.clear();
+  stop_cleanly({gb.get(), w0.get(), w1.get()});
+}
