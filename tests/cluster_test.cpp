@@ -392,6 +392,51 @@ TEST_CASE("cluster: a worker killed with SIGKILL fails fast, the other works, a 
   stop_cleanly({gw.get(), w0.get(), w1.get()});
 }
 
+TEST_CASE("cluster: a frozen worker is noticed by the heartbeat and rejoins when it thaws",
+          "[cluster]") {
+  std::vector<uint16_t> ports{0, 0};
+  auto w0 = start_worker(ports[0]);
+  auto w1 = start_worker(ports[1]);
+  REQUIRE((ports[0] != 0 && ports[1] != 0));
+  uint16_t gport = 0;
+  auto gw = start_gateway(ports, gport);
+  REQUIRE(gport != 0);
+  kv_client client(gport);
+  std::string k1;  // a key of worker 1
+  for (int i = 0; k1.empty(); ++i)
+    if (owner_of("key" + std::to_string(i), all_of(2)) == 1) k1 = "key" + std::to_string(i);
+  REQUIRE(client.ask("SET " + k1 + " kept") == std::optional<std::string>("OK"));
+
+  // SIGSTOP: the socket stays open, so only the middleman's heartbeat and
+  // connection timeout can tell. Requests time out until then, never hang.
+  w1->signal(SIGSTOP);
+  const std::string down = "ERR worker 127.0.0.1:" + std::to_string(ports[1]) + " down";
+  bool noticed = false;
+  for (int i = 0; i < 60 && !noticed; ++i) {
+    auto r = client.ask("GET " + k1);
+    REQUIRE(r);
+    REQUIRE(r->rfind("ERR ", 0) == 0);
+    noticed = *r == down;
+  }
+  REQUIRE(noticed);
+
+  // Thawed, the worker is reached again, with its shard intact.
+  w1->signal(SIGCONT);
+  bool back = false;
+  for (size_t i = 0; i < 100000 && !back; ++i) {
+    auto r = client.ask("GET " + k1);
+    REQUIRE(r);
+    if (*r == "VALUE kept")
+      back = true;
+    else
+      REQUIRE(r->rfind("ERR ", 0) == 0);
+  }
+  REQUIRE(back);
+
+  client.close();
+  stop_cleanly({gw.get(), w0.get(), w1.get()});
+}
+
 TEST_CASE("cluster: with --on-down reroute only the dead worker's keys move, and move back",
           "[cluster]") {
   std::vector<uint16_t> ports{0, 0, 0};
@@ -479,9 +524,22 @@ TEST_CASE("cluster: two gateways share a port with SO_REUSEPORT and either serve
   uint16_t gport = 0;
   auto ga = start_gateway(ports, gport, {"--reuseport"});
   REQUIRE(gport != 0);
+  // Gateway B reads the same worker list from a file (--workers-file).
+  char path[] = "/tmp/fastnet_cluster_workersXXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::string list = "# the workers, in ring order\n127.0.0.1:" + std::to_string(ports[0]) +
+                     "\n\n127.0.0.1:" + std::to_string(ports[1]) + "\n";
+  REQUIRE(::write(fd, list.data(), list.size()) == static_cast<ssize_t>(list.size()));
+  ::close(fd);
   uint16_t shared = gport;
-  auto gb = start_gateway(ports, shared, {"--reuseport"});
+  auto gb = std::make_unique<cluster_process>(
+      std::vector<std::string>{"gateway", "--host", "127.0.0.1", "--port", std::to_string(shared),
+                               "--workers-file", path, "--reuseport"});
+  shared = gb->wait_listening();
+  ::unlink(path);
   REQUIRE(shared == gport);
+  CHECK(gb->listening_line.find("workers up 2/2") != std::string::npos);
 
   // Connect until both gateways have served a client (the kernel spreads
   // connections over the two listeners); each client does a round trip.
