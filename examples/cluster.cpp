@@ -1,6 +1,6 @@
 // cluster — a key-value service over several processes, on CAF's middleman.
 //
-//   cluster worker  --port W [--host 127.0.0.1] [--max-keys N]
+//   cluster worker  --port W [--host 127.0.0.1] [--max-keys N] [--max-bytes N]
 //   cluster gateway --port P --workers host:W1,host:W2,... [--workers-file FILE]
 //                   [--reuseport] [--on-down fail|reroute] [--request-timeout MS]
 //
@@ -49,12 +49,12 @@ void configure(caf::actor_system_config& cfg) {
   cluster::register_types(cfg);
 }
 
-int run_worker(const std::string& host, uint16_t port, size_t max_keys) {
+int run_worker(const std::string& host, uint16_t port, cluster::shard_limits limits) {
   sigset_t stop_signals = block_stop_signals();
   caf::actor_system_config cfg;
   configure(cfg);
   caf::actor_system sys{cfg};
-  auto shard = sys.spawn(cluster::shard_actor, max_keys);
+  auto shard = sys.spawn(cluster::shard_actor, limits);
   auto bound = fastnet::actors::publish(sys, shard, port, host);
   if (!bound) {
     std::cerr << "cluster worker: cannot publish on " << host << ":" << port << ": "
@@ -134,10 +134,12 @@ int main(int argc, char** argv) {
   auto* worker = app.add_subcommand("worker", "hold a shard of the keys, published on --port");
   std::string worker_host = "127.0.0.1";
   uint16_t worker_port = 0;
-  size_t max_keys = 1'000'000;
+  cluster::shard_limits limits;
   worker->add_option("--host", worker_host, "address to publish on")->capture_default_str();
   worker->add_option("--port", worker_port, "port to publish on (0 = any)")->required();
-  worker->add_option("--max-keys", max_keys, "keys this worker holds at most")
+  worker->add_option("--max-keys", limits.max_keys, "keys this worker holds at most")
+      ->capture_default_str();
+  worker->add_option("--max-bytes", limits.max_bytes, "bytes of keys and values it holds at most")
       ->capture_default_str();
 
   auto* gateway = app.add_subcommand("gateway", "serve clients, forward to the workers");
@@ -169,7 +171,7 @@ int main(int argc, char** argv) {
   }
   fastnet::set_log_level(*level);
 
-  if (worker->parsed()) return run_worker(worker_host, worker_port, max_keys);
+  if (worker->parsed()) return run_worker(worker_host, worker_port, limits);
 
   std::optional<std::vector<fastnet::actors::endpoint>> workers;
   if (!workers_file.empty())

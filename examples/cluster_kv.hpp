@@ -78,38 +78,56 @@ inline void register_types(caf::actor_system_config& cfg) {
 
 // ---- Worker: one shard of the keys ----
 
+/// Bounds of one worker's shard.
+struct shard_limits {
+  size_t max_keys = 1'000'000;
+  size_t max_bytes = 256 << 20;  ///< keys and values together
+};
+
 /// A worker's shard; only the worker actor touches it.
 struct shard_state {
-  size_t max_keys = 0;
+  shard_limits limits;
+  size_t bytes = 0;  // keys and values held
   std::unordered_map<std::string, std::string> keys;
 };
 
-/// The worker actor: a map bounded at `max_keys` keys (a SET of a new key
-/// past it is refused with kv_reply::full). Published by `cluster worker`;
-/// runs on CAF workers.
-inline caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, size_t max_keys) {
-  self->state.max_keys = max_keys;
+/// The worker actor: a map bounded by `limits` (a SET past either bound is
+/// refused with kv_reply::full, and the shard is unchanged). Published by
+/// `cluster worker`; runs on CAF workers.
+inline caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, shard_limits limits) {
+  self->state.limits = limits;
   return {
       [self](kv_request& req) -> kv_reply {
-        auto& keys = self->state.keys;
+        auto& st = self->state;
         switch (req.op) {
           case kv_request::set: {
-            auto it = keys.find(req.key);
-            if (it != keys.end()) {
+            auto it = st.keys.find(req.key);
+            if (it != st.keys.end()) {
+              size_t bytes = st.bytes - it->second.size() + req.value.size();
+              if (bytes > st.limits.max_bytes) return {kv_reply::full, {}};
+              st.bytes = bytes;
               it->second = std::move(req.value);
             } else {
-              if (keys.size() >= self->state.max_keys) return {kv_reply::full, {}};
-              keys.emplace(std::move(req.key), std::move(req.value));
+              size_t bytes = st.bytes + req.key.size() + req.value.size();
+              if (st.keys.size() >= st.limits.max_keys || bytes > st.limits.max_bytes)
+                return {kv_reply::full, {}};
+              st.bytes = bytes;
+              st.keys.emplace(std::move(req.key), std::move(req.value));
             }
             return {kv_reply::ok, {}};
           }
           case kv_request::get: {
-            auto it = keys.find(req.key);
-            if (it == keys.end()) return {kv_reply::not_found, {}};
+            auto it = st.keys.find(req.key);
+            if (it == st.keys.end()) return {kv_reply::not_found, {}};
             return {kv_reply::ok, it->second};
           }
-          case kv_request::del:
-            return {keys.erase(req.key) != 0 ? kv_reply::ok : kv_reply::not_found, {}};
+          case kv_request::del: {
+            auto it = st.keys.find(req.key);
+            if (it == st.keys.end()) return {kv_reply::not_found, {}};
+            st.bytes -= it->first.size() + it->second.size();
+            st.keys.erase(it);
+            return {kv_reply::ok, {}};
+          }
           default:
             return {kv_reply::not_found, {}};
         }

@@ -190,9 +190,10 @@ class kv_client {
 };
 
 /// Starts a worker on `port` (0 = any) and waits until it listens.
-std::unique_ptr<cluster_process> start_worker(uint16_t& port) {
-  auto w = std::make_unique<cluster_process>(
-      std::vector<std::string>{"worker", "--port", std::to_string(port)});
+std::unique_ptr<cluster_process> start_worker(uint16_t& port, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"worker", "--port", std::to_string(port)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto w = std::make_unique<cluster_process>(args);
   port = w->wait_listening();
   return w;
 }
@@ -324,6 +325,27 @@ TEST_CASE("cluster: round trips through a gateway and two workers, keys placed b
 
   clients.clear();
   stop_cleanly({gw.get(), w0.get(), w1.get()});
+}
+
+TEST_CASE("cluster: a full worker refuses new keys and leaves its shard unchanged", "[cluster]") {
+  std::vector<uint16_t> ports{0};
+  auto w0 = start_worker(ports[0], {"--max-keys", "2", "--max-bytes", "20"});
+  REQUIRE(ports[0] != 0);
+  uint16_t gport = 0;
+  auto gw = start_gateway(ports, gport);
+  REQUIRE(gport != 0);
+  kv_client client(gport);
+  CHECK(client.ask("SET a 12345") == std::optional<std::string>("OK"));  // 6 bytes
+  CHECK(client.ask("SET b 1") == std::optional<std::string>("OK"));      // 8 bytes, 2 keys
+  CHECK(client.ask("SET c 1") == std::optional<std::string>("ERR worker full"));
+  // 8 - 5 + 20 = 23 bytes: over the bound, so refused.
+  CHECK(client.ask("SET a 12345678901234567890") == std::optional<std::string>("ERR worker full"));
+  CHECK(client.ask("GET a") == std::optional<std::string>("VALUE 12345"));
+  CHECK(client.ask("DEL b") == std::optional<std::string>("DELETED"));
+  CHECK(client.ask("SET c 1") == std::optional<std::string>("OK"));
+  CHECK(client.ask("SET a 123456789012") == std::optional<std::string>("OK"));  // 13 + 2 bytes
+  client.close();
+  stop_cleanly({gw.get(), w0.get()});
 }
 
 TEST_CASE("cluster: a worker killed with SIGKILL fails fast, the other works, a restart rejoins",
