@@ -3,6 +3,7 @@
 //   cluster worker  --port W [--host 127.0.0.1] [--max-keys N] [--max-bytes N]
 //   cluster gateway --port P --workers host:W1,host:W2,... [--workers-file FILE]
 //                   [--reuseport] [--on-down fail|reroute] [--request-timeout MS]
+//   cluster single  --port P        (gateway + local shard in one process, to measure the hop)
 //
 // A worker holds a shard of the keys in one actor, published on port W.
 // A gateway serves the line protocol of cluster_kv.hpp on port P, one actor
@@ -49,6 +50,21 @@ void configure(caf::actor_system_config& cfg) {
   cluster::register_types(cfg);
 }
 
+/// The client side of a gateway: the line codec (a line of more than 64 KiB
+/// closes that connection), and a client that stops reading is reset once
+/// 1 MiB of replies waits for it.
+fastnet::actors::server_options gateway_server_options(const fastnet::socket_address& addr,
+                                                       bool reuseport) {
+  fastnet::actors::server_options sopts;
+  sopts.net.address = addr;
+  sopts.net.reuse_port = reuseport;
+  sopts.net.codec = *fastnet::make_codec_factory("line", 64 * 1024);
+  sopts.net.connection.high_water_mark = 1 << 20;
+  sopts.net.connection.low_water_mark = 256 << 10;
+  sopts.output = fastnet::actors::output_policy::disconnect;
+  return sopts;
+}
+
 int run_worker(const std::string& host, uint16_t port, cluster::shard_limits limits) {
   sigset_t stop_signals = block_stop_signals();
   caf::actor_system_config cfg;
@@ -86,16 +102,8 @@ int run_gateway(const fastnet::socket_address& addr,
   ropts.policy = policy;
   fastnet::actors::worker_ring ring(sys, ropts);
 
-  fastnet::actors::server_options sopts;
-  sopts.net.address = addr;
-  sopts.net.reuse_port = reuseport;
-  sopts.net.codec = *fastnet::make_codec_factory("line", 64 * 1024);
-  // A client that stops reading is reset once 1 MiB of replies waits for it.
-  sopts.net.connection.high_water_mark = 1 << 20;
-  sopts.net.connection.low_water_mark = 256 << 10;
-  sopts.output = fastnet::actors::output_policy::disconnect;
   // Declared after `sys` and `ring`: destroyed first.
-  fastnet::actors::server server(sys, sopts);
+  fastnet::actors::server server(sys, gateway_server_options(addr, reuseport));
   server.spawn_per_connection(cluster::gateway_behavior(ring.actor(), gopts));
   try {
     server.start();
@@ -118,6 +126,42 @@ int run_gateway(const fastnet::socket_address& addr,
   server.stop();  // every connection closes; its actor exits
   ring.stop();
   // No actor may hold a connection handle while the server is destroyed.
+  sys.await_all_actors_done();
+  return 0;
+}
+
+/// One process, no middleman: a gateway's sessions in front of a local
+/// shard, to measure what the hop to a worker costs.
+int run_single(const fastnet::socket_address& addr, cluster::shard_limits limits,
+               cluster::gateway_options gopts) {
+  sigset_t stop_signals = block_stop_signals();
+  caf::actor_system_config cfg;
+  fastnet::actors::apply(cfg);
+  caf::actor_system sys{cfg};
+  auto shard = sys.spawn(cluster::shard_actor, limits);
+  auto ring = sys.spawn(cluster::local_ring, shard);
+  auto end_actors = [&] {
+    caf::scoped_actor self{sys};
+    for (const auto& a : {ring, shard}) {
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+      self->wait_for(a);
+    }
+  };
+  fastnet::actors::server server(sys, gateway_server_options(addr, false));
+  server.spawn_per_connection(cluster::gateway_behavior(ring, gopts));
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "cluster single: " << e.what() << "\n";
+    end_actors();
+    return 1;
+  }
+  std::printf("cluster single listening on %s\n", server.local_address().to_string().c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  server.stop();
+  end_actors();
   sys.await_all_actors_done();
   return 0;
 }
@@ -162,6 +206,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   gateway->add_option("--request-timeout", request_timeout_ms, "milliseconds per request")
       ->capture_default_str();
+  auto* single = app.add_subcommand(
+      "single", "gateway and one local shard in one process (no hop; for measuring)");
+  std::string single_host = "127.0.0.1";
+  uint16_t single_port = 0;
+  single->add_option("--host", single_host, "address to listen on")->capture_default_str();
+  single->add_option("--port", single_port, "port to listen on (0 = any)")->required();
   CLI11_PARSE(app, argc, argv);
 
   auto level = fastnet::parse_log_level(log_level);
@@ -172,6 +222,14 @@ int main(int argc, char** argv) {
   fastnet::set_log_level(*level);
 
   if (worker->parsed()) return run_worker(worker_host, worker_port, limits);
+  if (single->parsed()) {
+    auto addr = fastnet::socket_address::ip(single_host, single_port);
+    if (!addr) {
+      std::cerr << "bad address: " << single_host << "\n";
+      return 2;
+    }
+    return run_single(*addr, limits, cluster::gateway_options{});
+  }
 
   std::optional<std::vector<fastnet::actors::endpoint>> workers;
   if (!workers_file.empty())

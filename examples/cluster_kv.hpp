@@ -326,6 +326,24 @@ class client_session : public std::enable_shared_from_this<client_session> {
   std::deque<std::string> queued_;
 };
 
+/// A stand-in for the worker ring in a single process (`cluster single`):
+/// every key is owned by the local `shard`. Gateways and their sessions run
+/// unchanged, without the network hop, so the two can be measured side by
+/// side. Runs on CAF workers; ends on an exit message.
+inline caf::behavior local_ring(caf::event_based_actor* self, caf::actor shard) {
+  (void)self;
+  return {
+      [shard](fastnet::actors::route_atom,
+              const std::string&) -> caf::result<caf::actor, std::string> {
+        return {shard, std::string("local")};
+      },
+      [shard](fastnet::actors::members_atom)
+          -> caf::result<std::vector<std::string>, std::vector<caf::actor>> {
+        return {std::vector<std::string>{"local"}, std::vector<caf::actor>{shard}};
+      },
+  };
+}
+
 /// The behavior of each gateway connection actor: a client_session
 /// forwarding through `ring` (a fastnet::actors::worker_ring's actor).
 inline fastnet::actors::connection_behavior gateway_behavior(caf::actor ring,
