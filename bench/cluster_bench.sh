@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# What distribution costs: the same SET/GET load (bench/kv_load) against
+# `cluster single` (gateway sessions and a local shard in one process) and
+# against a gateway in front of two workers over CAF's middleman, on this
+# machine, loopback only. Rounds alternate; quote the medians.
+#
+#   bench/cluster_bench.sh [BUILD_DIR] [ROUNDS] [SECONDS] [CONNS]
+set -euo pipefail
+build="${1:-build}"
+rounds="${2:-3}"
+secs="${3:-3}"
+conns="${4:-8}"
+cluster="$build/examples/cluster"
+load="$build/bench/kv_load"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# Starts "$@" with stdout to a fifo-less log, waits for "listening", echoes the port.
+start() {
+  local log
+  log="$(mktemp)"
+  "$@" >"$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    if grep -q listening "$log"; then
+      grep -o 'listening on [^ ]*' "$log" | sed 's/.*://'
+      rm -f "$log"
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "not listening: $*" >&2
+  cat "$log" >&2
+  return 1
+}
+
+stop_all() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+
+echo "# kv_load --conns $conns --duration $secs, $(nproc) cores, $(date -u +%FT%TZ)"
+for r in $(seq 1 "$rounds"); do
+  port=$(start "$cluster" single --port 0)
+  echo "single  round $r: $("$load" --port "$port" --conns "$conns" --duration "$secs")"
+  stop_all
+  w1=$(start "$cluster" worker --port 0)
+  w2=$(start "$cluster" worker --port 0)
+  port=$(start "$cluster" gateway --host 127.0.0.1 --port 0 --workers "127.0.0.1:$w1,127.0.0.1:$w2")
+  echo "cluster round $r: $("$load" --port "$port" --conns "$conns" --duration "$secs")"
+  stop_all
+done
