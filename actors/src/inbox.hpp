@@ -20,7 +20,7 @@ namespace fastnet::actors::detail {
 /// connection has seen traffic (4 KiB per connection for a 64-slot queue,
 /// measured with pinged idle connections); here an idle connection holds
 /// one null pointer, for the price of one small node allocation per frame.
-/// Thread safety: push/should_pause on the loop thread; begin_drain/pop/done
+/// Thread safety: push/should_pause/mark_paused on the loop thread; begin_drain/pop/done
 /// on the actor; should_resume and the atomics on both.
 class inbox {
  public:
@@ -35,23 +35,32 @@ class inbox {
   /// Loop: queues a frame and says whether the actor must be woken (true
   /// once per batch: until the actor starts draining, later frames ride along).
   bool push(std::string&& frame) {
-    size_t n = frame.size();
+    // Counted before the frame is visible: the actor may take and finish it
+    // before this returns, and a count that dipped below zero in between
+    // would read as a huge backlog, so its resume check would fail and leave
+    // the connection paused for good.
+    frames_.fetch_add(1, std::memory_order_seq_cst);
+    bytes_.fetch_add(frame.size(), std::memory_order_seq_cst);
     frame_node* node = std::make_unique<frame_node>(std::move(frame)).release();
     node->next = head_.load(std::memory_order_relaxed);
     while (!head_.compare_exchange_weak(node->next, node, std::memory_order_release,
                                         std::memory_order_relaxed)) {
     }
-    frames_.fetch_add(1, std::memory_order_seq_cst);
-    bytes_.fetch_add(n, std::memory_order_seq_cst);
     return !wake_pending_.exchange(true, std::memory_order_seq_cst);
   }
 
-  /// Loop: true when the budget is used up and reading should pause now
-  /// (true once per pause).
-  bool should_pause() {
-    if (frames_.load() < max_frames_ && bytes_.load() < max_bytes_) return false;
-    return !paused_.exchange(true, std::memory_order_seq_cst);
+  /// Loop: true when the budget is used up and reading is not paused yet.
+  /// The loop then pauses the connection and only after that calls
+  /// mark_paused(): the actor's resume (which needs the mark) is thereby
+  /// always a command issued after the pause, never one the pause's own
+  /// dispatch runs first and then overrides.
+  bool should_pause() const {
+    if (paused_.load(std::memory_order_seq_cst)) return false;
+    return frames_.load() >= max_frames_ || bytes_.load() >= max_bytes_;
   }
+
+  /// Loop: the connection has been paused (see should_pause).
+  void mark_paused() { paused_.store(true, std::memory_order_seq_cst); }
 
   /// Actor: called when a wake arrives, before draining.
   void begin_drain() { wake_pending_.store(false, std::memory_order_seq_cst); }

@@ -160,7 +160,9 @@ struct server::impl final : fastnet::tcp_handler {
     if (l->inbox->push(std::move(owned))) l->notify(wake_atom::value);
     if (l->inbox->should_pause()) {
       c->pause_reading(connection::pause_source::inbound);
-      // The actor may have drained everything between our push and the pause.
+      l->inbox->mark_paused();
+      // The actor may have drained everything before the mark: it then saw
+      // nothing to resume, so the check is made here once more.
       if (l->inbox->should_resume()) c->resume_reading(connection::pause_source::inbound);
     }
   }
