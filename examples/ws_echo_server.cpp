@@ -7,8 +7,12 @@
 //
 // Prints a line containing "listening" once it accepts; stops gracefully
 // on SIGINT or SIGTERM.
+#include <fastnet/actors/scheduler.hpp>
+#include <fastnet/actors/server.hpp>
 #include <fastnet/fastnet.hpp>
 #include <fastnet/ws.hpp>
+
+#include <caf/all.hpp>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -39,6 +43,36 @@ class ws_echo final : public fastnet::tcp_handler {
   }
 };
 
+/// The same echo as a connection actor: frames of a WebSocket codec arrive
+/// as (message_atom, kind, payload) and go back with their kind.
+caf::behavior ws_echo_actor(caf::event_based_actor*, fastnet::actors::connection_handle conn) {
+  return {[conn](fastnet::actors::message_atom, uint8_t kind, std::string& payload) {
+    if (kind == fastnet::ws::kind::text || kind == fastnet::ws::kind::binary)
+      conn.send(std::move(payload), kind);
+  }};
+}
+
+/// Starts `server`, prints the ready line, waits for SIGINT/SIGTERM, stops.
+template <typename Server>
+int serve(Server& server, const std::string& mode, size_t loops, size_t max_message,
+          sigset_t& stop_signals) {
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "ws_echo_server: " << e.what() << "\n";
+    return 1;
+  }
+  std::printf("ws_echo_server listening on %s (mode=%s loops=%zu max-message=%zu)\n",
+              server.local_address().to_string().c_str(), mode.c_str(), loops, max_message);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::printf("ws_echo_server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  server.stop();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,13 +95,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  if (mode == "actors") {
-    // Needs the frame kind carried into the actor layer (received_atom has
-    // no kind yet); until then text and binary could not be told apart.
-    std::cerr << "ws_echo_server: --mode actors is not available yet: the actor layer does not "
-                 "carry WebSocket frame kinds\n";
-    return 2;
-  }
   auto level = fastnet::parse_log_level(log_level);
   if (!level) {
     std::cerr << "unknown log level: " << log_level << "\n";
@@ -102,22 +129,19 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  if (mode == "actors") {
+    caf::actor_system_config cfg;
+    fastnet::actors::apply(cfg);
+    caf::actor_system sys{cfg};
+    fastnet::actors::server_options aopts;
+    aopts.net = opts;
+    // A whole 16 MiB message is one frame: let the inbound budget hold it.
+    aopts.max_inbound_bytes = std::max(aopts.max_inbound_bytes, 2 * max_message);
+    fastnet::actors::server server(sys, aopts);
+    server.spawn_per_connection(ws_echo_actor);
+    return serve(server, mode, server.reactor().loops().size(), max_message, stop_signals);
+  }
   ws_echo handler;
   fastnet::tcp_server server(opts, handler);
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    std::cerr << "ws_echo_server: " << e.what() << "\n";
-    return 1;
-  }
-  std::printf("ws_echo_server listening on %s (mode=%s loops=%zu max-message=%zu)\n",
-              server.local_address().to_string().c_str(), mode.c_str(), server.loops().size(),
-              max_message);
-  std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::printf("ws_echo_server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  std::fflush(stdout);
-  server.stop();
-  return 0;
+  return serve(server, mode, server.loops().size(), max_message, stop_signals);
 }

@@ -7,6 +7,7 @@
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/codecs.hpp>
+#include <fastnet/ws.hpp>
 
 #include <caf/all.hpp>
 #include <caf/policy/work_sharing.hpp>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "support/test_socket.hpp"
+#include "support/ws_wire.hpp"
 
 using namespace fastnet;
 using namespace fastnet::actors;
@@ -403,4 +405,35 @@ TEST_CASE("a reactor callback handler runs as a connection actor through the ada
     CHECK(*got == msg);
   }
   REQUIRE(handler->closes.wait_for_at_least(1));
+}
+
+TEST_CASE("WebSocket frames reach actors with their kind, and go back with it", "[actors][ws]") {
+  actor_env env;
+  auto opts = local(1);
+  opts.net.codec = ws::server_codec_factory({});
+  actors::server srv(env.sys, opts);
+  srv.spawn_per_connection([](caf::event_based_actor*, connection_handle conn) -> caf::behavior {
+    return {[conn](message_atom, uint8_t kind, std::string& payload) {
+      if (kind == ws::kind::text || kind == ws::kind::binary) conn.send(std::move(payload), kind);
+    }};
+  });
+  srv.start();
+  auto c = client_socket::connect(srv.local_address());
+  REQUIRE(c.write_all(upgrade_request()));
+  CHECK(read_http_head(c).starts_with("HTTP/1.1 101"));
+  std::string binary("\x00\xff\x01", 3);
+  raw_frame text_frame, binary_frame;
+  text_frame.opcode = ws::kind::text;
+  text_frame.payload = "hello";
+  binary_frame.opcode = ws::kind::binary;
+  binary_frame.payload = binary;
+  REQUIRE(c.write_all(encode_raw(text_frame) + encode_raw(binary_frame)));
+  auto first = read_server_frame(c);
+  auto second = read_server_frame(c);
+  REQUIRE(first.has_value());
+  REQUIRE(second.has_value());
+  CHECK(first->opcode == 1);
+  CHECK(first->payload == "hello");
+  CHECK(second->opcode == 2);
+  CHECK(second->payload == binary);
 }

@@ -13,6 +13,11 @@ connection_behavior from_handler(std::shared_ptr<tcp_handler> handler) {
         [handler, conn](received_atom, std::string& frame) {
           handler->on_message(conn.connection(), std::as_bytes(std::span(frame)));
         },
+        // A callback handler has no frame kind off the loop (frame_kind() is
+        // loop-thread only): frames of a multi-kind codec arrive as plain frames.
+        [handler, conn](message_atom, uint8_t, std::string& frame) {
+          handler->on_message(conn.connection(), std::as_bytes(std::span(frame)));
+        },
         [handler, conn](write_blocked_atom, size_t queued) {
           handler->on_high_water(conn.connection(), queued);
         },

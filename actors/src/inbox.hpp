@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -34,14 +35,14 @@ class inbox {
 
   /// Loop: queues a frame and says whether the actor must be woken (true
   /// once per batch: until the actor starts draining, later frames ride along).
-  bool push(std::string&& frame) {
+  bool push(std::string&& frame, uint8_t kind = 0) {
     // Counted before the frame is visible: the actor may take and finish it
     // before this returns, and a count that dipped below zero in between
     // would read as a huge backlog, so its resume check would fail and leave
     // the connection paused for good.
     frames_.fetch_add(1, std::memory_order_seq_cst);
     bytes_.fetch_add(frame.size(), std::memory_order_seq_cst);
-    frame_node* node = std::make_unique<frame_node>(std::move(frame)).release();
+    frame_node* node = std::make_unique<frame_node>(std::move(frame), kind).release();
     node->next = head_.load(std::memory_order_relaxed);
     while (!head_.compare_exchange_weak(node->next, node, std::memory_order_release,
                                         std::memory_order_relaxed)) {
@@ -65,8 +66,8 @@ class inbox {
   /// Actor: called when a wake arrives, before draining.
   void begin_drain() { wake_pending_.store(false, std::memory_order_seq_cst); }
 
-  /// Actor: takes the next frame, oldest first.
-  bool pop(std::string& out) {
+  /// Actor: takes the next frame and its codec kind, oldest first.
+  bool pop(std::string& out, uint8_t& kind) {
     if (taken_ == nullptr) {
       frame_node* list = head_.exchange(nullptr, std::memory_order_acquire);
       while (list != nullptr) {  // reverse: the stack holds the newest first
@@ -79,6 +80,7 @@ class inbox {
     }
     std::unique_ptr<frame_node> node(std::exchange(taken_, taken_->next));
     out = std::move(node->frame);
+    kind = node->kind;
     return true;
   }
 
@@ -103,8 +105,9 @@ class inbox {
 
  private:
   struct frame_node {
-    explicit frame_node(std::string&& f) : frame(std::move(f)) {}
+    frame_node(std::string&& f, uint8_t k) : frame(std::move(f)), kind(k) {}
     std::string frame;
+    uint8_t kind;
     frame_node* next = nullptr;
   };
   static void free_list(frame_node* n) {

@@ -57,9 +57,12 @@ bool deliver(caf::scheduled_actor* self, caf::message msg) {
 void drain(caf::scheduled_actor* self, detail::inbox& in, const connection_handle& conn) {
   in.begin_drain();
   std::string frame;
-  while (in.pop(frame)) {
+  uint8_t kind = 0;
+  while (in.pop(frame, kind)) {
     size_t n = frame.size();
-    bool alive = deliver(self, caf::make_message(received_atom::value, std::move(frame)));
+    bool alive =
+        deliver(self, kind == 0 ? caf::make_message(received_atom::value, std::move(frame))
+                                : caf::make_message(message_atom::value, kind, std::move(frame)));
     in.done(n);
     if (!alive) break;
   }
@@ -157,7 +160,7 @@ struct server::impl final : fastnet::tcp_handler {
     if (l == nullptr) return;
     // The one copy: out of the ring (or the read's stack buffer) into bytes the actor owns.
     std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
-    if (l->inbox->push(std::move(owned))) l->notify(wake_atom::value);
+    if (l->inbox->push(std::move(owned), c->frame_kind())) l->notify(wake_atom::value);
     if (l->inbox->should_pause()) {
       c->pause_reading(connection::pause_source::inbound);
       l->inbox->mark_paused();

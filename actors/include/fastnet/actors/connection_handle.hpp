@@ -29,6 +29,17 @@ class connection_handle {
   bool send(std::string&& frame) const { return conn_ && conn_->send(std::move(frame)); }
   bool send(std::string_view frame) const { return conn_ && conn_->send(frame); }
   bool send(std::span<const std::byte> frame) const { return conn_ && conn_->send(frame); }
+  /// Sends one frame of a codec kind (see message_atom; WebSocket text or
+  /// binary, say). Returns false as send() does.
+  bool send(std::string&& frame, uint8_t kind) const {
+    return conn_ && conn_->send(std::move(frame), kind);
+  }
+  bool send(std::string_view frame, uint8_t kind) const {
+    return conn_ && conn_->send(frame, kind);
+  }
+  bool send(std::span<const std::byte> frame, uint8_t kind) const {
+    return conn_ && conn_->send(frame, kind);
+  }
   /// A string literal or C string (without this, send("text") is ambiguous).
   bool send(const char* frame) const { return send(std::string_view(frame)); }
   /// Sends several frames as one command to the loop (one queue entry, one wake).

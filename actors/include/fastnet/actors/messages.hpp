@@ -17,6 +17,13 @@ using connected_atom = caf::atom_constant<caf::atom("fn_conn")>;
 /// as `std::string&` and move it on. Frames arrive in order.
 using received_atom = caf::atom_constant<caf::atom("fn_recv")>;
 
+/// (message_atom, uint8_t kind, std::string frame): a frame of a codec with
+/// several kinds (WebSocket: fastnet::ws::kind text, binary, open, close, ...),
+/// owned by the actor like `received`. Frames of kind 0 (every codec with a
+/// single kind) arrive as `received` instead. Reply with
+/// connection_handle::send(frame, kind).
+using message_atom = caf::atom_constant<caf::atom("fn_msg")>;
+
 /// (write_blocked_atom, size_t queued): output rose to the high water mark.
 using write_blocked_atom = caf::atom_constant<caf::atom("fn_wblock")>;
 
