@@ -10,7 +10,8 @@
 // per client connection, and forwards each request to the worker that owns
 // its key (consistent hashing over the --workers list, in list order: give
 // every gateway the same list). Both print a line with "listening" when
-// ready and stop cleanly on SIGINT or SIGTERM.
+// ready and stop cleanly on SIGINT or SIGTERM. `--log-level LEVEL` goes
+// before the subcommand (cluster --log-level info gateway ...).
 #include <fastnet/actors/node.hpp>
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
