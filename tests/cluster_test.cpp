@@ -537,8 +537,10 @@ TEST_CASE("cluster: with --on-down reroute only the dead worker's keys move, and
   stop_cleanly({gw.get(), w0.get(), w1.get(), w2.get()});
 }
 
-TEST_CASE("cluster: two gateways share a port with SO_REUSEPORT and either serves alone",
-          "[cluster]") {
+TEST_CASE(
+    "cluster: two gateways share a port with SO_REUSEPORT, either serves alone, workers outlive "
+    "both",
+    "[cluster]") {
   std::vector<uint16_t> ports{0, 0};
   auto w0 = start_worker(ports[0]);
   auto w1 = start_worker(ports[1]);
@@ -601,6 +603,19 @@ TEST_CASE("cluster: two gateways share a port with SO_REUSEPORT and either serve
 
   late.close();
   on_a.clear();
+
+  // Gateway B dies abruptly: its clients' connections end (EOF or reset),
+  // and the workers, unaffected, serve a new gateway with their data intact.
+  gb->signal(SIGKILL);
+  CHECK(gb->wait_exit() == std::optional<int>(-SIGKILL));
+  for (auto& c : on_b)
+    CHECK(!c->read_line());
   on_b.clear();
-  stop_cleanly({gb.get(), w0.get(), w1.get()});
+  uint16_t next = 0;
+  auto gc = start_gateway(ports, next);
+  REQUIRE(next != 0);
+  kv_client after(next);
+  CHECK(after.ask("GET key0") == std::optional<std::string>("VALUE vkey0"));
+  after.close();
+  stop_cleanly({gc.get(), w0.get(), w1.get()});
 }
