@@ -2,7 +2,8 @@
 //
 //   cluster worker  --port W [--host 127.0.0.1] [--max-keys N] [--max-bytes N]
 //   cluster gateway --port P --workers host:W1,host:W2,... [--workers-file FILE]
-//                   [--reuseport] [--on-down fail|reroute] [--request-timeout MS]
+//                   [--reuseport] [--websocket] [--on-down fail|reroute]
+//                   [--request-timeout MS]
 //   cluster single  --port P        (gateway + local shard in one process, to measure the hop)
 //
 // A worker holds a shard of the keys in one actor, published on port W.
@@ -52,14 +53,14 @@ void configure(caf::actor_system_config& cfg) {
 }
 
 /// The client side of a gateway: the line codec (a line of more than 64 KiB
-/// closes that connection), and a client that stops reading is reset once
-/// 1 MiB of replies waits for it.
+/// closes that connection) or WebSocket messages of at most 64 KiB, and a client that stops reading
+/// is reset once 1 MiB of replies waits for it.
 fastnet::actors::server_options gateway_server_options(const fastnet::socket_address& addr,
-                                                       bool reuseport) {
+                                                       bool reuseport, bool websocket = false) {
   fastnet::actors::server_options sopts;
   sopts.net.address = addr;
   sopts.net.reuse_port = reuseport;
-  sopts.net.codec = *fastnet::make_codec_factory("line", 64 * 1024);
+  sopts.net.codec = *fastnet::make_codec_factory(websocket ? "websocket" : "line", 64 * 1024);
   sopts.net.connection.high_water_mark = 1 << 20;
   sopts.net.connection.low_water_mark = 256 << 10;
   sopts.output = fastnet::actors::output_policy::disconnect;
@@ -104,7 +105,7 @@ int run_gateway(const fastnet::socket_address& addr,
   fastnet::actors::worker_ring ring(sys, ropts);
 
   // Declared after `sys` and `ring`: destroyed first.
-  fastnet::actors::server server(sys, gateway_server_options(addr, reuseport));
+  fastnet::actors::server server(sys, gateway_server_options(addr, reuseport, gopts.websocket));
   server.spawn_per_connection(cluster::gateway_behavior(ring.actor(), gopts));
   try {
     server.start();
@@ -200,6 +201,9 @@ int main(int argc, char** argv) {
   gateway->add_option("--workers", workers_list, "host:port,host:port,... of the workers");
   gateway->add_option("--workers-file", workers_file, "a file with one host:port per line");
   gateway->add_flag("--reuseport", reuseport, "SO_REUSEPORT: several gateways share --port");
+  bool websocket = false;
+  gateway->add_flag("--websocket", websocket,
+                    "clients speak WebSocket (RFC 6455): one request per message");
   gateway
       ->add_option("--on-down", on_down,
                    "keys of a down worker: fail (error replies) or reroute (to the others)")
@@ -250,6 +254,7 @@ int main(int argc, char** argv) {
   cluster::gateway_options gopts;
   gopts.request_timeout = std::chrono::milliseconds(request_timeout_ms);
   gopts.label = std::to_string(::getpid());
+  gopts.websocket = websocket;
   return run_gateway(*addr, *workers, reuseport,
                      on_down == "reroute" ? fastnet::actors::ring_policy::reroute
                                           : fastnet::actors::ring_policy::fail,

@@ -11,7 +11,8 @@
 //   STATS           -> STATS gateway=LABEL up=U/T host:port=KEYS|down ...
 //                      (LABEL names the gateway process; one entry per worker)
 //   anything else   -> ERR ...
-// A key is one word of 1 to 250 printable characters. A request whose
+// Over WebSocket (gateway --websocket) each request and each reply is one
+// message instead of a line. A key is one word of 1 to 250 printable characters. A request whose
 // worker is down, unreachable or too slow gets "ERR ..." (never a hang):
 // the ring answers at once for a worker it knows is down, and every request
 // to a worker carries a timeout.
@@ -21,6 +22,8 @@
 #include <fastnet/actors/messages.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/actors/worker_ring.hpp>
+#include <fastnet/ws/frame.hpp>
+#include <fastnet/ws/utf8_validator.hpp>
 
 #include <caf/all.hpp>
 
@@ -28,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -143,6 +147,9 @@ struct gateway_options {
   /// Bound on every request to the ring or a worker: past it the client
   /// gets "ERR ..." and the next request goes on.
   std::chrono::milliseconds request_timeout{1000};
+  /// Clients speak WebSocket: requests and replies are messages (the server's
+  /// codec must be "websocket").
+  bool websocket = false;
   /// Names this gateway in STATS (cluster.cpp: its pid), so a client behind a
   /// shared port (SO_REUSEPORT) can tell which gateway serves it.
   std::string label = "gateway";
@@ -157,7 +164,11 @@ class client_session : public std::enable_shared_from_this<client_session> {
  public:
   client_session(caf::event_based_actor* self, connection_handle conn, caf::actor ring,
                  gateway_options opts)
-      : self_(self), conn_(std::move(conn)), ring_(std::move(ring)), opts_(opts) {}
+      : self_(self),
+        conn_(std::move(conn)),
+        ring_(std::move(ring)),
+        opts_(opts),
+        websocket_(opts.websocket) {}
 
   /// A line from the client.
   void on_line(std::string& line) {
@@ -296,7 +307,17 @@ class client_session : public std::enable_shared_from_this<client_session> {
     return word;
   }
 
-  void reply(const std::string& line) { conn_.send(std::string_view(line)); }
+  /// One reply: a line, or over WebSocket a message, text when it is valid
+  /// UTF-8 (a value stored from a binary message or raw bytes may not be).
+  void reply(const std::string& line) {
+    if (!websocket_) {
+      conn_.send(std::string_view(line));
+      return;
+    }
+    fastnet::ws::utf8_validator utf8;
+    bool text = utf8.feed(std::as_bytes(std::span(line.data(), line.size()))) && utf8.complete();
+    conn_.send(std::string_view(line), text ? fastnet::ws::kind::text : fastnet::ws::kind::binary);
+  }
 
   void begin_request() {
     busy_ = true;
@@ -321,6 +342,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   connection_handle conn_;
   caf::actor ring_;
   gateway_options opts_;
+  bool websocket_;
   bool busy_ = false;
   bool done_ = false;
   std::deque<std::string> queued_;
@@ -352,6 +374,12 @@ inline fastnet::actors::connection_behavior gateway_behavior(caf::actor ring,
     auto s = std::make_shared<client_session>(self, std::move(conn), ring, opts);
     return {
         [s](fastnet::actors::received_atom, std::string& line) { s->on_line(line); },
+        // WebSocket: text and binary messages are requests; the opening
+        // handshake (kind open) and the peer's close frame are not.
+        [s](fastnet::actors::message_atom, uint8_t kind, std::string& frame) {
+          if (kind == fastnet::ws::kind::text || kind == fastnet::ws::kind::binary)
+            s->on_line(frame);
+        },
         [s](fastnet::actors::closed_atom, fastnet::close_reason) { s->on_closed(); },
     };
   };

@@ -23,9 +23,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/test_socket.hpp"
+#include "support/ws_wire.hpp"
 
 using namespace fastnet;
 using namespace fastnet::test;
@@ -618,4 +620,44 @@ TEST_CASE(
   CHECK(after.ask("GET key0") == std::optional<std::string>("VALUE vkey0"));
   after.close();
   stop_cleanly({gc.get(), w0.get(), w1.get()});
+}
+
+TEST_CASE("cluster: a --websocket gateway serves the same protocol, one request per message",
+          "[cluster]") {
+  std::vector<uint16_t> ports{0, 0};
+  auto w0 = start_worker(ports[0]);
+  auto w1 = start_worker(ports[1]);
+  REQUIRE((ports[0] != 0 && ports[1] != 0));
+  uint16_t gport = 0;
+  auto gw = start_gateway(ports, gport, {"--websocket"});
+  REQUIRE(gport != 0);
+  auto sock = client_socket::connect(*socket_address::ip("127.0.0.1", gport));
+  REQUIRE(sock.write_all(upgrade_request()));
+  REQUIRE(read_http_head(sock).rfind("HTTP/1.1 101", 0) == 0);
+  // One message out, one message back: (opcode, payload).
+  auto ask = [&](const std::string& request,
+                 uint8_t opcode = 1) -> std::optional<std::pair<int, std::string>> {
+    raw_frame f;
+    f.opcode = opcode;
+    f.payload = request;
+    if (!sock.write_all(encode_raw(f))) return std::nullopt;
+    auto reply = read_server_frame(sock);
+    if (!reply) return std::nullopt;
+    return std::pair<int, std::string>{reply->opcode, reply->payload};
+  };
+  using reply = std::optional<std::pair<int, std::string>>;
+  for (int i = 0; i < 50; ++i) {
+    std::string k = "key" + std::to_string(i);
+    REQUIRE(ask("SET " + k + " v" + k) == reply({1, "OK"}));
+  }
+  for (int i = 0; i < 50; ++i) {
+    std::string k = "key" + std::to_string(i);
+    CHECK(ask("GET " + k) == reply({1, "VALUE v" + k}));
+  }
+  // A value that is not UTF-8 (sent in a binary message) comes back binary.
+  const std::string raw = std::string("SET bin \xff\xfe");
+  CHECK(ask(raw, 2) == reply({1, "OK"}));
+  CHECK(ask("GET bin") == reply({2, "VALUE \xff\xfe"}));
+  sock.close();
+  stop_cleanly({gw.get(), w0.get(), w1.get()});
 }
