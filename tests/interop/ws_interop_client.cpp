@@ -1,0 +1,199 @@
+// fastnet's WebSocket client (tcp_client + ws::client_codec) against an
+// independent WebSocket server (tests/interop/ws_server.mjs or ws_server.py):
+// text, binary from 1 B to 16 MiB, fragmented text with a ping between the
+// fragments, the server pinging us (our automatic pong), and the close
+// handshake. Every byte is compared; exits 0 when every exchange matched.
+//
+//   ws_interop_client PORT [--peer-reports-pings]
+//
+// --peer-reports-pings: the server answers each ping it receives with a text
+// "got-ping:<payload>" (ws_server.mjs does; python3-websockets cannot), so
+// our pings are checked to arrive intact.
+#include <fastnet/fastnet.hpp>
+#include <fastnet/ws.hpp>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+// Bounds every wait, so a silent peer fails the run instead of hanging it.
+constexpr auto wait_limit = 30s;
+
+struct received {
+  uint8_t kind = 0;
+  std::string payload;
+};
+
+/// Queues what the connection delivers, for the main thread to check in order.
+class inbox final : public fastnet::tcp_handler {
+ public:
+  void on_message(const fastnet::connection_ptr& conn, std::span<const std::byte> frame) override {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(
+        {conn->frame_kind(), {reinterpret_cast<const char*>(frame.data()), frame.size()}});
+    cv_.notify_all();
+  }
+  void on_close(const fastnet::connection_ptr&, fastnet::close_reason why) override {
+    std::lock_guard lock(mutex_);
+    reason_ = why;
+    cv_.notify_all();
+  }
+  void on_connect_failed(const fastnet::socket_address&, int error) override {
+    std::fprintf(stderr, "ws_interop_client: connect failed: %s\n", std::strerror(error));
+    std::lock_guard lock(mutex_);
+    reason_ = fastnet::close_reason::reset;
+    cv_.notify_all();
+  }
+
+  /// The next delivered frame, or nothing if the connection ended or the wait ran out.
+  std::optional<received> next() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, wait_limit, [&] { return !queue_.empty() || reason_; });
+    if (queue_.empty()) return std::nullopt;
+    received r = std::move(queue_.front());
+    queue_.pop_front();
+    return r;
+  }
+  std::optional<fastnet::close_reason> wait_closed() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, wait_limit, [&] { return reason_.has_value(); });
+    return reason_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<received> queue_;
+  std::optional<fastnet::close_reason> reason_;
+};
+
+[[noreturn]] void fail(const std::string& why) {
+  std::fprintf(stderr, "ws_interop_client: FAIL: %s\n", why.c_str());
+  std::exit(1);
+}
+
+const char* kind_name(uint8_t k) {
+  switch (k) {
+    case fastnet::ws::kind::text:
+      return "text";
+    case fastnet::ws::kind::binary:
+      return "binary";
+    case fastnet::ws::kind::close:
+      return "close";
+    case fastnet::ws::kind::open:
+      return "open";
+    default:
+      return "other";
+  }
+}
+
+/// Expects the next frame to be exactly `payload` of `kind`.
+void expect(inbox& in, uint8_t kind, const std::string& payload, const std::string& name) {
+  auto r = in.next();
+  if (!r) fail(name + ": nothing arrived");
+  if (r->kind != kind)
+    fail(name + ": got a " + kind_name(r->kind) + " frame, expected " + kind_name(kind));
+  if (r->payload != payload)
+    fail(name + ": " + std::to_string(r->payload.size()) + " bytes differ from the " +
+         std::to_string(payload.size()) + " expected");
+  std::printf("ok %s\n", name.c_str());
+}
+
+/// Deterministic, position-dependent bytes: a shifted or dropped byte shows.
+std::string pattern(size_t size, uint32_t seed) {
+  std::string s(size, '\0');
+  uint32_t x = seed * 2654435761u | 1u;
+  for (auto& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x & 0xff);
+  }
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: ws_interop_client PORT [--peer-reports-pings]\n");
+    return 2;
+  }
+  auto port = static_cast<uint16_t>(std::atoi(argv[1]));
+  bool peer_reports_pings = argc > 2 && std::string(argv[2]) == "--peer-reports-pings";
+  namespace ws = fastnet::ws;
+
+  ws::client_options co;
+  co.host = "127.0.0.1:" + std::to_string(port);
+  fastnet::client_options opts;
+  opts.address = *fastnet::socket_address::ip("127.0.0.1", port);
+  opts.max_attempts = 1;
+  opts.codec = ws::client_codec_factory(co);
+  inbox in;
+  fastnet::event_loop loop;
+  std::thread loop_thread([&] { loop.run(); });
+  {
+    fastnet::tcp_client client(loop, opts, in);
+    client.connect();
+    auto open = in.next();
+    if (!open || open->kind != ws::kind::open) fail("no opening handshake");
+    std::printf("ok handshake\n");
+    auto conn = client.connection();
+    if (!conn) fail("no connection after the handshake");
+
+    auto echo = [&](const std::string& payload, uint8_t kind, const std::string& name) {
+      if (!conn->send(std::string_view(payload), kind)) fail(name + ": send refused");
+      expect(in, kind, payload, name);
+    };
+    echo("hello", ws::kind::text, "text \"hello\"");
+    echo("", ws::kind::text, "empty text");
+    echo("h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xf0\x9f\x9a\x80", ws::kind::text, "utf-8 text");
+    echo(std::string(100000, 'x'), ws::kind::text, "text 100000 B");
+    uint32_t seed = 1;
+    for (size_t size : {size_t{1}, size_t{2}, size_t{125}, size_t{126}, size_t{127}, size_t{65535},
+                        size_t{65536}, size_t{65537}, size_t{(1 << 20) + 7}, size_t{16 << 20}})
+      echo(pattern(size, seed++), ws::kind::binary, "binary " + std::to_string(size) + " B");
+
+    // A ping between the fragments of a message (RFC 6455 5.4): the peer
+    // must answer it and still join the fragments into one message.
+    conn->send(std::string_view("frag"), ws::kind::text | ws::kind::more);
+    conn->send(std::string_view("between fragments"), ws::kind::ping);
+    conn->send(std::string_view("mented"), ws::kind::text);
+    if (peer_reports_pings)
+      expect(in, ws::kind::text, "got-ping:between fragments", "our ping reached the peer");
+    expect(in, ws::kind::text, "fragmented", "fragmented text with a ping inside");
+
+    // The peer pings us; it reports only once our automatic pong matched.
+    conn->send(std::string_view("ping-me:are you there?"), ws::kind::text);
+    expect(in, ws::kind::text, "pong-ok:are you there?", "our pong answered the peer's ping");
+
+    // Our close is answered by the peer's close with the same code; then
+    // the connection ends on our side's linger (local_close).
+    conn->send(ws::close_payload(4000, "bye"), ws::kind::close);
+    auto close = in.next();
+    if (!close || close->kind != ws::kind::close) fail("no close frame in answer to ours");
+    auto info = ws::parse_close_payload(std::as_bytes(std::span(close->payload)));
+    if (info.code != 4000) fail("close answered with code " + std::to_string(info.code));
+    std::printf("ok close %u \"%.*s\"\n", unsigned{info.code}, static_cast<int>(info.reason.size()),
+                info.reason.data());
+    auto why = in.wait_closed();
+    if (!why) fail("the connection did not end after the close handshake");
+    if (*why != fastnet::close_reason::local_close && *why != fastnet::close_reason::peer_closed)
+      fail(std::string("connection ended with ") + fastnet::to_string(*why));
+    if (auto extra = in.next())
+      fail(std::string("unexpected ") + kind_name(extra->kind) + " frame");
+  }
+  loop.quit();
+  loop_thread.join();
+  std::printf("ws_interop_client: all exchanges verified\n");
+  return 0;
+}
