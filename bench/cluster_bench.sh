@@ -13,10 +13,10 @@ conns="${4:-8}"
 cluster="$build/examples/cluster"
 load="$build/bench/kv_load"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 
-# Starts "$@" with stdout to a fifo-less log, waits for "listening", echoes the port.
+# Starts "$@", waits for its "listening" line and sets $port to its port.
+# Not in a $(...) subshell: the pid must reach this shell's $pids.
+port=
 start() {
   local log
   log="$(mktemp)"
@@ -24,7 +24,7 @@ start() {
   pids+=($!)
   for _ in $(seq 1 100); do
     if grep -q listening "$log"; then
-      grep -o 'listening on [^ ]*' "$log" | sed 's/.*://'
+      port=$(grep -o 'listening on [^ ]*' "$log" | sed 's/.*://')
       rm -f "$log"
       return 0
     fi
@@ -35,16 +35,24 @@ start() {
   return 1
 }
 
-stop_all() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+# SIGTERM to every process this script started, by pid, and reap them.
+stop_all() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+trap stop_all EXIT
 
 echo "# kv_load --conns $conns --duration $secs, $(nproc) cores, $(date -u +%FT%TZ)"
 for r in $(seq 1 "$rounds"); do
-  port=$(start "$cluster" single --port 0)
+  start "$cluster" single --port 0
   echo "single  round $r: $("$load" --port "$port" --conns "$conns" --duration "$secs")"
   stop_all
-  w1=$(start "$cluster" worker --port 0)
-  w2=$(start "$cluster" worker --port 0)
-  port=$(start "$cluster" gateway --host 127.0.0.1 --port 0 --workers "127.0.0.1:$w1,127.0.0.1:$w2")
+  start "$cluster" worker --port 0
+  w1=$port
+  start "$cluster" worker --port 0
+  w2=$port
+  start "$cluster" gateway --host 127.0.0.1 --port 0 --workers "127.0.0.1:$w1,127.0.0.1:$w2"
   echo "cluster round $r: $("$load" --port "$port" --conns "$conns" --duration "$secs")"
   stop_all
 done
