@@ -15,7 +15,8 @@
 //                echo: seeing your own line means the room has sent it)
 //   /nick NAME   rename; the room gets "* old is now NAME". Refused with an
 //                "error: ..." line when NAME is empty, not a single word of
-//                at most 32 printable characters, reserved (guest<digits>)
+//                at most 32 printable characters, reserved (guest<digits>,
+//                web<digits>)
 //                or in use in the room.
 //   /join ROOM   join ROOM (same rules as a nick), then leave the current
 //                room; refused when the nick is in use in ROOM
@@ -23,7 +24,9 @@
 //   /quit        "bye"; leaves the room at once, then the connection closes
 //                gracefully (flush, half-close)
 //   /anything    "error: unknown command /anything"
-// A client starts as "guestN" (N = connection id) in room "lobby". Joins and
+// A client starts as "guestN" (N = connection id) in room "lobby"; a
+// WebSocket client (chat_server --ws-port) as "webN" (N = its connection id
+// on that server: each server counts from 1, so the prefix keeps them apart). Joins and
 // leaves are announced to the room ("* alice joined", "* alice left"); the
 // joiner gets its own announcement too.
 //
@@ -42,6 +45,7 @@
 #include <fastnet/actors/messages.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/codecs.hpp>
+#include <fastnet/ws.hpp>
 
 #include <caf/all.hpp>
 
@@ -105,6 +109,24 @@ inline fastnet::actors::server_options chat_server_options(const fastnet::socket
   return opts;
 }
 
+/// The same chat over WebSocket (RFC 6455) for browsers: one text message
+/// per line both ways (sends without a kind go out as text), messages of at
+/// most 4 KiB like the TCP lines, and a plain GET of "/" answers `page`, so a
+/// browser loads the page and opens its WebSocket on the same port. Any thread.
+inline fastnet::actors::server_options chat_ws_server_options(
+    const fastnet::socket_address& address, std::string page, size_t loops = 0) {
+  fastnet::actors::server_options opts = chat_server_options(address, loops);
+  fastnet::ws::server_options ws;
+  ws.path = "/chat";
+  ws.page_path = "/";
+  ws.page = std::move(page);
+  ws.max_frame = 4096;
+  ws.max_message = 4096;
+  ws.default_kind = fastnet::ws::kind::text;
+  opts.net.codec = fastnet::ws::server_codec_factory(std::move(ws));
+  return opts;
+}
+
 /// True for a usable nick or room name: 1 to 32 printable ASCII characters,
 /// no spaces. Any thread.
 inline bool valid_name(std::string_view s) {
@@ -114,14 +136,23 @@ inline bool valid_name(std::string_view s) {
   return true;
 }
 
-/// True for the names given to new clients ("guest" and digits), which
-/// /nick refuses so that a newcomer's name is never taken. Any thread.
+/// True for the names given to new clients ("guest" or "web", then
+/// digits), which /nick refuses so that a newcomer's name is never taken.
+/// Any thread.
 inline bool is_guest_name(std::string_view s) {
-  if (s.size() <= 5 || s.substr(0, 5) != "guest") return false;
-  for (char c : s.substr(5))
-    if (c < '0' || c > '9') return false;
-  return true;
+  for (std::string_view prefix : {std::string_view("guest"), std::string_view("web")}) {
+    if (s.size() <= prefix.size() || s.substr(0, prefix.size()) != prefix) continue;
+    bool digits = true;
+    for (char c : s.substr(prefix.size()))
+      if (c < '0' || c > '9') digits = false;
+    if (digits) return true;
+  }
+  return false;
 }
+
+/// Member ids (a room's key) of WebSocket clients: their connection ids,
+/// which start at 1 on every server, moved past any TCP connection's.
+inline constexpr uint64_t ws_member_id_base = uint64_t{1} << 62;
 
 // ---- Room ----
 
@@ -279,12 +310,17 @@ inline caf::behavior directory_actor(caf::stateful_actor<directory_state>* self,
 /// would overtake the awaited answer.)
 class member : public std::enable_shared_from_this<member> {
  public:
+  /// A TCP client: its member id is its connection id, its nick "guest<id>".
   member(caf::event_based_actor* self, connection_handle conn, caf::actor directory)
+      : member(self, conn, std::move(directory), conn.id(), "guest" + std::to_string(conn.id())) {}
+  /// A client with its own member id (unique in the chat) and first nick.
+  member(caf::event_based_actor* self, connection_handle conn, caf::actor directory, uint64_t id,
+         std::string nick)
       : self_(self),
         conn_(std::move(conn)),
         directory_(std::move(directory)),
-        id_(conn_.id()),
-        nick_("guest" + std::to_string(id_)) {}
+        id_(id),
+        nick_(std::move(nick)) {}
 
   /// Greets the client and joins the lobby. Called once, at spawn.
   void start() {
@@ -466,6 +502,41 @@ inline fastnet::actors::connection_behavior member_behavior(caf::actor directory
     m->start();
     return {
         [m](fastnet::actors::received_atom, std::string& line) { m->on_line(line); },
+        [m](fastnet::actors::closed_atom, fastnet::close_reason) { m->on_closed(); },
+    };
+  };
+}
+
+/// A WebSocket text message as lines: split at '\n' (a trailing '\r' is
+/// dropped), so a message cannot smuggle a line break to the TCP clients.
+inline void on_ws_text(member& m, std::string_view text) {
+  while (!text.empty()) {
+    auto end = text.find('\n');
+    std::string line(text.substr(0, end));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    m.on_line(line);
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+}
+
+/// The behavior of each WebSocket connection's actor: the same member,
+/// started only once the opening handshake completes (kind::open), because
+/// nothing may be sent before it, and a plain page load (no Upgrade) is a
+/// connection too, which must not join a room. Each text message is a line.
+inline fastnet::actors::connection_behavior ws_member_behavior(caf::actor directory) {
+  return [directory](caf::event_based_actor* self, connection_handle conn) -> caf::behavior {
+    uint64_t id = conn.id();
+    auto m = std::make_shared<member>(self, std::move(conn), directory, ws_member_id_base + id,
+                                      "web" + std::to_string(id));
+    return {
+        [m](fastnet::actors::message_atom, uint8_t kind, std::string& payload) {
+          if (kind == fastnet::ws::kind::open)
+            m->start();
+          else if (kind == fastnet::ws::kind::text)
+            on_ws_text(*m, payload);
+          // binary: not part of the chat; close: the codec answers it
+        },
         [m](fastnet::actors::closed_atom, fastnet::close_reason) { m->on_closed(); },
     };
   };

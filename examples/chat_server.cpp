@@ -1,6 +1,7 @@
 // chat_server — a line-based TCP chat with rooms, one actor per connection.
 //
-//   chat_server --port 9000 [--host 0.0.0.0] [--loops N] [--log-level LEVEL]
+//   chat_server --port 9000 [--ws-port 9080] [--host 0.0.0.0] [--loops N]
+//               [--log-level LEVEL]
 //
 // Try it with two terminals running `nc 127.0.0.1 9000`:
 //   hello            everyone in your room gets "guest1: hello" (you too)
@@ -8,6 +9,9 @@
 //   /join rust       move to room "rust" (made on demand)
 //   /who             list the nicks in your room
 //   /quit            "bye", and the connection closes
+//
+// With --ws-port, browsers join the same rooms: open http://127.0.0.1:9080/
+// (a small page whose WebSocket sends and shows lines; commands work too).
 //
 // The chat itself (rooms, directory, member actors, the protocol) is in
 // chat_room.hpp, shared with tests/chat_test.cpp. This file is the program
@@ -24,17 +28,51 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "chat_room.hpp"
+
+namespace {
+
+/// The page served at GET / on the WebSocket port: one WebSocket to /chat on
+/// the same host, a line per message both ways. body[data-state] tells a
+/// test (or a curious reader) when the socket is open.
+constexpr const char* chat_page = R"(<!doctype html>
+<meta charset="utf-8"><title>fastnet chat</title>
+<ul id="log"></ul>
+<form id="form"><input id="line" autocomplete="off" autofocus> <button>send</button></form>
+<script>
+const log = document.getElementById('log');
+const show = (text) => {
+  const item = document.createElement('li');
+  item.textContent = text;  // never parsed as HTML
+  log.append(item);
+};
+const ws = new WebSocket(`ws://${location.host}/chat`);
+ws.onopen = () => { document.body.dataset.state = 'open'; };
+ws.onmessage = (e) => show(e.data);
+ws.onclose = (e) => { show(`* disconnected (${e.code})`); document.body.dataset.state = 'closed'; };
+document.getElementById('form').onsubmit = (e) => {
+  e.preventDefault();
+  const line = document.getElementById('line');
+  if (line.value) ws.send(line.value);
+  line.value = '';
+};
+</script>
+)";
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"fastnet chat server"};
   std::string host = "0.0.0.0";
   uint16_t port = 0;
+  std::optional<uint16_t> ws_port;
   size_t loops = 0;
   std::string log_level = "warn";
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
+  app.add_option("--ws-port", ws_port, "also serve the chat over WebSocket (and its page) here");
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
@@ -66,12 +104,32 @@ int main(int argc, char** argv) {
   // Declared after `sys`, so both are gone before ~actor_system waits for actors.
   fastnet::actors::server server(sys, chat::chat_server_options(*addr, loops));
   chat::chat_service chat = chat::install_chat(server, sys);
+  // Browsers: a second server whose member actors use the same directory,
+  // so a tab and a TCP client in one room see each other's lines.
+  std::optional<fastnet::actors::server> ws_server;
+  if (ws_port) {
+    auto ws_addr = fastnet::socket_address::ip(host, *ws_port);
+    ws_server.emplace(sys, chat::chat_ws_server_options(*ws_addr, chat_page, loops));
+    ws_server->spawn_per_connection(chat::ws_member_behavior(chat.directory()));
+  }
   try {
     server.start();
   } catch (const std::exception& e) {
     std::cerr << "chat_server: " << e.what() << "\n";
     return 1;  // no connection yet: ~chat_service ends the directory
   }
+  try {
+    if (ws_server) ws_server->start();
+  } catch (const std::exception& e) {
+    std::cerr << "chat_server: websocket: " << e.what() << "\n";
+    server.stop();
+    return 1;  // ~chat_service ends the directory
+  }
+  if (ws_server)
+    std::printf("chat_server websocket on %s (page: http://%s/)\n",
+                ws_server->local_address().to_string().c_str(),
+                ws_server->local_address().to_string().c_str());
+  // Last: the line a caller waits for means both ports accept.
   std::printf("chat_server listening on %s (loops=%zu)\n",
               server.local_address().to_string().c_str(), server.reactor().loops().size());
   std::fflush(stdout);
@@ -81,6 +139,7 @@ int main(int argc, char** argv) {
   std::printf("chat_server: %s, stopping (%zu connections)\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
               server.connection_count());
   std::fflush(stdout);
+  if (ws_server) ws_server->stop();
   server.stop();    // every connection flushes and closes; member actors exit
   chat.shutdown();  // the directory and every room exit (returns when they have)
   // No actor may still hold a connection handle when the server is

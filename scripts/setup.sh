@@ -5,9 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
 # python3-websockets and node (the npm ws package) are the independent
-# WebSocket peers of the interop tests (ctest label "interop").
+# WebSocket peers of the interop tests (ctest label "interop"); chromium is
+# their browser (headless, driven by npm playwright-core).
 packages=(g++ cmake make libcaf-dev libspdlog-dev catch2 libconcurrentqueue-dev
-  libcli11-dev libssl-dev python3-websockets)
+  libcli11-dev libssl-dev python3-websockets chromium)
 # Checked as commands, not packages: a node from another source (which
 # bundles npm) serves as well, and Debian's npm package would conflict with it.
 command -v node >/dev/null || packages+=(nodejs)

@@ -9,10 +9,14 @@ server by its PID. Every case is bounded in time. /usr/bin/python3 only
         (ws_client.mjs) or python3-websockets (ws_client.py).
     run_interop.py client WS_INTEROP_CLIENT npm|python
         fastnet's WebSocket client against ws_server.mjs or ws_server.py.
+    run_interop.py chat CHAT_SERVER
+        chat_server --ws-port: headless chromium (chat_browser.mjs) and a TCP
+        client (this script) in the same room see each other's lines.
 """
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -83,6 +87,76 @@ def run_client(argv):
         fail(f"client still running after {LIMIT} s")  # run() killed it
 
 
+class line_client:
+    """A TCP client of the line-based chat; every read bounded by LIMIT."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=LIMIT)
+        self.buffer = b""
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+
+    def wait_for(self, pattern):
+        """Reads lines until one matches `pattern`; returns the match."""
+        while True:
+            while b"\n" not in self.buffer:
+                chunk = self.sock.recv(65536)  # socket.timeout after LIMIT
+                if not chunk:
+                    fail(f"chat closed the TCP connection before {pattern!r}")
+                self.buffer += chunk
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            text = line.decode().rstrip("\r")
+            print(f"[tcp] {text}", flush=True)
+            m = re.fullmatch(pattern, text)
+            if m:
+                return m
+
+
+def chat_case(chat_server):
+    check_prerequisites("npm")
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")):
+        fail("tests/interop/node_modules/playwright-core is missing: run scripts/setup.sh")
+    server = server_process([chat_server, "--host", "127.0.0.1", "--port", "0", "--ws-port", "0"],
+                            r"listening on 127\.0\.0\.1:(\d+)")
+    browser = None
+    try:
+        ws_port = next(int(m.group(1)) for m in (re.search(r"websocket on 127\.0\.0\.1:(\d+)", l)
+                                                  for l in server.lines) if m)
+        tcp = line_client(server.port)
+        me = tcp.wait_for(r"\* (guest\d+) joined").group(1)
+        # A second TCP client: connection ids 1 and 2 on the TCP server, as
+        # the page load and the WebSocket get on the WebSocket server; the
+        # chat must keep them apart (nick and room membership).
+        other = line_client(server.port)
+        other.wait_for(r"\* (guest\d+) joined")
+        browser = subprocess.Popen(
+            ["node", os.path.join(HERE, "chat_browser.mjs"), f"http://127.0.0.1:{ws_port}/"],
+            stdout=subprocess.PIPE, text=True)
+        # The browser's member announces itself to the room the TCP clients are in.
+        nick = tcp.wait_for(r"\* (web\d+) joined").group(1)
+        other.wait_for(re.escape(f"* {nick} joined"))
+        tcp.send("hello from tcp")
+        tcp.wait_for(re.escape(f"{me}: hello from tcp"))
+        tcp.wait_for(re.escape(f"{nick}: hello from the browser"))
+        other.wait_for(re.escape(f"{me}: hello from tcp"))
+        other.wait_for(re.escape(f"{nick}: hello from the browser"))
+        print(f"ok both TCP clients saw {nick}'s line from the browser", flush=True)
+        out, _ = browser.communicate(timeout=LIMIT)
+        print(out, end="", flush=True)
+        if browser.returncode != 0:
+            fail(f"chat_browser.mjs exited with {browser.returncode}")
+        if f"browser joined as {nick}" not in out:
+            fail(f"the browser did not report joining as {nick}")
+    finally:
+        if browser and browser.poll() is None:
+            browser.kill()  # by PID; playwright's chromium dies with its pipe
+            browser.wait()
+        status = server.stop()
+    if status != 0:
+        fail(f"chat_server exited with {status} on SIGTERM")
+
+
 def main(argv):
     if len(argv) >= 4 and argv[0] == "server":
         echo_server, mode, peer = argv[1], argv[2], argv[3]
@@ -117,6 +191,8 @@ def main(argv):
         if not any(line.strip() == "closed 4000 bye" for line in server.lines):
             fail("the peer did not report our close (4000, \"bye\")")
         print("ok the peer received close 4000 \"bye\"")
+    elif len(argv) >= 2 and argv[0] == "chat":
+        chat_case(argv[1])
     else:
         print(__doc__)
         return 2
