@@ -21,6 +21,7 @@
 
 #include "chat_room.hpp"
 #include "support/test_socket.hpp"
+#include "support/ws_wire.hpp"
 
 using namespace fastnet;
 using namespace fastnet::test;
@@ -435,4 +436,97 @@ TEST_CASE("chat: stop with members in several rooms ends every actor", "[chat]")
     sys.await_all_actors_done();
     CHECK(sys.registry().running() == 0);
   }
+}
+
+namespace {
+
+/// chat_env plus chat_server --ws-port's second server: WebSocket members
+/// in the same directory. Stops both servers before the chat ends, and every
+/// actor ends before either server is destroyed (rooms hold handles of both).
+struct chat_ws_env {
+  chat_ws_env() {
+    ws_srv.spawn_per_connection(chat::ws_member_behavior(chat.directory()));
+    srv.start();
+    ws_srv.start();
+  }
+  ~chat_ws_env() {
+    ws_srv.stop();
+    srv.stop();
+    chat.shutdown();
+    sys.await_all_actors_done();
+  }
+  caf::actor_system_config cfg;
+  caf::actor_system sys{chat_env::configured(cfg)};
+  actors::server srv{sys, chat::chat_server_options(*socket_address::ip("127.0.0.1", 0), 1)};
+  actors::server ws_srv{
+      sys, chat::chat_ws_server_options(*socket_address::ip("127.0.0.1", 0), "<p>chat</p>", 1)};
+  chat::chat_service chat = chat::install_chat(srv, sys);
+};
+
+/// The payload of the next text frame from the server; nullopt otherwise.
+std::optional<std::string> read_text(client_socket& s) {
+  auto f = read_server_frame(s);
+  if (!f || f->opcode != ws::kind::text) return std::nullopt;
+  return std::move(f->payload);
+}
+
+}  // namespace
+
+TEST_CASE("chat: WebSocket members share the rooms with TCP members", "[chat][ws]") {
+  chat_ws_env env;
+  // Two TCP members (connection ids 1 and 2 on their server).
+  chat_client a(env.srv.local_address());
+  REQUIRE(a.greeted());
+  chat_client b(env.srv.local_address());
+  REQUIRE(b.greeted());
+
+  // A page load is connection 1 of the WebSocket server: it gets the page
+  // and joins nothing.
+  auto page = client_socket::connect(env.ws_srv.local_address());
+  REQUIRE(page.write_all("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  CHECK(read_http_head(page).rfind("HTTP/1.1 200", 0) == 0);
+
+  // The WebSocket is connection 2 there, like b here: it must still be a
+  // member of its own (webN, id apart from every TCP member's).
+  auto web = client_socket::connect(env.ws_srv.local_address());
+  REQUIRE(web.write_all(upgrade_request("/chat")));
+  REQUIRE(read_http_head(web).rfind("HTTP/1.1 101", 0) == 0);
+  auto welcome = read_text(web);
+  REQUIRE(welcome);
+  REQUIRE(welcome->rfind("* welcome, web", 0) == 0);
+  const std::string nick = welcome->substr(11, welcome->find(';') - 11);
+  CHECK(read_text(web) == "* " + nick + " joined");
+  CHECK(a.wait_for("* " + nick + " joined"));
+  CHECK(b.wait_for("* " + nick + " joined"));
+
+  // A TCP line reaches the browser as one text message.
+  REQUIRE(a.send_line("hello from tcp"));
+  CHECK(read_text(web) == a.nick + ": hello from tcp");
+  CHECK(b.wait_for(a.nick + ": hello from tcp"));
+
+  // A text message is lines: a newline in it cannot forge a line for TCP clients.
+  raw_frame text;
+  text.payload = "hi\r\nguest1: forged";
+  REQUIRE(web.write_all(encode_raw(text)));
+  CHECK(read_text(web) == nick + ": hi");
+  CHECK(read_text(web) == nick + ": guest1: forged");
+  for (auto* c : {&a, &b}) {
+    CHECK(c->wait_for(nick + ": hi"));
+    CHECK(c->wait_for(nick + ": guest1: forged"));
+  }
+
+  // Its names are reserved like guestN.
+  REQUIRE(a.send_line("/nick " + nick));
+  CHECK(a.wait_for("error: guest names are reserved"));
+
+  // Closing the WebSocket leaves the room.
+  raw_frame close;
+  close.opcode = ws::kind::close;
+  close.payload = ws::close_payload(ws::close_code::normal);
+  REQUIRE(web.write_all(encode_raw(close)));
+  auto answer = read_server_frame(web);
+  REQUIRE(answer);
+  CHECK(answer->opcode == ws::kind::close);
+  web.close();  // the server's close waits for our FIN (RFC 6455 7.1.1)
+  CHECK(a.wait_for("* " + nick + " left"));
 }
