@@ -54,11 +54,12 @@ bytes random_bytes(std::mt19937& rng, size_t n) {
   return b;
 }
 
-// The bytes an encoded frame puts on the wire: head, body, tail.
+// The bytes an encoded frame puts on the wire: head, body, tail, trailer.
 bytes wire(const encoded_frame& f) {
   bytes out(f.head.begin(), f.head.begin() + f.head_len);
   out.insert(out.end(), f.body.begin(), f.body.end());
   out.insert(out.end(), f.tail.begin(), f.tail.begin() + f.tail_len);
+  out.insert(out.end(), f.trailer.begin(), f.trailer.end());
   return out;
 }
 

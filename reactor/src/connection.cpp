@@ -506,7 +506,7 @@ bool connection::send_in_loop(std::span<const std::byte> payload, uint8_t kind) 
                         e.what());
     return false;
   }
-  iovec pieces[3];
+  iovec pieces[4];
   size_t count = 0;
   size_t total = 0;
   auto add = [&](const void* p, size_t len) {
@@ -517,6 +517,7 @@ bool connection::send_in_loop(std::span<const std::byte> payload, uint8_t kind) 
   add(f.head.data(), f.head_len);
   add(f.body.data(), f.body.size());
   add(f.tail.data(), f.tail_len);
+  add(f.trailer.data(), f.trailer.size());
   if (total == 0) return true;
   return write_pieces({pieces, count}, total);
 }

@@ -112,6 +112,7 @@ inline std::string wire_of(const encoded_frame& f) {
   std::string out(reinterpret_cast<const char*>(f.head.data()), f.head_len);
   out += to_text(f.body);
   out.append(reinterpret_cast<const char*>(f.tail.data()), f.tail_len);
+  out += to_text(f.trailer);
   return out;
 }
 

@@ -56,6 +56,9 @@ struct encoded_frame {
   std::span<const std::byte> body;
   std::array<std::byte, 8> tail{};
   uint8_t tail_len = 0;
+  /// Written after `tail`: a longer trailer the codec keeps (valid until its
+  /// next encode), such as a delimiter over 8 bytes.
+  std::span<const std::byte> trailer;
 };
 
 /// Turns a connection's byte stream into complete frames and back. One codec

@@ -75,7 +75,7 @@ std::optional<codec_factory> make_codec_factory(std::string_view name, size_t ma
     return codec_factory([=] { return std::make_unique<delimiter_codec>("\r\n", max_frame); });
   if (name.starts_with("delimiter:")) {
     auto delim = unescape(name.substr(10));
-    if (!delim || delim->empty() || delim->size() > 8) return std::nullopt;
+    if (!delim || delim->empty()) return std::nullopt;
     return codec_factory(
         [d = *delim, max_frame] { return std::make_unique<delimiter_codec>(d, max_frame); });
   }

@@ -8,8 +8,7 @@ namespace fastnet {
 
 delimiter_codec::delimiter_codec(std::string delimiter, size_t max_frame)
     : delimiter_(std::move(delimiter)), max_frame_(max_frame) {
-  if (delimiter_.empty() || delimiter_.size() > encoded_frame{}.tail.size())
-    throw std::invalid_argument("delimiter_codec: the delimiter must be 1 to 8 bytes");
+  if (delimiter_.empty()) throw std::invalid_argument("delimiter_codec: the delimiter is empty");
 }
 
 decode_result delimiter_codec::decode(std::span<const std::byte> input) {
@@ -42,8 +41,12 @@ decode_result delimiter_codec::decode(std::span<const std::byte> input) {
 
 void delimiter_codec::encode(std::span<const std::byte> payload, encoded_frame& out) {
   out.body = payload;
-  std::memcpy(out.tail.data(), delimiter_.data(), delimiter_.size());
-  out.tail_len = static_cast<uint8_t>(delimiter_.size());
+  if (delimiter_.size() <= out.tail.size()) {
+    std::memcpy(out.tail.data(), delimiter_.data(), delimiter_.size());
+    out.tail_len = static_cast<uint8_t>(delimiter_.size());
+  } else {
+    out.trailer = std::as_bytes(std::span(delimiter_));
+  }
 }
 
 }  // namespace fastnet
