@@ -4,6 +4,7 @@
 // connections.
 #include <catch2/catch.hpp>
 #include <fastnet/actors/callback_adapter.hpp>
+#include <fastnet/actors/client.hpp>
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/codecs.hpp>
@@ -436,4 +437,67 @@ TEST_CASE("WebSocket frames reach actors with their kind, and go back with it", 
   CHECK(first->payload == "hello");
   CHECK(second->opcode == 2);
   CHECK(second->payload == binary);
+}
+
+TEST_CASE("a client actor keeps frames while disconnected and reconnects with back-off",
+          "[actors][client]") {
+  actor_env env;
+  caf::scoped_actor probe{env.sys};
+  caf::actor to_probe = probe;
+  event_loop loop;
+  std::thread loop_thread([&] { loop.run(); });
+
+  recording_echo echo_handler;
+  fastnet::server_options sopts;
+  sopts.address = *socket_address::ip("127.0.0.1", 0);
+  sopts.loops = 1;
+  sopts.codec = *make_codec_factory("line", 1024);
+  auto first = std::make_unique<tcp_server>(sopts, echo_handler);
+  first->start();
+  sopts.address = first->local_address();  // the second server takes the same port
+
+  actors::client_options copts;
+  copts.net.address = first->local_address();
+  copts.net.codec = *make_codec_factory("line", 1024);
+  copts.net.retry_initial = 20ms;
+  copts.net.retry_max = 200ms;
+  auto cl = std::make_unique<actors::client>(
+      env.sys, loop, copts,
+      [to_probe](caf::event_based_actor*, client_handle out) -> caf::behavior {
+        out.send("early");  // before any connection: kept, sent on connect
+        return {
+            [to_probe](connected_atom, uint64_t, const std::string&) {
+              caf::anon_send(to_probe, connected_atom::value);
+            },
+            [to_probe](received_atom, std::string& line) { caf::anon_send(to_probe, line); },
+            [to_probe, out](closed_atom, close_reason) {
+              out.send("while-down");  // the connection is gone: kept for the next
+              caf::anon_send(to_probe, closed_atom::value, out.pending_bytes());
+            },
+        };
+      });
+  auto expect_line = [&](const std::string& want) {
+    std::string got;
+    probe->receive([&](std::string& s) { got = s; }, [&](connected_atom) { got = "connected"; },
+                   caf::after(std::chrono::seconds(10)) >> [] {});
+    return got == want;
+  };
+  CHECK(expect_line("connected"));
+  CHECK(expect_line("early"));
+
+  first->stop();
+  first.reset();
+  size_t pending = 0;
+  probe->receive([&](closed_atom, size_t n) { pending = n; },
+                 caf::after(std::chrono::seconds(10)) >> [] {});
+  CHECK(pending == std::string("while-down").size());
+
+  tcp_server second(sopts, echo_handler);
+  second.start();
+  CHECK(expect_line("connected"));
+  CHECK(expect_line("while-down"));
+
+  cl.reset();
+  loop.quit();
+  loop_thread.join();
 }

@@ -10,11 +10,14 @@
 
 #include <caf/all.hpp>
 
+#include "deliver.hpp"
 #include "inbox.hpp"
 #include "loop_executor.hpp"
 
 namespace fastnet::actors {
 namespace {
+
+using detail::deliver;
 
 // Internal: "frames are waiting in your inbox" — one per batch.
 using wake_atom = caf::atom_constant<caf::atom("fn_wake")>;
@@ -39,19 +42,6 @@ struct link {
     }
   }
 };
-
-/// Hands one message to the actor's current behavior synchronously (no
-/// mailbox round trip): this is how a batch of frames becomes a series of
-/// `received` messages for the price of one scheduling.
-bool deliver(caf::scheduled_actor* self, caf::message msg) {
-  auto& stack = self->bhvr_stack();
-  if (stack.empty()) return false;
-  // A counted copy: the handler may quit() or become() while it runs, which
-  // would otherwise destroy the behavior under its own call.
-  caf::behavior current = stack.back();
-  current(msg);
-  return true;
-}
 
 /// Drains the inbox into the actor's behavior, then gives budget back.
 void drain(caf::scheduled_actor* self, detail::inbox& in, const connection_handle& conn) {

@@ -1,0 +1,180 @@
+#include "fastnet/actors/client.hpp"
+
+#include <atomic>
+#include <utility>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "deliver.hpp"
+#include "fastnet/actors/connection_handle.hpp"
+
+namespace fastnet::actors {
+namespace {
+
+// Internal: a connection came up / went down / carried a frame.
+using up_atom = caf::atom_constant<caf::atom("fn_cup")>;
+using down_atom = caf::atom_constant<caf::atom("fn_cdown")>;
+using frame_atom = caf::atom_constant<caf::atom("fn_cframe")>;
+
+}  // namespace
+
+/// The actor-side state behind a client_handle (actor thread only), plus the
+/// inbound accounting it shares with the loop.
+struct client_handle::state {
+  connection_handle conn;  // the connection that is up, if any
+  std::vector<std::string> pending;
+  size_t pending_bytes = 0;
+  size_t max_pending = 0;
+  size_t max_inbound = 0;
+  std::atomic<size_t> inflight{0};  // frames sent to the actor, not yet handled
+  std::atomic<bool> paused{false};  // the loop paused reading for the budget
+  std::atomic<bool> actor_gone{false};
+};
+
+bool client_handle::send(std::string frame) const {
+  if (s_->conn.connected() && s_->conn.send(std::move(frame))) return true;
+  // Not connected (or the connection is going down): keep it, in order, for
+  // the next connect. A failed send above leaves `frame` intact.
+  if (s_->pending_bytes + frame.size() > s_->max_pending) return false;
+  s_->pending_bytes += frame.size();
+  s_->pending.push_back(std::move(frame));
+  return true;
+}
+
+bool client_handle::connected() const {
+  return s_->conn.connected();
+}
+
+size_t client_handle::pending_bytes() const {
+  return s_->pending_bytes;
+}
+
+namespace {
+
+/// The client actor: fastnet's internal messages go through the default
+/// handler (so they survive the user's become()), the user's behavior gets
+/// connected / received / closed.
+caf::behavior client_actor(caf::event_based_actor* self, std::shared_ptr<client_handle::state> st,
+                           std::shared_ptr<const client_behavior> user) {
+  self->set_default_handler([st](caf::scheduled_actor* s,
+                                 caf::message_view& mv) -> caf::result<caf::message> {
+    auto& content = mv.content();
+    if (content.match_elements<up_atom, connection_handle, uint64_t, std::string>()) {
+      st->conn = content.get_as<connection_handle>(1);
+      st->paused = false;
+      if (!st->pending.empty()) {
+        st->conn.send_all(std::exchange(st->pending, {}));
+        st->pending_bytes = 0;
+      }
+      detail::deliver(s, caf::make_message(connected_atom::value, content.get_as<uint64_t>(2),
+                                           content.get_as<std::string>(3)));
+      return caf::message{};
+    }
+    if (content.match_elements<frame_atom, std::string>()) {
+      std::string frame = std::move(content.get_mutable_as<std::string>(1));
+      detail::deliver(s, caf::make_message(received_atom::value, std::move(frame)));
+      size_t left = st->inflight.fetch_sub(1) - 1;
+      if (left <= st->max_inbound / 2 && st->paused.load() && st->paused.exchange(false))
+        st->conn.resume_reading();
+      return caf::message{};
+    }
+    if (content.match_elements<down_atom, close_reason>()) {
+      st->conn = connection_handle{};
+      detail::deliver(s, caf::make_message(closed_atom::value, content.get_as<close_reason>(1)));
+      return caf::message{};
+    }
+    if (content.match_element<connected_atom>(0) || content.match_element<write_blocked_atom>(0) ||
+        content.match_element<write_resumed_atom>(0) || content.match_element<closed_atom>(0))
+      return caf::message{};
+    return caf::drop(s, mv);
+  });
+  return (*user)(self, client_handle(st));
+}
+
+}  // namespace
+
+struct client::impl final : tcp_handler {
+  impl(caf::actor_system& sys, event_loop& loop, client_options o, client_behavior behavior)
+      : opts(std::move(o)), st(std::make_shared<client_handle::state>()) {
+    st->max_pending = opts.max_pending_bytes;
+    st->max_inbound = std::max<size_t>(opts.max_inbound_frames, 1);
+    opts.net.reconnect = true;
+    opts.net.max_attempts = 0;
+    auto user = std::make_shared<const client_behavior>(std::move(behavior));
+    actor = sys.spawn(client_actor, st, user);
+    tcp = std::make_unique<tcp_client>(loop, opts.net, *this);
+    // The connection ends with the actor, whatever ended it: the current one
+    // closes here (on the actor's thread, which owns st->conn) and the loop
+    // stops the client at its next callback.
+    actor->attach_functor([st = st](const caf::error&) {
+      st->actor_gone = true;
+      st->conn.close();
+    });
+    tcp->connect();
+  }
+
+  /// Loop thread: true (and the client stopped) once the actor is gone.
+  bool stop_if_actor_gone() {
+    if (!st->actor_gone.load()) return false;
+    tcp->disconnect();
+    return true;
+  }
+
+  // ---- reactor callbacks, on the loop thread ----
+
+  void on_connect(const connection_ptr& c) override {
+    if (stop_if_actor_gone()) return;
+    caf::anon_send(actor, up_atom::value, connection_handle(c), c->id(),
+                   c->peer_address().to_string());
+  }
+
+  void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
+    if (stop_if_actor_gone()) return;
+    size_t n = st->inflight.fetch_add(1) + 1;
+    caf::anon_send(actor, frame_atom::value,
+                   std::string(reinterpret_cast<const char*>(frame.data()), frame.size()));
+    if (n >= st->max_inbound && !st->paused.load()) {
+      // Pause first, mark after: a resume the actor issues needs the mark,
+      // so it always comes after this pause (see actors/src/inbox.hpp).
+      c->pause_reading();
+      st->paused = true;
+      if (st->inflight.load() <= st->max_inbound / 2 && st->paused.exchange(false))
+        c->resume_reading();
+    }
+  }
+
+  void on_high_water(const connection_ptr&, size_t queued) override {
+    caf::anon_send(actor, write_blocked_atom::value, queued);
+  }
+
+  void on_low_water(const connection_ptr&, size_t queued) override {
+    caf::anon_send(actor, write_resumed_atom::value, queued);
+  }
+
+  void on_close(const connection_ptr&, close_reason why) override {
+    caf::anon_send(actor, down_atom::value, why);
+  }
+
+  client_options opts;
+  std::shared_ptr<client_handle::state> st;
+  caf::actor actor;
+  std::unique_ptr<tcp_client> tcp;
+};
+
+client::client(caf::actor_system& sys, event_loop& loop, client_options opts,
+               client_behavior behavior)
+    : impl_(std::make_unique<impl>(sys, loop, std::move(opts), std::move(behavior))) {}
+
+client::~client() {
+  caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+  // Closes the connection at once and waits for the loop to let go of the
+  // handler (impl), which is destroyed right after.
+  impl_->tcp.reset();
+}
+
+const caf::actor& client::actor() const {
+  return impl_->actor;
+}
+
+}  // namespace fastnet::actors
