@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/test_socket.hpp"
 #include "support/ws_wire.hpp"
 
@@ -36,90 +37,17 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-/// Lines read from a descriptor (a pipe or a socket), each wait bounded.
-/// Thread safety: one thread.
-class line_reader {
+/// One process of build/examples/cluster (see child_process).
+class cluster_process : public child_process {
  public:
-  explicit line_reader(int fd) : fd_(fd) {}
-
-  /// The next line without its '\n'; nullopt on EOF, error or timeout.
-  std::optional<std::string> read_line(std::chrono::milliseconds timeout = 10s) {
-    auto deadline = steady::now() + timeout;
-    for (;;) {
-      auto nl = buf_.find('\n', pos_);
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(pos_, nl - pos_);
-        pos_ = nl + 1;
-        if (pos_ == buf_.size()) {
-          buf_.clear();
-          pos_ = 0;
-        }
-        return line;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd p{fd_, POLLIN, 0};
-      int r = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (r < 0 && errno != EINTR) return std::nullopt;
-      if (r <= 0) continue;
-      char chunk[65536];
-      ssize_t n = ::read(fd_, chunk, sizeof chunk);
-      if (n == 0) return std::nullopt;
-      if (n < 0) {
-        if (errno == EINTR || errno == EAGAIN) continue;
-        return std::nullopt;
-      }
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
-  }
-
- private:
-  int fd_;
-  std::string buf_;
-  size_t pos_ = 0;
-};
-
-/// One process of build/examples/cluster, its stdout on a pipe. Killed
-/// (SIGKILL) and reaped on destruction if still running; it also dies with
-/// the test process (PR_SET_PDEATHSIG), so none is left behind.
-class cluster_process {
- public:
-  explicit cluster_process(const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::dup2(fds[1], STDOUT_FILENO);
-      std::vector<char*> argv;
-      std::string bin = FASTNET_CLUSTER_BIN;
-      argv.push_back(bin.data());
-      std::vector<std::string> copy = args;
-      for (auto& a : copy)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_.reset(fds[0]);
-    reader_ = std::make_unique<line_reader>(out_.get());
-  }
-  ~cluster_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  cluster_process(const cluster_process&) = delete;
-  cluster_process& operator=(const cluster_process&) = delete;
+  explicit cluster_process(const std::vector<std::string>& args)
+      : child_process(FASTNET_CLUSTER_BIN, args) {}
 
   /// Waits for the "... listening on HOST:PORT ..." line; returns PORT (0
   /// when the process ended or the deadline passed first).
   uint16_t wait_listening() {
     for (;;) {
-      auto line = reader_->read_line();
+      auto line = read_line();
       if (!line) return 0;
       auto at = line->find("listening on ");
       if (at == std::string::npos) continue;
@@ -129,30 +57,7 @@ class cluster_process {
     }
   }
 
-  void signal(int sig) const { ::kill(pid_, sig); }
-
-  /// Waits until the process has exited (its stdout reaches EOF, then it is
-  /// reaped); returns its exit code, -signal when killed, nullopt on timeout.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout = 15s) {
-    auto deadline = steady::now() + timeout;
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
-      if (left.count() <= 0) return std::nullopt;
-      if (!reader_->read_line(left)) break;
-    }
-    int status = 0;
-    if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-
-  pid_t pid() const { return pid_; }
   std::string listening_line;
-
- private:
-  pid_t pid_ = -1;
-  unique_fd out_;
-  std::unique_ptr<line_reader> reader_;
 };
 
 /// A client of a gateway: one request line, one reply line.
