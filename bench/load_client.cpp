@@ -618,15 +618,44 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-/// The exact byte stream one connection sends, which the echo must reproduce.
-/// The sender and the verifier each run a copy from the same seed, so nothing
-/// that was sent has to be kept for checking the echo. The stream does not
-/// depend on how it is cut into chunks — sends and receives split it at
-/// arbitrary points — because leftover random bytes carry over between calls.
+/// Random bytes that every connection's payload is drawn from. Generating
+/// fresh random bytes for every send and again for every check made the
+/// client's own work the limit of the stream case; copying from and comparing
+/// with one table costs a fraction of that. The length is odd, so no
+/// power-of-two cut or shift of the echo lines up with a repeat of the table.
+class payload_table {
+ public:
+  static constexpr size_t length = (1u << 20) + 4093;
+
+  explicit payload_table(frame_kind frame) : bytes_(length) {
+    uint64_t x = 0x5eed5eed5eed5eedULL;
+    for (char& b : bytes_) {
+      // xorshift64*: any reordering or corruption of the echo breaks the match.
+      x ^= x >> 12;
+      x ^= x << 25;
+      x ^= x >> 27;
+      b = static_cast<char>((x * 0x2545f4914f6cdd1dULL) >> 56);
+      // '\r' is avoided too: line codecs commonly strip a '\r' before the '\n'.
+      if (frame == frame_kind::line && (b == '\n' || b == '\r')) b = static_cast<char>(b ^ 0x40);
+    }
+  }
+
+  const char* data() const { return bytes_.data(); }
+
+ private:
+  std::vector<char> bytes_;
+};
+
+/// The exact byte stream one connection sends, which the echo must reproduce:
+/// frame headers and payload drawn from the table, starting at an offset
+/// chosen by the seed. The sender and the verifier each run a copy from the
+/// same seed, so nothing that was sent has to be kept for checking the echo.
+/// The stream does not depend on how it is cut into chunks: sends and
+/// receives split it at arbitrary points.
 class wire_stream {
  public:
-  wire_stream(frame_kind frame, uint32_t size, uint64_t seed)
-      : frame_(frame), size_(size), rng_(seed != 0 ? seed : 1) {
+  wire_stream(const payload_table& table, frame_kind frame, uint32_t size, uint64_t seed)
+      : table_(table.data()), frame_(frame), size_(size), table_pos_(seed % payload_table::length) {
     switch (frame) {
       case frame_kind::raw:
         payload_end_ = size;
@@ -644,70 +673,59 @@ class wire_stream {
 
   /// Writes the next out.size() bytes of the stream.
   void fill(std::span<char> out) {
-    size_t i = 0;
-    while (i < out.size()) {
-      if (pos_ < payload_begin_) {
-        out[i++] = header_byte(pos_++);
-      } else if (pos_ < payload_end_) {
-        const size_t n = std::min(out.size() - i, payload_end_ - pos_);
-        fill_payload(out.data() + i, n);
-        if (frame_ == frame_kind::line) scrub_line_payload(out.data() + i, n);
-        i += n;
-        pos_ += n;
-      } else {
-        out[i++] = '\n';  // only reached for line frames
-        ++pos_;
-      }
-      if (pos_ == wire_size_) pos_ = 0;
-    }
+    walk(out.size(), [&](size_t at, const char* expected, size_t n) {
+      std::memcpy(out.data() + at, expected, n);
+      return true;
+    });
+  }
+
+  /// Checks that `in` is the next in.size() bytes of the stream.
+  bool verify(std::span<const char> in) {
+    return walk(in.size(), [&](size_t at, const char* expected, size_t n) {
+      return std::memcmp(in.data() + at, expected, n) == 0;
+    });
   }
 
  private:
-  // xorshift64*: fast, and any reordering or corruption of the echo breaks the match.
-  uint64_t next_random() {
-    rng_ ^= rng_ >> 12;
-    rng_ ^= rng_ << 25;
-    rng_ ^= rng_ >> 27;
-    return rng_ * 0x2545f4914f6cdd1dULL;
+  /// Advances the stream by n bytes, handing each run of expected bytes to
+  /// `run(offset, bytes, length)`; stops early if it returns false.
+  template <typename F>
+  bool walk(size_t n, F&& run) {
+    size_t i = 0;
+    while (i < n) {
+      size_t len = 1;
+      char single;
+      const char* expected = &single;
+      if (pos_ < payload_begin_) {
+        single = header_byte(pos_);
+      } else if (pos_ < payload_end_) {
+        len = std::min({n - i, payload_end_ - pos_, payload_table::length - table_pos_});
+        expected = table_ + table_pos_;
+        table_pos_ += len;
+        if (table_pos_ == payload_table::length) table_pos_ = 0;
+      } else {
+        single = '\n';  // only reached for line frames
+      }
+      if (!run(i, expected, len)) return false;
+      i += len;
+      pos_ += len;
+      if (pos_ == wire_size_) pos_ = 0;
+    }
+    return true;
   }
 
   char header_byte(size_t pos) const {
     return static_cast<char>((size_ >> (8 * (3 - pos))) & 0xff);  // big-endian length
   }
 
-  void fill_payload(char* out, size_t n) {
-    for (; n > 0 && spare_left_ > 0; --n, --spare_left_) {
-      *out++ = spare_[spare_.size() - spare_left_];
-    }
-    for (; n >= 8; n -= 8, out += 8) {
-      const uint64_t word = next_random();
-      std::memcpy(out, &word, 8);
-    }
-    if (n > 0) {
-      const uint64_t word = next_random();
-      std::memcpy(spare_.data(), &word, 8);
-      spare_left_ = spare_.size();
-      for (; n > 0; --n, --spare_left_)
-        *out++ = spare_[spare_.size() - spare_left_];
-    }
-  }
-
-  // '\r' is avoided too: line codecs commonly strip a '\r' before the '\n'.
-  static void scrub_line_payload(char* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-      if (p[i] == '\n' || p[i] == '\r') p[i] = static_cast<char>(p[i] ^ 0x40);
-    }
-  }
-
+  const char* table_;
   frame_kind frame_;
   uint32_t size_;
   size_t payload_begin_ = 0;
   size_t payload_end_ = 0;
   size_t wire_size_ = 0;
   size_t pos_ = 0;  // offset within the current message
-  uint64_t rng_;
-  std::array<char, 8> spare_{};
-  size_t spare_left_ = 0;
+  size_t table_pos_;
 };
 
 /// Log-linear latency histogram in nanoseconds, in the spirit of HdrHistogram:
@@ -851,6 +869,7 @@ struct run_control {
 /// apart from `control`.
 struct run_plan {
   const options& opts;
+  const payload_table& table;
   const target& dest;
   uint64_t message_wire_bytes;
   int64_t connect_timeout_ns;
@@ -867,8 +886,8 @@ enum class conn_state : uint8_t { idle, connecting, established, closed };
 struct connection {
   connection(const run_plan& plan, uint64_t seed_)
       : seed(seed_),
-        sender(plan.opts.frame, plan.opts.n_size, seed_),
-        verifier(plan.opts.frame, plan.opts.n_size, seed_),
+        sender(plan.table, plan.opts.frame, plan.opts.n_size, seed_),
+        verifier(plan.table, plan.opts.frame, plan.opts.n_size, seed_),
         send_times(plan.opts.n_inflight),
         out_capacity(static_cast<size_t>(std::min<uint64_t>(
             send_chunk_bytes, plan.message_wire_bytes * plan.opts.n_inflight))) {}
@@ -903,8 +922,7 @@ class worker {
       : plan_(plan),
         mode_(plan.opts.resolved_mode),
         next_source_(static_cast<uint32_t>(first_index)),
-        recv_buf_(recv_buffer_bytes),
-        expect_buf_(recv_buffer_bytes) {
+        recv_buf_(recv_buffer_bytes) {
     conns_.reserve(count);
     for (uint32_t i = 0; i < count; ++i)
       conns_.emplace_back(plan, splitmix64(first_index + i));
@@ -1020,8 +1038,8 @@ class worker {
   /// connection; its one message's clock starts at connect.
   void restart_slot(connection& c, int64_t now) {
     const uint64_t seed = splitmix64(c.seed + ++c.generation);
-    c.sender = wire_stream(plan_.opts.frame, plan_.opts.n_size, seed);
-    c.verifier = wire_stream(plan_.opts.frame, plan_.opts.n_size, seed);
+    c.sender = wire_stream(plan_.table, plan_.opts.frame, plan_.opts.n_size, seed);
+    c.verifier = wire_stream(plan_.table, plan_.opts.frame, plan_.opts.n_size, seed);
     c.send_times.push(now);  // empty: the previous connection's message completed
     c.out_pos = c.out_len = 0;
     c.unsent_budget = 0;
@@ -1151,8 +1169,7 @@ class worker {
       close_with_error(c, error_kind::verify);
       return false;
     }
-    c.verifier.fill(std::span(expect_buf_.data(), n));
-    if (std::memcmp(recv_buf_.data(), expect_buf_.data(), n) != 0) {
+    if (!c.verifier.verify(std::span(recv_buf_.data(), n))) {
       close_with_error(c, error_kind::verify);
       return false;
     }
@@ -1249,8 +1266,7 @@ class worker {
   uint32_t next_source_;   // rotates over the loopback source addresses
   bool connect_phase_reported_ = false;
   std::priority_queue<ping_entry, std::vector<ping_entry>, std::greater<>> pings_;
-  std::vector<char> recv_buf_;    // shared by this thread's connections
-  std::vector<char> expect_buf_;  // what recv_buf_ must contain
+  std::vector<char> recv_buf_;  // shared by this thread's connections
   run_stats stats_;
 };
 
@@ -1572,8 +1588,10 @@ int main(int argc, char** argv) {
     control.measure_from_ns = start + seconds_to_ns(opts.warmup_s);
     control.end_ns = control.measure_from_ns + seconds_to_ns(opts.duration_s);
   }
+  const payload_table table(opts.frame);
   const run_plan plan{
       .opts = opts,
+      .table = table,
       .dest = *dest,
       .message_wire_bytes = wire_bytes(opts.frame, opts.n_size),
       .connect_timeout_ns = seconds_to_ns(opts.connect_timeout_s),
