@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>
 
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <thread>
 
 #include "support/test_socket.hpp"
@@ -20,7 +23,56 @@ server_options local(size_t loops = 2) {
   return o;
 }
 
+/// The server's end of the connection whose client end is `client_fd`: this
+/// process's socket whose peer is the client's local address. -1 if none.
+int accepted_socket_of(int client_fd) {
+  const std::string client = sockets::local_address(client_fd).to_string();
+  for (int fd = 0; fd < 65536; ++fd) {
+    if (fd == client_fd) continue;
+    socket_address peer = sockets::peer_address(fd);
+    if (peer.size() > 0 && peer.to_string() == client) return fd;
+  }
+  return -1;
+}
+
+int int_option(int fd, int level, int name) {
+  int value = -1;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd, level, name, &value, &len) != 0) return -1;
+  return value;
+}
+
 }  // namespace
+
+TEST_CASE("accepted connections carry the configured socket options", "[integration][server]") {
+  // Accepted sockets inherit them from the listener: checked for the single
+  // loop (acceptor on the loop), several loops (acceptor on the control
+  // thread) and SO_REUSEPORT (a listener per loop).
+  struct variant {
+    size_t loops;
+    bool reuse_port;
+    bool nodelay;
+    bool keepalive;
+  };
+  for (auto v : {variant{1, false, true, false}, variant{2, false, false, true},
+                 variant{2, true, true, true}}) {
+    INFO("loops " << v.loops << " reuse_port " << v.reuse_port << " nodelay " << v.nodelay
+                  << " keepalive " << v.keepalive);
+    recording_echo handler;
+    auto opts = local(v.loops);
+    opts.reuse_port = v.reuse_port;
+    opts.socket.tcp_nodelay = v.nodelay;
+    opts.socket.keepalive = v.keepalive;
+    tcp_server server(opts, handler);
+    server.start();
+    auto c = client_socket::connect(server.local_address());
+    REQUIRE(handler.connects.wait_for_at_least(1));
+    int fd = accepted_socket_of(c.fd());
+    REQUIRE(fd >= 0);
+    CHECK((int_option(fd, IPPROTO_TCP, TCP_NODELAY) != 0) == v.nodelay);
+    CHECK((int_option(fd, SOL_SOCKET, SO_KEEPALIVE) != 0) == v.keepalive);
+  }
+}
 
 TEST_CASE("stop() with data in flight: every byte the server echoed reaches the client",
           "[integration][server]") {

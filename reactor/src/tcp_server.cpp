@@ -127,7 +127,10 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
     index = opts.balancer->pick(peer, std::span<const size_t>(loads, n));
   }
   loops.add_load(index, 1);
-  sockets::apply(fd.get(), peer.family(), opts.socket);
+  // No sockets::apply here: Linux copies the listener's options (TCP_NODELAY,
+  // SO_KEEPALIVE, buffer sizes) into every socket it accepts, and our
+  // listeners were made with opts.socket. That saves a setsockopt per
+  // connection; server_test checks the accepted sockets' options.
   uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
   // std::function needs a copyable task: carry the descriptor as a plain int
   // and own it again on the loop (tasks always run, even during shutdown).

@@ -34,7 +34,8 @@ class unique_fd {
 };
 
 /// Per-socket options applied by servers and clients. Defaults are documented
-/// per field; unset optionals leave the kernel default.
+/// per field; unset optionals leave the kernel default. A server sets them on
+/// its listeners only: Linux copies them into every socket it accepts.
 struct socket_options {
   bool tcp_nodelay = true;         ///< disable Nagle: small messages go out at once
   bool keepalive = false;          ///< SO_KEEPALIVE with the kernel's timings
