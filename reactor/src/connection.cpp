@@ -303,8 +303,17 @@ void connection::handle_read() {
       // (a consumer that is still working through frames it was given).
       bool close_now = true;
       guarded([&](const connection_ptr& self) { close_now = handler_.on_peer_eof(self); });
-      if (!close_now || state_.load(std::memory_order_relaxed) == state::closed) {
-        update_interest();
+      if (state_.load(std::memory_order_relaxed) == state::closed) return;
+      if (!close_now) {
+        // Dropping EPOLLIN waits until this iteration's events are handled:
+        // the consumer (an actor run from the loop's deferred queue) usually
+        // closes the connection by then, and closing makes that epoll_ctl
+        // needless. Until then the loop does not poll, so the EOF that level
+        // triggering keeps reporting is not seen again.
+        loop_.defer([self = shared_from_this()] {
+          if (self->state_.load(std::memory_order_relaxed) != state::closed)
+            self->update_interest();
+        });
         return;
       }
     }
