@@ -66,6 +66,8 @@ class gate {
   bool open_ = false;
 };
 
+using test_stop_atom = caf::atom_constant<caf::atom("tstop")>;
+
 // A string literal must pick one overload (it was ambiguous between
 // std::string_view and std::span once).
 static_assert(requires(const connection_handle& h) { h.send("literal"); });
@@ -77,6 +79,48 @@ TEST_CASE("apply() selects work sharing with one worker per core", "[actors]") {
   auto& sched = env.sys.scheduler();
   CHECK(dynamic_cast<caf::scheduler::coordinator<caf::policy::work_sharing>*>(&sched) != nullptr);
   CHECK(sched.num_workers() == std::max(1u, std::thread::hardware_concurrency()));
+}
+
+TEST_CASE("an actor that exits with a timeout pending is released by the clock", "[actors]") {
+  // apply() filters CAF's per-exit timeout cancel to the actors that set a
+  // timeout. A pending timeout holds a strong reference in the clock: if the
+  // cancel of such an actor were filtered out, the actor would stay alive
+  // for the hour below (3600 s) and its address would stay valid.
+  actor_env env;
+  caf::scoped_actor self{env.sys};
+  auto silent = env.sys.spawn(
+      [](caf::event_based_actor*, int) -> caf::behavior {
+        return {[](const std::string&) {}};  // never answers
+      },
+      0);
+  const bool request_timeout = GENERATE(false, true);
+  INFO((request_timeout ? "request timeout" : "receive timeout"));
+  auto waiting = env.sys.spawn(
+      [request_timeout, silent](caf::event_based_actor* a, int) -> caf::behavior {
+        if (request_timeout)
+          a->request(silent, std::chrono::seconds(3600), std::string("?")).then([] {});
+        caf::behavior b{[a](test_stop_atom) { a->quit(); }};
+        if (!request_timeout)
+          b = caf::behavior{[a](test_stop_atom) { a->quit(); },
+                            caf::after(std::chrono::seconds(3600)) >> [] {}};
+        return b;
+      },
+      0);
+  caf::actor_addr addr = waiting.address();
+  self->monitor(waiting);
+  self->send(waiting, test_stop_atom::value);
+  waiting = nullptr;
+  bool down = false;
+  self->receive([&](const caf::down_msg&) { down = true; },
+                caf::after(std::chrono::seconds(10)) >> [] {});
+  REQUIRE(down);
+  // The clock thread drops its reference when it handles the cancel; there
+  // is no event to wait on, so poll, bounded.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (caf::actor_cast<caf::actor>(addr) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(!caf::actor_cast<caf::actor>(addr));
+  anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("actors echo byte for byte across sizes and connections", "[actors]") {
