@@ -8,9 +8,6 @@
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
 
-#include <poll.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <caf/all.hpp>
 #include <chrono>
@@ -20,6 +17,7 @@
 #include <vector>
 
 #include "chat_room.hpp"
+#include "support/line_reader.hpp"
 #include "support/test_socket.hpp"
 #include "support/ws_wire.hpp"
 
@@ -72,34 +70,7 @@ class chat_client {
 
   /// The next line without its '\n'; nullopt on EOF, error or timeout.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto nl = buf_.find('\n', pos_);
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(pos_, nl - pos_);
-        pos_ = nl + 1;
-        if (pos_ > (1 << 16)) {
-          buf_.erase(0, pos_);
-          pos_ = 0;
-        }
-        return line;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd p{sock_.fd(), POLLIN, 0};
-      int r = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (r < 0 && errno != EINTR) return std::nullopt;
-      if (r <= 0) continue;
-      char chunk[65536];
-      ssize_t n = ::recv(sock_.fd(), chunk, sizeof chunk, 0);
-      if (n == 0) return std::nullopt;
-      if (n < 0) {
-        if (errno == EINTR || errno == EAGAIN) continue;
-        return std::nullopt;
-      }
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
+    return reader_.read_line(timeout);
   }
 
   /// Reads lines until one equals `wanted`; the lines before it go to
@@ -131,9 +102,7 @@ class chat_client {
 
   /// What is left of the stream until EOF or reset (buffered lines included).
   end_kind read_to_end(std::string& rest) {
-    rest = buf_.substr(pos_);
-    buf_.clear();
-    pos_ = 0;
+    rest = reader_.take_buffered();
     return sock_.read_to_end(rest, 10s);
   }
 
@@ -143,8 +112,7 @@ class chat_client {
 
  private:
   client_socket sock_;
-  std::string buf_;
-  size_t pos_ = 0;  // start of the unread part of buf_
+  line_reader reader_{sock_.fd()};
 };
 
 bool contains(const std::vector<std::string>& lines, std::string_view text) {

@@ -9,10 +9,6 @@
 #include <fastnet/connection.hpp>
 #include <fastnet/hash_ring.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>

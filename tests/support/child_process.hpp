@@ -1,9 +1,10 @@
 // Test support: a program run as a child process with its stdout on a pipe,
-// and a deadline-bounded line reader, so tests wait on what a process prints
-// or on its exit instead of sleeping.
+// so tests wait on what a process prints or on its exit instead of sleeping.
 #pragma once
 
 #include <fastnet/socket.hpp>
+
+#include "line_reader.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -21,51 +22,6 @@
 #include <vector>
 
 namespace fastnet::test {
-
-/// Lines read from a descriptor (a pipe or a socket), each wait bounded.
-/// Thread safety: one thread.
-class line_reader {
- public:
-  explicit line_reader(int fd) : fd_(fd) {}
-
-  /// The next line without its '\n'; nullopt on EOF, error or timeout.
-  std::optional<std::string> read_line(
-      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto nl = buf_.find('\n', pos_);
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(pos_, nl - pos_);
-        pos_ = nl + 1;
-        if (pos_ == buf_.size()) {
-          buf_.clear();
-          pos_ = 0;
-        }
-        return line;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd p{fd_, POLLIN, 0};
-      int r = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (r < 0 && errno != EINTR) return std::nullopt;
-      if (r <= 0) continue;
-      char chunk[65536];
-      ssize_t n = ::read(fd_, chunk, sizeof chunk);
-      if (n == 0) return std::nullopt;
-      if (n < 0) {
-        if (errno == EINTR || errno == EAGAIN) continue;
-        return std::nullopt;
-      }
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
-  }
-
- private:
-  int fd_;
-  std::string buf_;
-  size_t pos_ = 0;
-};
 
 /// A program run as a child process, its stdout on a pipe (stderr too when
 /// asked). Killed (SIGKILL) and reaped on destruction if still running; it
