@@ -42,6 +42,15 @@ long error_count(const std::string& output, const std::string& kind) {
   return std::stol(output.substr(at + kind.size() + 1));
 }
 
+/// The completed message count load_client prints ("messages : 42 (140/s)"); -1 if absent.
+long message_count(const std::string& output) {
+  auto line = output.find("messages");
+  if (line == std::string::npos) return -1;
+  auto colon = output.find(':', line);
+  if (colon == std::string::npos) return -1;
+  return std::stol(output.substr(colon + 1));
+}
+
 server_options local_server(const char* codec) {
   server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
@@ -128,4 +137,25 @@ TEST_CASE("load_client reports an echo with a flipped bit or reordered bytes",
       CHECK(error_count(run.output, "verify") >= 1);
     }
   }
+}
+
+TEST_CASE("load_client --rate paces ping-pong to the offered load", "[integration][bench]") {
+  recording_echo handler;
+  tcp_server server(local_server("raw"), handler);
+  server.start();
+  const auto port = server.local_address().port();
+  // 10 connections at 200 messages/s: one message per connection every
+  // 50 ms, so a 0.3 s window holds at most 7 per connection. Unpaced, the
+  // same run completes thousands; a slow machine can only complete fewer.
+  auto run = run_load_client(port, {"--mode", "pingpong", "--conns", "10", "--rate", "200"});
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  CHECK(error_count(run.output, "verify") == 0);
+  const long messages = message_count(run.output);
+  CHECK(messages > 0);
+  CHECK(messages <= 70);
+
+  auto misuse = run_load_client(port, {"--mode", "stream", "--rate", "200"});
+  INFO(misuse.output);
+  CHECK(misuse.exit_code == 2);
 }
