@@ -2,12 +2,14 @@
 //
 //   echo_server --port 9000 [--mode reactor|actors] [--loops N] [--codec raw|line|len32]
 //               [--max-conns N] [--idle-timeout SECONDS] [--max-frame BYTES] [--reuseport]
-//               [--balancer round-robin|least-conn|hash] [--log-level LEVEL]
+//               [--balancer round-robin|least-conn|hash] [--log-level LEVEL] [--burn-ns N]
 //
 // --mode reactor (default): a tcp_handler replies from the loop thread.
 // --mode actors: one CAF actor per connection replies through its handle.
 // Prints the connection count every 2 s through the server's timer API and
 // stops gracefully (flushing what is queued) on SIGINT or SIGTERM.
+// --burn-ns spins before each echo: a known handicap that shows whether a
+// benchmark can see a slower server at all (bench/RESULTS.md).
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/fastnet.hpp>
@@ -17,17 +19,28 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 
 namespace {
 
+/// Spins for `ns`: stand-in per-message work. Any thread.
+void burn(std::chrono::nanoseconds ns) {
+  if (ns.count() <= 0) return;
+  const auto until = std::chrono::steady_clock::now() + ns;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 /// Echo handler: counts connections and replies with each frame as received.
 class echo_handler final : public fastnet::tcp_handler {
  public:
+  explicit echo_handler(std::chrono::nanoseconds burn) : burn_(burn) {}
   void on_connect(const fastnet::connection_ptr&) override { count_.fetch_add(1); }
   void on_message(const fastnet::connection_ptr& conn, std::span<const std::byte> frame) override {
+    burn(burn_);
     conn->send(frame);
   }
   void on_close(const fastnet::connection_ptr&, fastnet::close_reason) override {
@@ -36,13 +49,18 @@ class echo_handler final : public fastnet::tcp_handler {
   long connections() const { return count_.load(); }
 
  private:
+  std::chrono::nanoseconds burn_;
   std::atomic<long> count_{0};
 };
 
 /// The same echo as one actor per connection.
-caf::behavior echo_actor(caf::event_based_actor*, fastnet::actors::connection_handle conn) {
+caf::behavior echo_actor(caf::event_based_actor*, fastnet::actors::connection_handle conn,
+                         std::chrono::nanoseconds burn_ns) {
   return {
-      [conn](fastnet::actors::received_atom, std::string& frame) { conn.send(std::move(frame)); },
+      [conn, burn_ns](fastnet::actors::received_atom, std::string& frame) {
+        burn(burn_ns);
+        conn.send(std::move(frame));
+      },
   };
 }
 
@@ -63,6 +81,7 @@ int main(int argc, char** argv) {
   std::string mode = "reactor";
   std::string caf_policy = "sharing";
   size_t caf_workers = 0;
+  long long burn_ns = 0;
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
@@ -87,7 +106,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--caf-workers", caf_workers, "actors mode: CAF worker threads (0 = one per core)")
       ->capture_default_str();
+  app.add_option("--burn-ns", burn_ns, "spin N ns before each echo (benchmark sensitivity check)")
+      ->check(CLI::Range(0LL, 1'000'000'000LL))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  const std::chrono::nanoseconds burn_time{burn_ns};
 
   auto level = fastnet::parse_log_level(log_level);
   if (!level) {
@@ -123,7 +146,7 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   if (mode == "reactor") {
-    echo_handler handler;
+    echo_handler handler{burn_time};
     fastnet::tcp_server server(opts, handler);
     try {
       server.start();
@@ -155,7 +178,10 @@ int main(int argc, char** argv) {
     fastnet::actors::server_options aopts;
     aopts.net = opts;
     fastnet::actors::server server(sys, aopts);
-    server.spawn_per_connection(echo_actor);
+    server.spawn_per_connection(
+        [burn_time](caf::event_based_actor* self, fastnet::actors::connection_handle conn) {
+          return echo_actor(self, std::move(conn), burn_time);
+        });
     try {
       server.start();
     } catch (const std::exception& e) {
