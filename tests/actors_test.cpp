@@ -545,3 +545,44 @@ TEST_CASE("a client actor keeps frames while disconnected and reconnects with ba
   loop.quit();
   loop_thread.join();
 }
+
+TEST_CASE("a slow client actor makes its loop stop reading; reading resumes when it catches up",
+          "[actors][client][backpressure]") {
+  actor_env env;
+  event_loop loop;
+  std::thread loop_thread([&] { loop.run(); });
+  test_listener peer;
+  gate slow;
+  waitable_counter handled;
+  actors::client_options copts;
+  copts.net.address = peer.address();
+  copts.net.codec = *make_codec_factory("raw", 1 << 20);
+  copts.max_inbound_bytes = 256 * 1024;
+  auto cl = std::make_unique<actors::client>(
+      env.sys, loop, copts, [&](caf::event_based_actor*, client_handle) -> caf::behavior {
+        return {[&](received_atom, std::string& frame) {
+          slow.wait();  // blocks until the test opens the gate
+          handled.add(static_cast<long>(frame.size()));
+        }};
+      });
+  auto conn = peer.accept();
+  REQUIRE(conn.has_value());
+  std::string chunk = random_bytes(64 * 1024, 9);
+  size_t sent = 0;
+  // The peer's writes stall once the budget is used up and kernel buffers
+  // fill: the client stopped reading. Had it kept reading, this would not end.
+  while (conn->write_all(chunk, 2s)) {
+    sent += chunk.size();
+    REQUIRE(sent < (256u << 20));
+  }
+  CHECK(handled.value() == 0);
+  slow.open();
+  // Caught up, the client reads again: everything written before the stall
+  // and one more chunk arrive.
+  CHECK(conn->write_all(chunk, 10s));
+  CHECK(handled.wait_for_at_least(static_cast<long>(sent + chunk.size()), 30s));
+
+  cl.reset();
+  loop.quit();
+  loop_thread.join();
+}

@@ -8,27 +8,29 @@
 
 #include "deliver.hpp"
 #include "fastnet/actors/connection_handle.hpp"
+#include "inbox.hpp"
+
+// The up message hands the actor the new connection's inbox.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<fastnet::actors::detail::inbox>)
 
 namespace fastnet::actors {
 namespace {
 
-// Internal: a connection came up / went down / carried a frame.
+// Internal: a connection came up / went down; frames wait in its inbox.
 using up_atom = caf::atom_constant<caf::atom("fn_cup")>;
 using down_atom = caf::atom_constant<caf::atom("fn_cdown")>;
-using frame_atom = caf::atom_constant<caf::atom("fn_cframe")>;
+using wake_atom = caf::atom_constant<caf::atom("fn_cwake")>;
 
 }  // namespace
 
 /// The actor-side state behind a client_handle (actor thread only), plus the
-/// inbound accounting it shares with the loop.
+/// flag the loop reads to stop once the actor is gone.
 struct client_handle::state {
-  connection_handle conn;  // the connection that is up, if any
+  connection_handle conn;                // the connection that is up, if any
+  std::shared_ptr<detail::inbox> inbox;  // that connection's frames
   std::vector<std::string> pending;
   size_t pending_bytes = 0;
   size_t max_pending = 0;
-  size_t max_inbound = 0;
-  std::atomic<size_t> inflight{0};  // frames sent to the actor, not yet handled
-  std::atomic<bool> paused{false};  // the loop paused reading for the budget
   std::atomic<bool> actor_gone{false};
 };
 
@@ -54,15 +56,18 @@ namespace {
 
 /// The client actor: fastnet's internal messages go through the default
 /// handler (so they survive the user's become()), the user's behavior gets
-/// connected / received / closed.
+/// connected / received / closed. Each connection has its own inbox: the
+/// loop sends a connection's wakes after its up and before its down, so the
+/// down drains the last of its frames before `closed` is delivered.
 caf::behavior client_actor(caf::event_based_actor* self, std::shared_ptr<client_handle::state> st,
                            std::shared_ptr<const client_behavior> user) {
   self->set_default_handler([st](caf::scheduled_actor* s,
                                  caf::message_view& mv) -> caf::result<caf::message> {
     auto& content = mv.content();
-    if (content.match_elements<up_atom, connection_handle, uint64_t, std::string>()) {
+    if (content.match_elements<up_atom, connection_handle, uint64_t, std::string,
+                               std::shared_ptr<detail::inbox>>()) {
       st->conn = content.get_as<connection_handle>(1);
-      st->paused = false;
+      st->inbox = content.get_as<std::shared_ptr<detail::inbox>>(4);
       if (!st->pending.empty()) {
         st->conn.send_all(std::exchange(st->pending, {}));
         st->pending_bytes = 0;
@@ -71,15 +76,13 @@ caf::behavior client_actor(caf::event_based_actor* self, std::shared_ptr<client_
                                            content.get_as<std::string>(3)));
       return caf::message{};
     }
-    if (content.match_elements<frame_atom, std::string>()) {
-      std::string frame = std::move(content.get_mutable_as<std::string>(1));
-      detail::deliver(s, caf::make_message(received_atom::value, std::move(frame)));
-      size_t left = st->inflight.fetch_sub(1) - 1;
-      if (left <= st->max_inbound / 2 && st->paused.load() && st->paused.exchange(false))
-        st->conn.resume_reading();
+    if (content.match_elements<wake_atom>()) {
+      if (st->inbox) detail::drain(s, *st->inbox, st->conn);
       return caf::message{};
     }
     if (content.match_elements<down_atom, close_reason>()) {
+      if (st->inbox) detail::drain(s, *st->inbox, st->conn);
+      st->inbox.reset();
       st->conn = connection_handle{};
       detail::deliver(s, caf::make_message(closed_atom::value, content.get_as<close_reason>(1)));
       return caf::message{};
@@ -98,7 +101,6 @@ struct client::impl final : tcp_handler {
   impl(caf::actor_system& sys, event_loop& loop, client_options o, client_behavior behavior)
       : opts(std::move(o)), st(std::make_shared<client_handle::state>()) {
     st->max_pending = opts.max_pending_bytes;
-    st->max_inbound = std::max<size_t>(opts.max_inbound_frames, 1);
     opts.net.reconnect = true;
     opts.net.max_attempts = 0;
     auto user = std::make_shared<const client_behavior>(std::move(behavior));
@@ -125,23 +127,16 @@ struct client::impl final : tcp_handler {
 
   void on_connect(const connection_ptr& c) override {
     if (stop_if_actor_gone()) return;
+    inbox = std::make_shared<detail::inbox>(std::max<size_t>(opts.max_inbound_frames, 1),
+                                            std::max<size_t>(opts.max_inbound_bytes, 1));
     caf::anon_send(actor, up_atom::value, connection_handle(c), c->id(),
-                   c->peer_address().to_string());
+                   c->peer_address().to_string(), inbox);
   }
 
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
-    if (stop_if_actor_gone()) return;
-    size_t n = st->inflight.fetch_add(1) + 1;
-    caf::anon_send(actor, frame_atom::value,
-                   std::string(reinterpret_cast<const char*>(frame.data()), frame.size()));
-    if (n >= st->max_inbound && !st->paused.load()) {
-      // Pause first, mark after: a resume the actor issues needs the mark,
-      // so it always comes after this pause (see actors/src/inbox.hpp).
-      c->pause_reading();
-      st->paused = true;
-      if (st->inflight.load() <= st->max_inbound / 2 && st->paused.exchange(false))
-        c->resume_reading();
-    }
+    if (stop_if_actor_gone() || !inbox) return;
+    std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
+    if (detail::offer(*inbox, *c, std::move(owned), 0)) caf::anon_send(actor, wake_atom::value);
   }
 
   void on_high_water(const connection_ptr&, size_t queued) override {
@@ -154,10 +149,12 @@ struct client::impl final : tcp_handler {
 
   void on_close(const connection_ptr&, close_reason why) override {
     caf::anon_send(actor, down_atom::value, why);
+    inbox.reset();
   }
 
   client_options opts;
   std::shared_ptr<client_handle::state> st;
+  std::shared_ptr<detail::inbox> inbox;  // the current connection's; loop thread only
   caf::actor actor;
   std::unique_ptr<tcp_client> tcp;
 };

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include <fastnet/connection.hpp>
+
 namespace fastnet::actors::detail {
 
 /// Frames on their way from one connection's loop thread (the single
@@ -124,5 +126,20 @@ class inbox {
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> paused_{false};
 };
+
+/// Loop: queues one frame of `c` and applies the inbound budget: at the
+/// limit reading pauses first and the inbox is marked after, then the resume
+/// check runs once more (the actor may have drained everything before the
+/// mark and so seen nothing to resume). Returns true when the actor must be
+/// woken. Loop thread of `c` only.
+inline bool offer(inbox& in, connection& c, std::string&& frame, uint8_t kind) {
+  const bool wake = in.push(std::move(frame), kind);
+  if (in.should_pause()) {
+    c.pause_reading(connection::pause_source::inbound);
+    in.mark_paused();
+    if (in.should_resume()) c.resume_reading(connection::pause_source::inbound);
+  }
+  return wake;
+}
 
 }  // namespace fastnet::actors::detail

@@ -43,22 +43,6 @@ struct link {
   }
 };
 
-/// Drains the inbox into the actor's behavior, then gives budget back.
-void drain(caf::scheduled_actor* self, detail::inbox& in, const connection_handle& conn) {
-  in.begin_drain();
-  std::string frame;
-  uint8_t kind = 0;
-  while (in.pop(frame, kind)) {
-    size_t n = frame.size();
-    bool alive =
-        deliver(self, kind == 0 ? caf::make_message(received_atom::value, std::move(frame))
-                                : caf::make_message(message_atom::value, kind, std::move(frame)));
-    in.done(n);
-    if (!alive) break;
-  }
-  if (in.should_resume()) conn.connection()->resume_reading(connection::pause_source::inbound);
-}
-
 /// The behavior around the user's: fastnet's internal messages go through
 /// the default handler so that they survive any become() the user makes.
 caf::behavior connection_actor(caf::event_based_actor* self, std::shared_ptr<detail::inbox> in,
@@ -70,17 +54,17 @@ caf::behavior connection_actor(caf::event_based_actor* self, std::shared_ptr<det
                                 caf::message_view& mv) -> caf::result<caf::message> {
     auto& content = mv.content();
     if (content.match_elements<wake_atom>()) {
-      drain(s, *in, conn);
+      detail::drain(s, *in, conn);
       return caf::message{};
     }
     if (content.match_elements<eof_atom>()) {
-      drain(s, *in, conn);
+      detail::drain(s, *in, conn);
       conn.close();  // queued behind the replies the drain just sent
       return caf::message{};
     }
     if (content.match_elements<finish_atom, close_reason>()) {
       auto why = content.get_as<close_reason>(1);
-      drain(s, *in, conn);
+      detail::drain(s, *in, conn);
       deliver(s, caf::make_message(closed_atom::value, why));
       if (quit_on_close) s->quit();
       return caf::message{};
@@ -150,14 +134,8 @@ struct server::impl final : fastnet::tcp_handler {
     if (l == nullptr) return;
     // The one copy: out of the ring (or the read's stack buffer) into bytes the actor owns.
     std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
-    if (l->inbox->push(std::move(owned), c->frame_kind())) l->notify(wake_atom::value);
-    if (l->inbox->should_pause()) {
-      c->pause_reading(connection::pause_source::inbound);
-      l->inbox->mark_paused();
-      // The actor may have drained everything before the mark: it then saw
-      // nothing to resume, so the check is made here once more.
-      if (l->inbox->should_resume()) c->resume_reading(connection::pause_source::inbound);
-    }
+    if (detail::offer(*l->inbox, *c, std::move(owned), c->frame_kind()))
+      l->notify(wake_atom::value);
   }
 
   bool on_peer_eof(const connection_ptr& c) override {

@@ -1,5 +1,6 @@
-// Test support: a blocking client socket with deadline-bounded IO, and a
-// waitable counter, so tests wait on events instead of sleeping.
+// Test support: a blocking client socket with deadline-bounded IO, a plain
+// listener for the peer side of fastnet's clients, and a waitable counter, so
+// tests wait on events instead of sleeping.
 #pragma once
 
 #include <fastnet/handler.hpp>
@@ -49,6 +50,13 @@ class client_socket {
       int one = 1;
       ::setsockopt(s.fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
+    return s;
+  }
+
+  /// Wraps an already connected socket (see test_listener).
+  static client_socket adopt(unique_fd fd) {
+    client_socket s;
+    s.fd_ = std::move(fd);
     return s;
   }
 
@@ -118,6 +126,31 @@ class client_socket {
       if (r < 0 && errno != EINTR) return false;
     }
   }
+  unique_fd fd_;
+};
+
+/// A listening socket on 127.0.0.1 (an ephemeral port), for tests that drive
+/// one of fastnet's clients from a plain peer. Thread safety: one thread.
+class test_listener {
+ public:
+  test_listener() {
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    auto any_port = *socket_address::ip("127.0.0.1", 0);
+    if (!fd_ || ::bind(fd_.get(), any_port.data(), any_port.size()) != 0 ||
+        ::listen(fd_.get(), 16) != 0)
+      throw std::runtime_error(std::string("listener: ") + std::strerror(errno));
+  }
+  socket_address address() const { return sockets::local_address(fd_.get()); }
+  /// The next connection; nullopt when none arrives before the deadline.
+  std::optional<client_socket> accept(std::chrono::milliseconds timeout = 10s) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return std::nullopt;
+    unique_fd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return std::nullopt;
+    return client_socket::adopt(std::move(conn));
+  }
+
+ private:
   unique_fd fd_;
 };
 

@@ -26,9 +26,11 @@ struct client_options {
   /// Frames sent while disconnected wait in the actor, up to this many bytes,
   /// and go out in order on the next connect; past it send() returns false.
   size_t max_pending_bytes = 1 << 20;
-  /// Frames handed to the actor and not yet handled; at this many the loop
-  /// stops reading from the socket until the actor is down to half.
+  /// Frames, and their bytes, handed to the actor and not yet handled: when
+  /// either is used up the loop stops reading from the socket until the
+  /// actor is down to half of both (as the server does).
   size_t max_inbound_frames = 1024;
+  size_t max_inbound_bytes = 4 << 20;
 };
 
 /// What the client actor's behavior uses to send. It lives in the actor's
