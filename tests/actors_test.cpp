@@ -14,6 +14,7 @@
 #include <caf/policy/work_sharing.hpp>
 #include <caf/scheduler/coordinator.hpp>
 #include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "support/test_socket.hpp"
@@ -53,6 +54,11 @@ class gate {
   void wait() {
     std::unique_lock lock(m_);
     cv_.wait(lock, [&] { return open_; });
+  }
+  /// False if the gate is still shut after `timeout`.
+  bool wait_for(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(m_);
+    return cv_.wait_for(lock, timeout, [&] { return open_; });
   }
   void open() {
     std::lock_guard lock(m_);
@@ -549,21 +555,43 @@ TEST_CASE("a client actor keeps frames while disconnected and reconnects with ba
 TEST_CASE("a slow client actor makes its loop stop reading; reading resumes when it catches up",
           "[actors][client][backpressure]") {
   actor_env env;
+  // Shared with the actor by value: it may outlive this scope when a
+  // REQUIRE fails, until the actor system shuts down.
+  struct shared {
+    gate slow;
+    std::mutex mutex;
+    std::string received;  // every frame, in delivery order
+    gate closed;
+  };
+  auto st = std::make_shared<shared>();
+  struct cleanup {  // on any exit: let the actor go, stop the loop
+    shared& st;
+    event_loop& loop;
+    std::thread& thread;
+    ~cleanup() {
+      st.slow.open();
+      loop.quit();
+      if (thread.joinable()) thread.join();
+    }
+  };
   event_loop loop;
   std::thread loop_thread([&] { loop.run(); });
+  cleanup on_exit{*st, loop, loop_thread};
   test_listener peer;
-  gate slow;
-  waitable_counter handled;
   actors::client_options copts;
   copts.net.address = peer.address();
   copts.net.codec = *make_codec_factory("raw", 1 << 20);
   copts.max_inbound_bytes = 256 * 1024;
   auto cl = std::make_unique<actors::client>(
-      env.sys, loop, copts, [&](caf::event_based_actor*, client_handle) -> caf::behavior {
-        return {[&](received_atom, std::string& frame) {
-          slow.wait();  // blocks until the test opens the gate
-          handled.add(static_cast<long>(frame.size()));
-        }};
+      env.sys, loop, copts, [st](caf::event_based_actor*, client_handle) -> caf::behavior {
+        return {
+            [st](received_atom, std::string& frame) {
+              st->slow.wait();  // blocks until the test opens the gate
+              std::lock_guard lock(st->mutex);
+              st->received += frame;
+            },
+            [st](closed_atom, close_reason) { st->closed.open(); },
+        };
       });
   auto conn = peer.accept();
   REQUIRE(conn.has_value());
@@ -575,14 +603,25 @@ TEST_CASE("a slow client actor makes its loop stop reading; reading resumes when
     sent += chunk.size();
     REQUIRE(sent < (256u << 20));
   }
-  CHECK(handled.value() == 0);
-  slow.open();
-  // Caught up, the client reads again: everything written before the stall
-  // and one more chunk arrive.
+  {
+    std::lock_guard lock(st->mutex);
+    CHECK(st->received.empty());
+  }
+  st->slow.open();
+  // Caught up, the client reads again: one more chunk goes through, then the
+  // peer closes. Every byte arrives, in order, before `closed`.
   CHECK(conn->write_all(chunk, 10s));
-  CHECK(handled.wait_for_at_least(static_cast<long>(sent + chunk.size()), 30s));
-
+  conn->close();
+  REQUIRE(st->closed.wait_for(30s));
+  std::lock_guard lock(st->mutex);
+  const std::string& got = st->received;
+  // n whole chunks, the part of one the stalled write got out, one more chunk.
+  REQUIRE(got.size() >= sent + chunk.size());
+  const size_t partial = got.size() - sent - chunk.size();
+  REQUIRE(partial < chunk.size());
+  for (size_t off = 0; off < sent; off += chunk.size())
+    REQUIRE(got.compare(off, chunk.size(), chunk) == 0);
+  CHECK(got.compare(sent, partial, chunk, 0, partial) == 0);
+  CHECK(got.compare(sent + partial, chunk.size(), chunk) == 0);
   cl.reset();
-  loop.quit();
-  loop_thread.join();
 }

@@ -135,8 +135,11 @@ struct client::impl final : tcp_handler {
 
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
     if (stop_if_actor_gone() || !inbox) return;
+    // A counted copy: pausing may close the connection inside offer(), and
+    // on_close drops the member.
+    auto in = inbox;
     std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
-    if (detail::offer(*inbox, *c, std::move(owned), 0)) caf::anon_send(actor, wake_atom::value);
+    if (detail::offer(*in, *c, std::move(owned), 0)) caf::anon_send(actor, wake_atom::value);
   }
 
   void on_high_water(const connection_ptr&, size_t queued) override {
