@@ -123,6 +123,29 @@ std::unique_ptr<cluster_process> start_gateway(const std::vector<uint16_t>& port
   return g;
 }
 
+/// Workers on ports of their own and a gateway in front of them, all
+/// listening: the setup most tests share. A test may replace a worker (a
+/// restart) or stop any of them.
+struct cluster {
+  std::vector<uint16_t> ports;  // the workers', in --workers order
+  std::vector<std::unique_ptr<cluster_process>> workers;
+  uint16_t gateway_port = 0;
+  std::unique_ptr<cluster_process> gateway;
+};
+
+cluster start_cluster(size_t n_workers, std::vector<std::string> gateway_flags = {},
+                      const std::vector<std::string>& worker_flags = {}) {
+  cluster c;
+  c.ports.assign(n_workers, 0);
+  for (auto& port : c.ports) {
+    c.workers.push_back(start_worker(port, worker_flags));
+    REQUIRE(port != 0);
+  }
+  c.gateway = start_gateway(c.ports, c.gateway_port, std::move(gateway_flags));
+  REQUIRE(c.gateway_port != 0);
+  return c;
+}
+
 /// The worker (index into the --workers list) that owns `key` when the
 /// workers in `live` are in the ring: the same fastnet::hash_ring the gateway uses.
 size_t owner_of(const std::string& key, const std::vector<size_t>& live) {
@@ -168,14 +191,10 @@ void stop_cleanly(const std::vector<cluster_process*>& procs) {
 
 TEST_CASE("cluster: round trips through a gateway and two workers, keys placed by the ring",
           "[cluster]") {
-  std::vector<uint16_t> ports{0, 0};
-  auto w0 = start_worker(ports[0]);
-  auto w1 = start_worker(ports[1]);
-  REQUIRE(ports[0] != 0);
-  REQUIRE(ports[1] != 0);
-  uint16_t gport = 0;
-  auto gw = start_gateway(ports, gport);
-  REQUIRE(gport != 0);
+  auto setup = start_cluster(2);
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
+  auto& w1 = workers[1];
   CHECK(gw->listening_line.find("workers up 2/2") != std::string::npos);
 
   constexpr int conns = 8;
@@ -231,12 +250,9 @@ TEST_CASE("cluster: round trips through a gateway and two workers, keys placed b
 }
 
 TEST_CASE("cluster: a full worker refuses new keys and leaves its shard unchanged", "[cluster]") {
-  std::vector<uint16_t> ports{0};
-  auto w0 = start_worker(ports[0], {"--max-keys", "2", "--max-bytes", "20"});
-  REQUIRE(ports[0] != 0);
-  uint16_t gport = 0;
-  auto gw = start_gateway(ports, gport);
-  REQUIRE(gport != 0);
+  auto setup = start_cluster(1, {}, {"--max-keys", "2", "--max-bytes", "20"});
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
   kv_client client(gport);
   CHECK(client.ask("SET a 12345") == std::optional<std::string>("OK"));  // 6 bytes
   CHECK(client.ask("SET b 1") == std::optional<std::string>("OK"));      // 8 bytes, 2 keys
@@ -253,13 +269,10 @@ TEST_CASE("cluster: a full worker refuses new keys and leaves its shard unchange
 
 TEST_CASE("cluster: a worker killed with SIGKILL fails fast, the other works, a restart rejoins",
           "[cluster]") {
-  std::vector<uint16_t> ports{0, 0};
-  auto w0 = start_worker(ports[0]);
-  auto w1 = start_worker(ports[1]);
-  REQUIRE((ports[0] != 0 && ports[1] != 0));
-  uint16_t gport = 0;
-  auto gw = start_gateway(ports, gport);
-  REQUIRE(gport != 0);
+  auto setup = start_cluster(2);
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
+  auto& w1 = workers[1];
   kv_client client(gport);
 
   std::vector<std::string> keys[2];  // by owner
@@ -319,13 +332,10 @@ TEST_CASE("cluster: a worker killed with SIGKILL fails fast, the other works, a 
 
 TEST_CASE("cluster: a frozen worker is noticed by the heartbeat and rejoins when it thaws",
           "[cluster]") {
-  std::vector<uint16_t> ports{0, 0};
-  auto w0 = start_worker(ports[0]);
-  auto w1 = start_worker(ports[1]);
-  REQUIRE((ports[0] != 0 && ports[1] != 0));
-  uint16_t gport = 0;
-  auto gw = start_gateway(ports, gport);
-  REQUIRE(gport != 0);
+  auto setup = start_cluster(2);
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
+  auto& w1 = workers[1];
   kv_client client(gport);
   std::string k1;  // a key of worker 1
   for (int i = 0; k1.empty(); ++i)
@@ -364,14 +374,11 @@ TEST_CASE("cluster: a frozen worker is noticed by the heartbeat and rejoins when
 
 TEST_CASE("cluster: with --on-down reroute only the dead worker's keys move, and move back",
           "[cluster]") {
-  std::vector<uint16_t> ports{0, 0, 0};
-  auto w0 = start_worker(ports[0]);
-  auto w1 = start_worker(ports[1]);
-  auto w2 = start_worker(ports[2]);
-  REQUIRE((ports[0] != 0 && ports[1] != 0 && ports[2] != 0));
-  uint16_t gport = 0;
-  auto gw = start_gateway(ports, gport, {"--on-down", "reroute"});
-  REQUIRE(gport != 0);
+  auto setup = start_cluster(3, {"--on-down", "reroute"});
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
+  auto& w1 = workers[1];
+  auto& w2 = workers[2];
   kv_client client(gport);
 
   std::vector<std::string> keys;
@@ -444,13 +451,10 @@ TEST_CASE(
     "cluster: two gateways share a port with SO_REUSEPORT, either serves alone, workers outlive "
     "both",
     "[cluster]") {
-  std::vector<uint16_t> ports{0, 0};
-  auto w0 = start_worker(ports[0]);
-  auto w1 = start_worker(ports[1]);
-  REQUIRE((ports[0] != 0 && ports[1] != 0));
-  uint16_t gport = 0;
-  auto ga = start_gateway(ports, gport, {"--reuseport"});
-  REQUIRE(gport != 0);
+  auto setup = start_cluster(2, {"--reuseport"});
+  auto& [ports, workers, gport, ga] = setup;
+  auto& w0 = workers[0];
+  auto& w1 = workers[1];
   // Gateway B reads the same worker list from a file (--workers-file).
   char path[] = "/tmp/fastnet_cluster_workersXXXXXX";
   int fd = ::mkstemp(path);
@@ -525,13 +529,10 @@ TEST_CASE(
 
 TEST_CASE("cluster: a --websocket gateway serves the same protocol, one request per message",
           "[cluster]") {
-  std::vector<uint16_t> ports{0, 0};
-  auto w0 = start_worker(ports[0]);
-  auto w1 = start_worker(ports[1]);
-  REQUIRE((ports[0] != 0 && ports[1] != 0));
-  uint16_t gport = 0;
-  auto gw = start_gateway(ports, gport, {"--websocket"});
-  REQUIRE(gport != 0);
+  auto setup = start_cluster(2, {"--websocket"});
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
+  auto& w1 = workers[1];
   auto sock = client_socket::connect(*socket_address::ip("127.0.0.1", gport));
   REQUIRE(sock.write_all(upgrade_request()));
   REQUIRE(read_http_head(sock).rfind("HTTP/1.1 101", 0) == 0);
