@@ -133,13 +133,7 @@ class client_socket {
 /// one of fastnet's clients from a plain peer. Thread safety: one thread.
 class test_listener {
  public:
-  test_listener() {
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    auto any_port = *socket_address::ip("127.0.0.1", 0);
-    if (!fd_ || ::bind(fd_.get(), any_port.data(), any_port.size()) != 0 ||
-        ::listen(fd_.get(), 16) != 0)
-      throw std::runtime_error(std::string("listener: ") + std::strerror(errno));
-  }
+  test_listener() : fd_(sockets::listen(*socket_address::ip("127.0.0.1", 0), {}, 16)) {}
   socket_address address() const { return sockets::local_address(fd_.get()); }
   /// The next connection; nullopt when none arrives before the deadline.
   std::optional<client_socket> accept(std::chrono::milliseconds timeout = 10s) {
