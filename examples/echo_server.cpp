@@ -4,7 +4,9 @@
 //               [--max-conns N] [--idle-timeout SECONDS] [--max-frame BYTES] [--reuseport]
 //               [--balancer round-robin|least-conn|hash] [--log-level LEVEL] [--burn-ns N]
 //
-// --mode reactor (default): a tcp_handler replies from the loop thread.
+// --mode reactor (default): a tcp_handler replies from the loop thread; the
+//   server is run() on the main thread, so with --loops 1 the process has one
+//   thread in all.
 // --mode actors: one CAF actor per connection replies through its handle.
 // Prints the connection count every 2 s through the server's timer API and
 // stops gracefully (flushing what is queued) on SIGINT or SIGTERM.
@@ -17,12 +19,19 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <system_error>
 
 namespace {
 
@@ -51,6 +60,28 @@ class echo_handler final : public fastnet::tcp_handler {
  private:
   std::chrono::nanoseconds burn_;
   std::atomic<long> count_{0};
+};
+
+/// Hands the stop signals to a loop: reads a signalfd when the loop reports
+/// it readable. The signals must be blocked in every thread. Loop thread only.
+class signal_watch final : private fastnet::io_handler {
+ public:
+  signal_watch(const sigset_t& signals, std::function<void(int)> on_signal)
+      : fd_(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC)),
+        on_signal_(std::move(on_signal)) {
+    if (!fd_) throw std::system_error(errno, std::generic_category(), "signalfd");
+  }
+  /// Starts watching on `loop`; the watch ends when the loop or this object goes.
+  void watch(fastnet::event_loop& loop) { loop.watch(fd_.get(), EPOLLIN, this); }
+
+ private:
+  void handle_events(uint32_t) override {
+    signalfd_siginfo info{};
+    while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+      on_signal_(static_cast<int>(info.ssi_signo));
+  }
+  fastnet::unique_fd fd_;
+  std::function<void(int)> on_signal_;
 };
 
 /// The same echo as one actor per connection.
@@ -148,25 +179,33 @@ int main(int argc, char** argv) {
   if (mode == "reactor") {
     echo_handler handler{burn_time};
     fastnet::tcp_server server(opts, handler);
-    try {
-      server.start();
-    } catch (const std::exception& e) {
-      std::cerr << "echo_server: " << e.what() << "\n";
-      return 1;
-    }
+    // Declared after the server, so destroyed first: the loop no longer
+    // reports the descriptor once run() has returned.
+    signal_watch stop_watch(stop_signals, [&](int signo) {
+      std::printf("echo_server: %s, stopping (%ld connections)\n",
+                  signo == SIGINT ? "SIGINT" : "SIGTERM", handler.connections());
+      std::fflush(stdout);
+      server.stop();  // from the loop: begins the shutdown, run() returns when done
+    });
+    fastnet::event_loop& main_loop = server.loops().loop(0);
+    // Queued before run(): runs on this thread once the server is bound.
+    main_loop.queue_in_loop([&] {
+      stop_watch.watch(main_loop);
+      std::printf("echo_server listening on %s (mode=reactor loops=%zu codec=%s%s)\n",
+                  server.local_address().to_string().c_str(), server.loops().size(), codec.c_str(),
+                  reuseport ? " reuseport" : "");
+      std::fflush(stdout);
+    });
     server.run_every(std::chrono::seconds(2), [&handler] {
       std::printf("connections: %ld\n", handler.connections());
       std::fflush(stdout);
     });
-    std::printf("echo_server listening on %s (mode=reactor loops=%zu codec=%s%s)\n",
-                server.local_address().to_string().c_str(), server.loops().size(), codec.c_str(),
-                reuseport ? " reuseport" : "");
-    std::fflush(stdout);
-    sigwait(&stop_signals, &sig);
-    std::printf("echo_server: %s, stopping (%ld connections)\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM", handler.connections());
-    std::fflush(stdout);
-    server.stop();
+    try {
+      server.run();
+    } catch (const std::exception& e) {
+      std::cerr << "echo_server: " << e.what() << "\n";
+      return 1;
+    }
   } else {
     caf::actor_system_config cfg;
     fastnet::actors::scheduler_options sched;

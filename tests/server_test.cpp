@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "support/test_socket.hpp"
@@ -319,4 +320,122 @@ TEST_CASE("connections kept past their server: calls racing stop and destruction
   CHECK(calls_after.value() == 4);
   for (auto& c : handler.conns)
     CHECK_FALSE(c->connected());
+}
+
+namespace {
+
+size_t thread_count() {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/task"))
+    ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("run() with one loop serves on the calling thread alone; stop() from elsewhere waits",
+          "[integration][server]") {
+  // Callbacks and server timers all run on the thread that called run(), and
+  // the server starts no thread of its own.
+  struct thread_echo final : recording_echo {
+    std::atomic<std::thread::id> seen{};
+    void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
+      seen = std::this_thread::get_id();
+      recording_echo::on_message(c, frame);
+    }
+  } handler;
+  tcp_server server(local(1), handler);
+  std::atomic<std::thread::id> timer_thread{};
+  waitable_counter timer_fired;
+  server.run_after(1ms, [&] {
+    timer_thread = std::this_thread::get_id();
+    timer_fired.add();
+  });
+  waitable_counter serving;
+  server.loops().loop(0).queue_in_loop([&] { serving.add(); });
+  const size_t threads_before = thread_count();
+  std::thread runner([&] { server.run(); });
+  REQUIRE(serving.wait_for_at_least(1));
+  CHECK(thread_count() == threads_before + 1);
+
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("ping"));
+  CHECK(c.read_exact(4) == std::optional<std::string>("ping"));
+  REQUIRE(timer_fired.wait_for_at_least(1));
+  CHECK(handler.seen.load() == runner.get_id());
+  CHECK(timer_thread.load() == runner.get_id());
+  CHECK(server.connection_count() == 1);
+
+  std::string rest;
+  end_kind end = end_kind::timeout;
+  std::thread reader([&] {
+    end = c.read_to_end(rest);
+    c.shutdown_write();  // answer the server's FIN so its close completes
+  });
+  server.stop();  // returns once run() has finished
+  CHECK(handler.closes.value() == 1);
+  CHECK(server.connection_count() == 0);
+  reader.join();
+  runner.join();
+  CHECK(end == end_kind::eof);
+  CHECK(rest.empty());
+  for (auto r : handler.close_reasons())
+    CHECK(r == close_reason::server_stopping);
+  CHECK_THROWS_AS(server.run(), std::logic_error);  // once per server
+}
+
+TEST_CASE(
+    "run() with two loops: stop() from a callback closes every connection, then run() returns",
+    "[integration][server]") {
+  // A client that sends "stop" asks the server to stop from inside
+  // on_message; its echo and every other client's still arrive before EOF.
+  struct stopping_echo final : recording_echo {
+    tcp_server* server = nullptr;
+    void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
+      recording_echo::on_message(c, frame);
+      if (std::string_view(reinterpret_cast<const char*>(frame.data()), frame.size()) == "stop")
+        server->stop();  // only begins the shutdown: this is the server's own thread
+    }
+  } handler;
+  tcp_server server(local(2), handler);
+  handler.server = &server;
+  waitable_counter serving;
+  server.loops().loop(0).queue_in_loop([&] { serving.add(); });
+  std::atomic<bool> returned{false};
+  std::thread runner([&] {
+    server.run();
+    returned = true;
+  });
+  REQUIRE(serving.wait_for_at_least(1));
+  std::vector<client_socket> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(client_socket::connect(server.local_address()));
+    REQUIRE(clients.back().write_all("hi"));
+    CHECK(clients.back().read_exact(2) == std::optional<std::string>("hi"));
+  }
+  CHECK_FALSE(returned.load());
+  REQUIRE(clients[0].write_all("stop"));
+  for (auto& c : clients) {
+    std::string rest;
+    CHECK(c.read_to_end(rest) == end_kind::eof);
+    CHECK(rest == (&c == &clients[0] ? "stop" : ""));
+    c.shutdown_write();
+  }
+  runner.join();
+  CHECK(returned.load());
+  CHECK(handler.closes.value() == 4);
+  for (auto r : handler.close_reasons())
+    CHECK(r == close_reason::server_stopping);
+  server.stop();  // after run() has returned: a no-op
+}
+
+TEST_CASE("stop() before run() does nothing; run() after start() throws", "[integration][server]") {
+  recording_echo handler;
+  tcp_server server(local(1), handler);
+  server.stop();
+  server.start();
+  CHECK_THROWS_AS(server.run(), std::logic_error);
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("ok"));
+  CHECK(c.read_exact(2) == std::optional<std::string>("ok"));
 }

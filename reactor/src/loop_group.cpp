@@ -21,10 +21,21 @@ loop_group::~loop_group() {
 
 void loop_group::start() {
   if (started_) return;
+  start_threads(0);
+}
+
+void loop_group::run() {
+  if (started_) throw std::logic_error("loop_group: run() on a started group");
+  start_threads(1);
+  loops_[0]->run();
+  stop();
+}
+
+void loop_group::start_threads(size_t first) {
   if (stopped_) throw std::logic_error("loop_group: a stopped group cannot be restarted");
   started_ = true;
-  std::latch running(static_cast<std::ptrdiff_t>(loops_.size()));
-  for (size_t i = 0; i < loops_.size(); ++i) {
+  std::latch running(static_cast<std::ptrdiff_t>(loops_.size() - first));
+  for (size_t i = first; i < loops_.size(); ++i) {
     threads_.emplace_back([this, i, &running] {
       // Thread names show up in top/perf; the kernel limits them to 15 chars.
       std::string n = name_.substr(0, 10) + "-" + std::to_string(i);

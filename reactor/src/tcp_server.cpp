@@ -26,21 +26,46 @@ struct tcp_server::impl {
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
     connection_opts = std::make_shared<const connection_options>(opts.connection);
     states = std::vector<loop_state>(loops.size());
+    // A single loop does the control work itself: one thread fewer, and a
+    // server run() on one loop has no thread of its own at all.
+    if (loops.size() == 1) {
+      control = &loops.loop(0);
+    } else {
+      own_control = std::make_unique<event_loop>();
+      control = own_control.get();
+    }
   }
 
   void start();
+  void run();
   void stop();
+  std::vector<unique_fd> bind_listeners();
+  void start_control_thread();
+  /// Puts each listener on its loop; `wait`: until they are there.
+  void install_acceptors(std::vector<unique_fd> listeners, bool wait);
+  /// Stops accepting and closes every connection; any thread, idempotent.
+  void begin_shutdown();
+  /// Closes every connection of loop `i` (on that loop).
+  void close_loop(size_t i, bool hard);
   void on_accept(unique_fd fd, const socket_address& peer, size_t accepting_loop);
   void on_closed(size_t loop_index, const connection_ptr& c);
+  /// One counted connection is gone (closed, or dropped before it started).
+  void connection_gone();
+  /// Called (maybe more than once) when stopping and no connection is left.
+  void all_closed();
+  bool on_own_thread();
   /// Runs `fn` on `loop` and waits for it (controlling thread only).
   static void run_and_wait(event_loop& loop, std::function<void()> fn);
 
   server_options opts;
   std::shared_ptr<const connection_options> connection_opts;
   tcp_handler& handler;
-  event_loop control;  // server timers and, with several loops and no reuse_port, the acceptor
-  std::thread control_thread;
   loop_group loops;
+  // Server timers and, with several loops and no reuse_port, the acceptor:
+  // loop 0 when there is only one loop, else a loop on a thread of its own.
+  std::unique_ptr<event_loop> own_control;
+  event_loop* control = nullptr;
+  std::thread control_thread;
   std::vector<loop_state> states;
   std::unique_ptr<detail::acceptor> acceptor;  // single-acceptor mode; control thread
   socket_address bound;
@@ -48,9 +73,11 @@ struct tcp_server::impl {
   std::atomic<size_t> open{0};
   std::atomic<bool> stopping{false};
   std::mutex mutex;
-  std::condition_variable all_closed;
-  bool started = false;
-  bool stopped = false;
+  std::condition_variable changed;  // open reached 0 while stopping, or run() returned
+  bool run_mode = false;            // written before `started` is set
+  bool finished = false;            // run() has returned; guarded by mutex
+  std::atomic<bool> started{false};
+  bool stopped = false;  // start() mode; controlling thread
 };
 
 void tcp_server::impl::run_and_wait(event_loop& loop, std::function<void()> fn) {
@@ -62,7 +89,7 @@ void tcp_server::impl::run_and_wait(event_loop& loop, std::function<void()> fn) 
   done.get_future().wait();
 }
 
-void tcp_server::impl::start() {
+std::vector<unique_fd> tcp_server::impl::bind_listeners() {
   // Bind everything first, on this thread, so that errors surface as exceptions.
   socket_options lopts = opts.socket;
   lopts.reuse_port = opts.reuse_port;
@@ -73,23 +100,31 @@ void tcp_server::impl::start() {
     for (size_t i = 1; i < loops.size(); ++i)
       listeners.push_back(sockets::listen(bound, lopts, opts.backlog));
   }
+  return listeners;
+}
 
-  loops.start();
+void tcp_server::impl::start_control_thread() {
+  if (!own_control) return;
   std::promise<void> control_running;
-  control.queue_in_loop([&] { control_running.set_value(); });
+  control->queue_in_loop([&] { control_running.set_value(); });
   control_thread = std::thread([this] {
     pthread_setname_np(pthread_self(), "fastnet-ctl");
-    control.run();
+    control->run();
   });
   control_running.get_future().wait();
+}
 
+void tcp_server::impl::install_acceptors(std::vector<unique_fd> listeners, bool wait) {
+  auto place = [wait](event_loop& loop, std::function<void()> fn) {
+    wait ? run_and_wait(loop, std::move(fn)) : loop.queue_in_loop(std::move(fn));
+  };
   // One listener per loop with SO_REUSEPORT; and with a single loop its one
   // listener lives on that loop too, so that an accepted connection starts
   // on the same thread without a hand-off (cheaper short connections).
   if (opts.reuse_port || loops.size() == 1) {
     for (size_t i = 0; i < loops.size(); ++i) {
       auto fd = std::make_shared<unique_fd>(std::move(listeners[i]));
-      run_and_wait(loops.loop(i), [this, i, fd] {
+      place(loops.loop(i), [this, i, fd] {
         states[i].acceptor = std::make_unique<detail::acceptor>(
             loops.loop(i), std::move(*fd), [this, i](unique_fd c, const socket_address& peer) {
               on_accept(std::move(c), peer, i);
@@ -98,16 +133,42 @@ void tcp_server::impl::start() {
     }
   } else {
     auto fd = std::make_shared<unique_fd>(std::move(listeners[0]));
-    run_and_wait(control, [this, fd] {
+    place(*control, [this, fd] {
       acceptor = std::make_unique<detail::acceptor>(
-          control, std::move(*fd), [this](unique_fd c, const socket_address& peer) {
+          *control, std::move(*fd), [this](unique_fd c, const socket_address& peer) {
             on_accept(std::move(c), peer, SIZE_MAX);
           });
     });
   }
-  started = true;
+}
+
+void tcp_server::impl::start() {
+  auto listeners = bind_listeners();
+  loops.start();
+  start_control_thread();
+  install_acceptors(std::move(listeners), true);
+  started.store(true);
   detail::log().info("listening on {} with {} loops{}", bound.to_string(), loops.size(),
                      opts.reuse_port ? " (SO_REUSEPORT)" : "");
+}
+
+void tcp_server::impl::run() {
+  auto listeners = bind_listeners();
+  run_mode = true;
+  start_control_thread();
+  // Queued: each loop installs its listener first thing when it starts.
+  install_acceptors(std::move(listeners), false);
+  started.store(true);
+  detail::log().info("serving {} with {} loops, loop 0 on the calling thread{}", bound.to_string(),
+                     loops.size(), opts.reuse_port ? " (SO_REUSEPORT)" : "");
+  loops.run();  // returns once all_closed() has quit loop 0, with the other loops joined
+  if (own_control) {
+    control->quit();
+    control_thread.join();
+  }
+  std::lock_guard lock(mutex);
+  finished = true;
+  changed.notify_all();
 }
 
 void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_t accepting_loop) {
@@ -140,10 +201,7 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
     unique_fd owned(raw);
     if (stopping.load(std::memory_order_acquire)) {
       loops.add_load(index, -1);
-      if (open.fetch_sub(1) == 1) {
-        std::lock_guard lock(mutex);
-        all_closed.notify_all();
-      }
+      connection_gone();
       return;
     }
     auto c = std::make_shared<connection>(
@@ -157,57 +215,88 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
 void tcp_server::impl::on_closed(size_t loop_index, const connection_ptr& c) {
   states[loop_index].connections.erase(c->id());
   loops.add_load(loop_index, -1);
-  if (open.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping.load()) {
+  connection_gone();
+}
+
+void tcp_server::impl::connection_gone() {
+  if (open.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping.load(std::memory_order_acquire))
+    all_closed();
+}
+
+void tcp_server::impl::all_closed() {
+  {
     std::lock_guard lock(mutex);
-    all_closed.notify_all();
+    changed.notify_all();
   }
+  if (run_mode) loops.loop(0).queue_in_loop([this] { loops.loop(0).quit(); });
+}
+
+bool tcp_server::impl::on_own_thread() {
+  bool own = control->in_loop_thread();
+  for (size_t i = 0; i < loops.size(); ++i)
+    own |= loops.loop(i).in_loop_thread();
+  return own;
+}
+
+void tcp_server::impl::close_loop(size_t i, bool hard) {
+  std::vector<connection_ptr> all;
+  all.reserve(states[i].connections.size());
+  for (auto& [id, c] : states[i].connections)
+    all.push_back(c);
+  for (auto& c : all)
+    hard ? c->abort() : c->close(close_reason::server_stopping);
+}
+
+void tcp_server::impl::begin_shutdown() {
+  if (stopping.exchange(true, std::memory_order_acq_rel)) return;
+  // Through the control loop: the single acceptor (if any) is gone before
+  // the loops are told to close, so the hand-offs it made are queued ahead
+  // of the close, and nothing is counted in `open` afterwards.
+  control->queue_in_loop([this] {
+    acceptor.reset();
+    control->run_after(opts.stop_timeout, [this] {
+      if (open.load() == 0) return;
+      detail::log().warn("stop: {} connections still open after {} ms; resetting them", open.load(),
+                         opts.stop_timeout.count());
+      for (size_t i = 0; i < loops.size(); ++i)
+        loops.loop(i).queue_in_loop([this, i] { close_loop(i, true); });
+    });
+    // Stop accepting, then close every connection gracefully: flush,
+    // half-close, wait for the peer's FIN.
+    for (size_t i = 0; i < loops.size(); ++i) {
+      loops.loop(i).queue_in_loop([this, i] {
+        states[i].acceptor.reset();
+        close_loop(i, false);
+      });
+    }
+    if (open.load() == 0) all_closed();
+  });
 }
 
 void tcp_server::impl::stop() {
-  if (!started || stopped) return;
+  if (!started.load()) return;
+  const bool own = on_own_thread();
+  if (run_mode) {
+    begin_shutdown();
+    if (own) return;  // run() returns once the shutdown is complete
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [this] { return finished; });
+    return;
+  }
   // stop() waits for the loops: from one of them it would wait for itself.
-  bool on_own_thread = control.in_loop_thread();
-  for (size_t i = 0; i < loops.size(); ++i)
-    on_own_thread |= loops.loop(i).in_loop_thread();
-  if (on_own_thread)
-    throw std::logic_error("tcp_server::stop() called from one of the server's own threads");
+  if (own) throw std::logic_error("tcp_server::stop() called from one of the server's own threads");
+  if (stopped) return;
   stopped = true;
-  stopping.store(true, std::memory_order_release);
-
-  // 1. Stop accepting.
-  run_and_wait(control, [this] { acceptor.reset(); });
-  for (size_t i = 0; i < loops.size(); ++i)
-    run_and_wait(loops.loop(i), [this, i] { states[i].acceptor.reset(); });
-
-  // 2. Close every connection gracefully: flush, half-close, wait for FIN.
-  auto close_all = [this](close_reason why, bool hard) {
-    for (size_t i = 0; i < loops.size(); ++i) {
-      loops.loop(i).queue_in_loop([this, i, why, hard] {
-        std::vector<connection_ptr> all;
-        for (auto& [id, c] : states[i].connections)
-          all.push_back(c);
-        for (auto& c : all)
-          hard ? c->abort() : c->close(why);
-      });
-    }
-  };
-  close_all(close_reason::server_stopping, false);
+  begin_shutdown();
   {
     std::unique_lock lock(mutex);
-    if (!all_closed.wait_for(lock, opts.stop_timeout, [this] { return open.load() == 0; })) {
-      detail::log().warn("stop: {} connections still open after {} ms; resetting them", open.load(),
-                         opts.stop_timeout.count());
-      lock.unlock();
-      close_all(close_reason::server_stopping, true);
-      lock.lock();
-      all_closed.wait(lock, [this] { return open.load() == 0; });
-    }
+    changed.wait(lock, [this] { return open.load() == 0; });
   }
-
-  // 3. Join the threads.
   loops.stop();
-  control.quit();
-  control_thread.join();
+  if (own_control) {
+    control->quit();
+    control_thread.join();
+  }
 }
 
 tcp_server::tcp_server(server_options opts, tcp_handler& handler)
@@ -218,8 +307,13 @@ tcp_server::~tcp_server() {
 }
 
 void tcp_server::start() {
-  if (impl_->started) return;
+  if (impl_->started.load()) return;
   impl_->start();
+}
+
+void tcp_server::run() {
+  if (impl_->started.load()) throw std::logic_error("tcp_server::run(): already started");
+  impl_->run();
 }
 
 void tcp_server::stop() {
@@ -235,15 +329,15 @@ size_t tcp_server::connection_count() const {
 }
 
 timer_id tcp_server::run_every(clock::duration interval, std::function<void()> fn) {
-  return impl_->control.run_every(interval, std::move(fn));
+  return impl_->control->run_every(interval, std::move(fn));
 }
 
 timer_id tcp_server::run_after(clock::duration delay, std::function<void()> fn) {
-  return impl_->control.run_after(delay, std::move(fn));
+  return impl_->control->run_after(delay, std::move(fn));
 }
 
 void tcp_server::cancel(timer_id id) {
-  impl_->control.cancel(id);
+  impl_->control->cancel(id);
 }
 
 loop_group& tcp_server::loops() {

@@ -15,8 +15,8 @@ namespace fastnet {
 /// A fixed set of event loops, one thread each, started together and
 /// stopped together. Also keeps the per-loop connection counts that the
 /// balancers read.
-/// Thread safety: start() and stop() from one controlling thread (not a loop
-/// thread); loop(), size() and the counters from any thread.
+/// Thread safety: start(), run() and stop() from one controlling thread (not
+/// a loop thread); loop(), size() and the counters from any thread.
 class loop_group {
  public:
   /// `threads` = 0 means one loop per core. Threads are named "<name>-<i>".
@@ -28,7 +28,13 @@ class loop_group {
   /// Starts the threads; returns once every loop is running. Idempotent
   /// while running; a stopped group cannot be restarted (std::logic_error).
   void start();
-  /// Quits every loop and joins the threads. Idempotent.
+  /// Runs loop 0 on the calling thread (which is not renamed) and the others
+  /// on threads of their own, until loop 0 quits (loop(0).quit(), from any
+  /// thread); then stops the rest as stop() does. A group of one loop thus
+  /// starts no thread at all. Tasks queued on a loop before run() run first.
+  void run();
+  /// Quits every loop and joins the threads. Idempotent. While run() is
+  /// serving, quit loop 0 instead: the run() caller joins the threads.
   void stop();
 
   size_t size() const { return loops_.size(); }
@@ -41,6 +47,9 @@ class loop_group {
   }
 
  private:
+  /// Starts loops [first, size()) on threads; returns once they all run.
+  void start_threads(size_t first);
+
   struct alignas(64) counter {
     std::atomic<size_t> value{0};
   };

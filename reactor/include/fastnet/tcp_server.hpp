@@ -46,9 +46,16 @@ struct server_options {
 /// The reactor's server: listens, spreads connections over its loops, runs
 /// the handler's callbacks on each connection's loop thread.
 ///
-/// Thread safety: start() and stop() from a controlling thread (not from a
-/// loop thread or a callback); the timer methods, connection_count and
-/// local_address from any thread.
+/// Two ways to serve: start() runs every loop on a thread of its own and
+/// returns; run() serves on the calling thread (it becomes loop 0) until
+/// stop(). A one-loop server that is run() starts no thread: its loop also
+/// accepts and fires the server timers, like a single-threaded Asio or
+/// libuv program. In a process with no other thread, the kernel and libc
+/// then skip their multi-thread bookkeeping on every system call.
+///
+/// Thread safety: start() from a controlling thread; stop() from one too
+/// after start(), or from any thread after run() has started serving; the
+/// timer methods, connection_count and local_address from any thread.
 class tcp_server {
  public:
   /// `handler` must outlive the server; its callbacks run concurrently on the loop threads.
@@ -62,10 +69,21 @@ class tcp_server {
   /// Throws std::system_error when the address cannot be bound.
   void start();
 
+  /// Binds and listens (throwing as start() does), then serves with loop 0
+  /// on the calling thread and the other loops on threads of their own.
+  /// Returns after stop(), once every connection is closed and every server
+  /// thread joined. Once per server; std::logic_error after start() or run().
+  void run();
+
   /// Stops accepting, flushes what connections have queued, closes them
   /// (resetting any still open after stop_timeout), and joins every thread.
-  /// Idempotent. Throws std::logic_error when called from one of the
-  /// server's own threads (a callback or timer), where it would deadlock.
+  /// Idempotent; does nothing before start() or run().
+  /// After start(): waits for all that; throws std::logic_error when called
+  /// from one of the server's own threads (a callback or timer), where it
+  /// would wait for itself.
+  /// After run(): from the server's own threads it only begins the shutdown
+  /// and returns (run() returns when it is complete); from any other thread
+  /// it waits until run() has finished.
   void stop();
 
   /// The bound address (with the real port when 0 was asked for).
@@ -74,7 +92,8 @@ class tcp_server {
   /// Open connections right now.
   size_t connection_count() const;
 
-  /// Runs `fn` every `interval` on the server's control loop (the seed's RunEvery).
+  /// Runs `fn` every `interval` on the server's control loop (the seed's
+  /// RunEvery): loop 0 when there is one loop, else a thread of its own.
   timer_id run_every(clock::duration interval, std::function<void()> fn);
   /// Runs `fn` once after `delay` on the server's control loop.
   timer_id run_after(clock::duration delay, std::function<void()> fn);
