@@ -26,6 +26,7 @@ struct tcp_server::impl {
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
     connection_opts = std::make_shared<const connection_options>(opts.connection);
     states = std::vector<loop_state>(loops.size());
+    loops_accepting = loops.size();
     // A single loop does the control work itself: one thread fewer, and a
     // server run() on one loop has no thread of its own at all.
     if (loops.size() == 1) {
@@ -51,7 +52,8 @@ struct tcp_server::impl {
   void on_closed(size_t loop_index, const connection_ptr& c);
   /// One counted connection is gone (closed, or dropped before it started).
   void connection_gone();
-  /// Called (maybe more than once) when stopping and no connection is left.
+  /// Called (maybe more than once) once every loop has stopped accepting
+  /// and no connection is left.
   void all_closed();
   bool on_own_thread();
   /// Runs `fn` on `loop` and waits for it (controlling thread only).
@@ -72,10 +74,14 @@ struct tcp_server::impl {
   std::atomic<uint64_t> next_id{1};
   std::atomic<size_t> open{0};
   std::atomic<bool> stopping{false};
+  // Loops that have yet to stop accepting in a shutdown: until it is 0, a
+  // connection count of 0 does not mean the server is drained.
+  std::atomic<size_t> loops_accepting{0};
   std::mutex mutex;
-  std::condition_variable changed;  // open reached 0 while stopping, or run() returned
-  bool run_mode = false;            // written before `started` is set
+  std::condition_variable changed;  // `drained` or `finished` became true
+  bool drained = false;             // all_closed() has run; guarded by mutex
   bool finished = false;            // run() has returned; guarded by mutex
+  bool run_mode = false;            // written before `started` is set
   std::atomic<bool> started{false};
   bool stopped = false;  // start() mode; controlling thread
 };
@@ -219,13 +225,15 @@ void tcp_server::impl::on_closed(size_t loop_index, const connection_ptr& c) {
 }
 
 void tcp_server::impl::connection_gone() {
-  if (open.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping.load(std::memory_order_acquire))
-    all_closed();
+  // seq_cst, paired with the loops' shutdown tasks: of a last close and a
+  // last loop done accepting that race, at least one sees the other.
+  if (open.fetch_sub(1) == 1 && loops_accepting.load() == 0) all_closed();
 }
 
 void tcp_server::impl::all_closed() {
   {
     std::lock_guard lock(mutex);
+    drained = true;
     changed.notify_all();
   }
   if (run_mode) loops.loop(0).queue_in_loop([this] { loops.loop(0).quit(); });
@@ -251,7 +259,8 @@ void tcp_server::impl::begin_shutdown() {
   if (stopping.exchange(true, std::memory_order_acq_rel)) return;
   // Through the control loop: the single acceptor (if any) is gone before
   // the loops are told to close, so the hand-offs it made are queued ahead
-  // of the close, and nothing is counted in `open` afterwards.
+  // of the close. Each loop then stops accepting and closes what it has;
+  // after the last one, nothing more is counted in `open`.
   control->queue_in_loop([this] {
     acceptor.reset();
     control->run_after(opts.stop_timeout, [this] {
@@ -267,9 +276,9 @@ void tcp_server::impl::begin_shutdown() {
       loops.loop(i).queue_in_loop([this, i] {
         states[i].acceptor.reset();
         close_loop(i, false);
+        if (loops_accepting.fetch_sub(1) == 1 && open.load() == 0) all_closed();
       });
     }
-    if (open.load() == 0) all_closed();
   });
 }
 
@@ -290,7 +299,7 @@ void tcp_server::impl::stop() {
   begin_shutdown();
   {
     std::unique_lock lock(mutex);
-    changed.wait(lock, [this] { return open.load() == 0; });
+    changed.wait(lock, [this] { return drained; });
   }
   loops.stop();
   if (own_control) {
