@@ -33,22 +33,24 @@ client_run run_load_client(uint16_t port, std::vector<std::string> args) {
   return {code.value_or(-1), client.output};
 }
 
-/// The count load_client prints for one error kind ("verify 3" -> 3); -1 if absent.
-long error_count(const std::string& output, const std::string& kind) {
-  auto line = output.find("errors");
+/// The number after `marker`, looked for after the first `label` in
+/// load_client's output; -1 if either is absent.
+long number_after(const std::string& output, const std::string& label, const std::string& marker) {
+  auto line = output.find(label);
   if (line == std::string::npos) return -1;
-  auto at = output.find(kind + " ", line);
+  auto at = output.find(marker, line);
   if (at == std::string::npos) return -1;
-  return std::stol(output.substr(at + kind.size() + 1));
+  return std::stol(output.substr(at + marker.size()));
 }
 
-/// The completed message count load_client prints ("messages : 42 (140/s)"); -1 if absent.
+/// The count of one error kind ("errors : 1 (connect 0, verify 1, ...)"); -1 if absent.
+long error_count(const std::string& output, const std::string& kind) {
+  return number_after(output, "errors", kind + " ");
+}
+
+/// The completed message count ("messages : 42 (140/s)"); -1 if absent.
 long message_count(const std::string& output) {
-  auto line = output.find("messages");
-  if (line == std::string::npos) return -1;
-  auto colon = output.find(':', line);
-  if (colon == std::string::npos) return -1;
-  return std::stol(output.substr(colon + 1));
+  return number_after(output, "messages", ":");
 }
 
 server_options local_server(const char* codec) {

@@ -29,6 +29,20 @@ namespace fastnet::test {
 
 using namespace std::chrono_literals;
 
+/// Waits until `fd` is ready for `events` (poll), retrying on EINTR; false
+/// at the deadline or on a poll error.
+inline bool wait_ready(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+}
+
 /// How a read that runs to the end of the stream finished.
 enum class end_kind { eof, reset, timeout };
 
@@ -116,15 +130,7 @@ class client_socket {
 
  private:
   bool wait(short events, std::chrono::steady_clock::time_point deadline) {
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_.get(), events, 0};
-      int r = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (r > 0) return true;
-      if (r < 0 && errno != EINTR) return false;
-    }
+    return wait_ready(fd_.get(), events, deadline);
   }
   unique_fd fd_;
 };
@@ -137,8 +143,8 @@ class test_listener {
   socket_address address() const { return sockets::local_address(fd_.get()); }
   /// The next connection; nullopt when none arrives before the deadline.
   std::optional<client_socket> accept(std::chrono::milliseconds timeout = 10s) {
-    pollfd p{fd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return std::nullopt;
+    if (!wait_ready(fd_.get(), POLLIN, std::chrono::steady_clock::now() + timeout))
+      return std::nullopt;
     unique_fd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn) return std::nullopt;
     return client_socket::adopt(std::move(conn));

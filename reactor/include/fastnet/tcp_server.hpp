@@ -73,6 +73,8 @@ class tcp_server {
   /// on the calling thread and the other loops on threads of their own.
   /// Returns after stop(), once every connection is closed and every server
   /// thread joined. Once per server; std::logic_error after start() or run().
+  /// Tasks queued on loops().loop(0) before the call run first, on the
+  /// calling thread once the server is bound: the place to report readiness.
   void run();
 
   /// Stops accepting, flushes what connections have queued, closes them
