@@ -83,7 +83,8 @@ struct tcp_server::impl {
   bool finished = false;            // run() has returned; guarded by mutex
   bool run_mode = false;            // written before `started` is set
   std::atomic<bool> started{false};
-  bool stopped = false;  // start() mode; controlling thread
+  std::atomic<bool> stop_requested{false};  // stop() was called; run() honours an early one
+  bool stopped = false;                     // start() mode; controlling thread
 };
 
 void tcp_server::impl::run_and_wait(event_loop& loop, std::function<void()> fn) {
@@ -131,6 +132,7 @@ void tcp_server::impl::install_acceptors(std::vector<unique_fd> listeners, bool 
     for (size_t i = 0; i < loops.size(); ++i) {
       auto fd = std::make_shared<unique_fd>(std::move(listeners[i]));
       place(loops.loop(i), [this, i, fd] {
+        if (stopping.load()) return;  // a shutdown got here first (run()); the fd closes
         states[i].acceptor = std::make_unique<detail::acceptor>(
             loops.loop(i), std::move(*fd), [this, i](unique_fd c, const socket_address& peer) {
               on_accept(std::move(c), peer, i);
@@ -140,6 +142,7 @@ void tcp_server::impl::install_acceptors(std::vector<unique_fd> listeners, bool 
   } else {
     auto fd = std::make_shared<unique_fd>(std::move(listeners[0]));
     place(*control, [this, fd] {
+      if (stopping.load()) return;
       acceptor = std::make_unique<detail::acceptor>(
           *control, std::move(*fd), [this](unique_fd c, const socket_address& peer) {
             on_accept(std::move(c), peer, SIZE_MAX);
@@ -161,20 +164,30 @@ void tcp_server::impl::start() {
 void tcp_server::impl::run() {
   auto listeners = bind_listeners();
   run_mode = true;
+  // However run() ends (a thread that cannot be started throws), the
+  // control thread is joined and stop() callers are released.
+  struct on_exit {
+    impl& self;
+    ~on_exit() {
+      if (self.control_thread.joinable()) {
+        self.control->quit();
+        self.control_thread.join();
+      }
+      std::lock_guard lock(self.mutex);
+      self.finished = true;
+      self.changed.notify_all();
+    }
+  } finish{*this};
   start_control_thread();
-  // Queued: each loop installs its listener first thing when it starts.
+  // Queued: each loop installs its listener when it starts (unless a
+  // shutdown has begun by then).
   install_acceptors(std::move(listeners), false);
   started.store(true);
+  // A stop() that came before `started` was set has returned at once; act on it.
+  if (stop_requested.load()) begin_shutdown();
   detail::log().info("serving {} with {} loops, loop 0 on the calling thread{}", bound.to_string(),
                      loops.size(), opts.reuse_port ? " (SO_REUSEPORT)" : "");
   loops.run();  // returns once all_closed() has quit loop 0, with the other loops joined
-  if (own_control) {
-    control->quit();
-    control_thread.join();
-  }
-  std::lock_guard lock(mutex);
-  finished = true;
-  changed.notify_all();
 }
 
 void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_t accepting_loop) {
@@ -283,6 +296,8 @@ void tcp_server::impl::begin_shutdown() {
 }
 
 void tcp_server::impl::stop() {
+  // seq_cst with run(): a stop() racing its start-up is seen by one side.
+  stop_requested.store(true);
   if (!started.load()) return;
   const bool own = on_own_thread();
   if (run_mode) {

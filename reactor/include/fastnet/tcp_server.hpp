@@ -50,8 +50,10 @@ struct server_options {
 /// returns; run() serves on the calling thread (it becomes loop 0) until
 /// stop(). A one-loop server that is run() starts no thread: its loop also
 /// accepts and fires the server timers, like a single-threaded Asio or
-/// libuv program. In a process with no other thread, the kernel and libc
-/// then skip their multi-thread bookkeeping on every system call.
+/// libuv program, and a process that never starts another thread avoids
+/// the kernel's and libc's multi-thread bookkeeping on every system call.
+/// With one loop the server timers run on that loop in both modes, so a
+/// slow timer delays that loop's IO.
 ///
 /// Thread safety: start() from a controlling thread; stop() from one too
 /// after start(), or from any thread after run() has started serving; the
@@ -72,14 +74,17 @@ class tcp_server {
   /// Binds and listens (throwing as start() does), then serves with loop 0
   /// on the calling thread and the other loops on threads of their own.
   /// Returns after stop(), once every connection is closed and every server
-  /// thread joined. Once per server; std::logic_error after start() or run().
-  /// Tasks queued on loops().loop(0) before the call run first, on the
-  /// calling thread once the server is bound: the place to report readiness.
+  /// thread joined; at once (after binding) when stop() was called before.
+  /// Once per server; std::logic_error after start() or run().
+  /// Tasks queued on loops().loop(0) before the call run on the calling
+  /// thread once the server is bound: the place to report readiness.
   void run();
 
   /// Stops accepting, flushes what connections have queued, closes them
   /// (resetting any still open after stop_timeout), and joins every thread.
-  /// Idempotent; does nothing before start() or run().
+  /// Idempotent. Before start() it does nothing; before run(), or while
+  /// run() is starting, it returns at once and run() stops as soon as it
+  /// has bound.
   /// After start(): waits for all that; throws std::logic_error when called
   /// from one of the server's own threads (a callback or timer), where it
   /// would wait for itself.
