@@ -42,6 +42,8 @@ struct tcp_server::impl {
   void stop();
   std::vector<unique_fd> bind_listeners();
   void start_control_thread();
+  /// Quits and joins the control thread, if it is running.
+  void stop_control_thread();
   /// Puts each listener on its loop; `wait`: until they are there.
   void install_acceptors(std::vector<unique_fd> listeners, bool wait);
   /// Stops accepting and closes every connection; any thread, idempotent.
@@ -84,7 +86,6 @@ struct tcp_server::impl {
   bool run_mode = false;            // written before `started` is set
   std::atomic<bool> started{false};
   std::atomic<bool> stop_requested{false};  // stop() was called; run() honours an early one
-  bool stopped = false;                     // start() mode; controlling thread
 };
 
 void tcp_server::impl::run_and_wait(event_loop& loop, std::function<void()> fn) {
@@ -119,6 +120,12 @@ void tcp_server::impl::start_control_thread() {
     control->run();
   });
   control_running.get_future().wait();
+}
+
+void tcp_server::impl::stop_control_thread() {
+  if (!control_thread.joinable()) return;
+  control->quit();
+  control_thread.join();
 }
 
 void tcp_server::impl::install_acceptors(std::vector<unique_fd> listeners, bool wait) {
@@ -169,10 +176,7 @@ void tcp_server::impl::run() {
   struct on_exit {
     impl& self;
     ~on_exit() {
-      if (self.control_thread.joinable()) {
-        self.control->quit();
-        self.control_thread.join();
-      }
+      self.stop_control_thread();
       std::lock_guard lock(self.mutex);
       self.finished = true;
       self.changed.notify_all();
@@ -309,18 +313,15 @@ void tcp_server::impl::stop() {
   }
   // stop() waits for the loops: from one of them it would wait for itself.
   if (own) throw std::logic_error("tcp_server::stop() called from one of the server's own threads");
-  if (stopped) return;
-  stopped = true;
+  // A second stop() finds the shutdown begun, the server drained and the
+  // threads joined: each step below is then a no-op.
   begin_shutdown();
   {
     std::unique_lock lock(mutex);
     changed.wait(lock, [this] { return drained; });
   }
   loops.stop();
-  if (own_control) {
-    control->quit();
-    control_thread.join();
-  }
+  stop_control_thread();
 }
 
 tcp_server::tcp_server(server_options opts, tcp_handler& handler)

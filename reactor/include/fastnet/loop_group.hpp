@@ -31,7 +31,8 @@ class loop_group {
   /// Runs loop 0 on the calling thread (which is not renamed) and the others
   /// on threads of their own, until loop 0 quits (loop(0).quit(), from any
   /// thread); then stops the rest as stop() does. A group of one loop thus
-  /// starts no thread at all. Tasks queued on a loop before run() run first.
+  /// starts no thread at all. Tasks queued on a loop before run() run in its
+  /// first iteration.
   void run();
   /// Quits every loop and joins the threads. Idempotent. While run() is
   /// serving, quit loop 0 instead: the run() caller joins the threads.
