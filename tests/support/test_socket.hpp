@@ -81,7 +81,7 @@ class client_socket {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     size_t off = 0;
     while (off < data.size()) {
-      if (!wait(POLLOUT, deadline)) return false;
+      if (!wait_ready(fd_.get(), POLLOUT, deadline)) return false;
       ssize_t n = ::send(fd_.get(), data.data() + off, data.size() - off, MSG_NOSIGNAL);
       if (n < 0 && errno != EINTR && errno != EAGAIN) return false;
       if (n > 0) off += static_cast<size_t>(n);
@@ -95,7 +95,7 @@ class client_socket {
     std::string out(n, '\0');
     size_t off = 0;
     while (off < n) {
-      if (!wait(POLLIN, deadline)) return std::nullopt;
+      if (!wait_ready(fd_.get(), POLLIN, deadline)) return std::nullopt;
       ssize_t r = ::recv(fd_.get(), out.data() + off, n - off, 0);
       if (r == 0) return std::nullopt;
       if (r < 0 && errno != EINTR && errno != EAGAIN) return std::nullopt;
@@ -109,7 +109,7 @@ class client_socket {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     char buf[65536];
     for (;;) {
-      if (!wait(POLLIN, deadline)) return end_kind::timeout;
+      if (!wait_ready(fd_.get(), POLLIN, deadline)) return end_kind::timeout;
       ssize_t r = ::recv(fd_.get(), buf, sizeof buf, 0);
       if (r == 0) return end_kind::eof;
       if (r < 0) {
@@ -129,9 +129,6 @@ class client_socket {
   void close() { fd_.reset(); }
 
  private:
-  bool wait(short events, std::chrono::steady_clock::time_point deadline) {
-    return wait_ready(fd_.get(), events, deadline);
-  }
   unique_fd fd_;
 };
 
