@@ -7,6 +7,7 @@
 #include <future>
 #include <mutex>
 
+#include "connection_impl.hpp"
 #include "fastnet/codecs/raw_codec.hpp"
 #include "log.hpp"
 
@@ -71,12 +72,11 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     attempts_since_success = 0;
     delay = opts.retry_initial;
     std::weak_ptr<impl> weak = self;
-    auto c = std::make_shared<fastnet::connection>(loop, std::move(pending), next_id++,
-                                                   opts.address, opts.codec(), handler,
-                                                   connection_opts, [weak](const connection_ptr&) {
-                                                     if (auto s = weak.lock())
-                                                       s->on_connection_closed();
-                                                   });
+    auto c = std::make_shared<detail::connection_impl>(
+        loop, std::move(pending), next_id++, opts.address, opts.codec(), handler, connection_opts,
+        [weak](const connection_ptr&) {
+          if (auto s = weak.lock()) s->on_connection_closed();
+        });
     {
       std::lock_guard lock(mutex);
       conn = c;
@@ -134,7 +134,8 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     retry_timer = {};
     stop_connecting();
     pending.reset();
-    if (auto c = current()) destroying ? c->close_now(close_reason::local_close) : c->close();
+    if (auto c = current())
+      destroying ? detail::impl_of(*c).close_now(close_reason::local_close) : c->close();
   }
 
   connection_ptr current() const {

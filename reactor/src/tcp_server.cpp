@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "acceptor.hpp"
+#include "connection_impl.hpp"
 #include "fastnet/codecs/raw_codec.hpp"
 #include "log.hpp"
 
@@ -227,7 +228,7 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
       connection_gone();
       return;
     }
-    auto c = std::make_shared<connection>(
+    auto c = std::make_shared<detail::connection_impl>(
         loops.loop(index), std::move(owned), id, peer_copy, opts.codec(), handler, connection_opts,
         [this, index](const connection_ptr& closed) { on_closed(index, closed); });
     states[index].connections.emplace(id, c);
@@ -269,7 +270,7 @@ void tcp_server::impl::close_loop(size_t i, bool hard) {
   for (auto& [id, c] : states[i].connections)
     all.push_back(c);
   for (auto& c : all)
-    hard ? c->abort() : c->close(close_reason::server_stopping);
+    hard ? c->abort() : detail::impl_of(*c).close(close_reason::server_stopping);
 }
 
 void tcp_server::impl::begin_shutdown() {

@@ -10,6 +10,8 @@
 #include <span>
 #include <string>
 
+#include "fastnet/close_reason.hpp"
+
 namespace fastnet {
 
 /// Outcome of one decode() call. A simple codec sets `state`, `consumed` and
@@ -25,7 +27,7 @@ struct decode_result {
   /// What the connection does once `reply` is written (frame and consumed only).
   enum class close_mode : uint8_t {
     none,   ///< keep going
-    peer,   ///< the peer ended the protocol (it sent a close): close as peer_closed
+    peer,   ///< the peer ended the protocol (it sent a close): as its EOF (on_peer_eof)
     local,  ///< our own close completed (the peer answered it): close as local_close
   };
   status state = status::need_more;
@@ -40,7 +42,8 @@ struct decode_result {
   uint8_t kind = 0;
   close_mode close_after = close_mode::none;
   /// Bytes the connection writes unchanged, before delivering `frame` (an
-  /// automatic pong, a close reply, an HTTP handshake response). A view into
+  /// automatic pong, an error's close frame, an HTTP handshake response).
+  /// Replies the peer's close calls for are farewell()'s. A view into
   /// storage the codec owns, valid until the next decode() call.
   std::span<const std::byte> reply;
 };
@@ -92,6 +95,16 @@ class codec {
   /// start, before on_connect, or at set_codec): a client's opening
   /// handshake. Valid until the next call on the codec. Default: none.
   virtual std::span<const std::byte> greeting() { return {}; }
+
+  /// Bytes written when the connection closes gracefully, after all queued
+  /// output and before the FIN: a protocol's closing handshake (WebSocket:
+  /// a Close frame, echoing the peer's code when the peer closed first).
+  /// `why` is the connection's close reason. Valid until the next call on
+  /// the codec. Default: none.
+  virtual std::span<const std::byte> farewell(close_reason why) {
+    (void)why;
+    return {};
+  }
 
   /// For protocols with an opening handshake: how long the peer has, from
   /// the moment this codec takes over, until handshake_done() must be true;

@@ -5,28 +5,13 @@
 #include <memory>
 #include <span>
 
+#include "fastnet/close_reason.hpp"
 #include "fastnet/socket_address.hpp"
 
 namespace fastnet {
 
 class connection;
 using connection_ptr = std::shared_ptr<connection>;
-
-/// Why a connection ended; passed to on_close.
-enum class close_reason : unsigned char {
-  peer_closed,      ///< the peer closed its side (EOF) and our output was flushed
-  reset,            ///< the peer reset the connection or the socket failed
-  local_close,      ///< close() or shutdown() from this side completed
-  aborted,          ///< abort() from this side (RST sent)
-  idle_timeout,     ///< nothing was read or written for the idle timeout
-  server_stopping,  ///< the server or client is stopping
-  protocol_error,   ///< the codec rejected the input
-  output_overflow,  ///< queued output passed max_output_bytes (peer not reading)
-  handler_error,    ///< a handler callback threw; the connection was reset
-};
-
-/// Printable name of a close reason ("peer_closed", ...).
-const char* to_string(close_reason r);
 
 /// Application callbacks for connections. One handler serves every
 /// connection of a server, and each callback runs on the loop thread that
@@ -46,10 +31,16 @@ class tcp_handler {
   /// only during the call; reply with conn->send(...).
   virtual void on_message(const connection_ptr& conn, std::span<const std::byte> frame) = 0;
 
-  /// The peer closed its sending side (EOF); every frame before it has been
-  /// delivered. Return true (the default) to close once queued output is
-  /// flushed; false to keep the connection half-open and send more, then
-  /// call close() or shutdown() yourself (on_close then reports peer_closed).
+  /// The peer finished: it closed its sending side (EOF), or its protocol
+  /// said it is done (a WebSocket Close frame, delivered to on_message just
+  /// before). Every frame before it has been delivered, and nothing more is
+  /// read. Return true (the default) to close now: queued output goes out,
+  /// then the protocol's closing reply (the WebSocket Close echo), then the
+  /// FIN. Return false to keep the connection open while replies are still
+  /// being made (on another thread, after asking someone else), then call
+  /// close() from any thread: those replies go out before the closing reply.
+  /// connection_options::peer_close_linger bounds the wait; after it the
+  /// connection closes anyway. on_close then reports peer_closed.
   virtual bool on_peer_eof(const connection_ptr&) { return true; }
 
   /// The connection is closed; it sends and receives nothing more.

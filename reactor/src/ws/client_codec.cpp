@@ -38,6 +38,11 @@ std::span<const std::byte> client_codec::greeting() {
   return std::as_bytes(std::span(request_));
 }
 
+std::span<const std::byte> client_codec::farewell(close_reason why) {
+  if (!open_) return {};
+  return parser_->farewell(why);
+}
+
 decode_result client_codec::decode(std::span<const std::byte> input) {
   if (open_) return parser_->decode(input);
   decode_result r;

@@ -215,15 +215,31 @@ decode_result frame_parser::control(uint8_t opcode, std::span<const std::byte> p
   if (close_sent_) {
     r.close_after = decode_result::close_mode::local;  // the answer to our close
   } else {
-    // Echo the code (RFC 6455 5.5.1), then the server closes the TCP connection.
-    std::array<std::byte, 2> code{};
-    if (payload.size() >= 2) std::copy_n(payload.begin(), 2, code.begin());
-    build_reply(op_close, std::span(code.data(), payload.size() >= 2 ? 2 : 0));
-    close_sent_ = true;
-    r.reply = reply_;
+    // The peer is done. Our echo of its code (RFC 6455 5.5.1) is the
+    // farewell, written when the connection closes: after the replies the
+    // handler still makes to messages that came before this Close.
+    peer_code_len_ = payload.size() >= 2 ? 2 : 0;
+    std::copy_n(payload.begin(), peer_code_len_, peer_code_.begin());
     r.close_after = decode_result::close_mode::peer;
   }
   return r;
+}
+
+std::span<const std::byte> frame_parser::farewell(close_reason why) {
+  if (close_sent_) return {};
+  if (close_received_) {
+    build_reply(op_close, std::span(peer_code_.data(), peer_code_len_));
+  } else {
+    // The peer's TCP ended without a Close: there is nobody to answer.
+    if (why == close_reason::peer_closed || why == close_reason::reset) return {};
+    uint16_t code = why == close_reason::server_stopping ? close_code::going_away
+                    : why == close_reason::frame_timeout ? close_code::policy_violation
+                                                         : close_code::normal;
+    std::string payload = close_payload(code);
+    build_reply(op_close, std::as_bytes(std::span(payload)));
+  }
+  close_sent_ = true;
+  return reply_;
 }
 
 std::array<std::byte, 4> frame_parser::next_mask() {

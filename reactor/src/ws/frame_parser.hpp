@@ -32,6 +32,10 @@ class frame_parser {
   decode_result decode(std::span<const std::byte> input);
   /// Frames one message or fragment (see server_codec::encode_as).
   void encode(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out);
+  /// The closing handshake for a graceful close (see codec::farewell): the
+  /// echo of the peer's Close, or our own Close with a code for `why`;
+  /// nothing once a Close was sent, or when the peer left without one.
+  std::span<const std::byte> farewell(close_reason why);
 
  private:
   decode_result fail(uint16_t code, std::string why);
@@ -65,7 +69,9 @@ class frame_parser {
 
   bool close_sent_ = false;
   bool close_received_ = false;
-  bool out_fragmenting_ = false;  // a fragmented message is being sent
+  bool out_fragmenting_ = false;          // a fragmented message is being sent
+  std::array<std::byte, 2> peer_code_{};  // the code of the peer's Close, echoed
+  uint8_t peer_code_len_ = 0;             // 0: its Close had no code
 
   std::array<std::byte, 125> control_{};  // an unmasked control payload
   std::vector<std::byte> reply_;          // a pong / close reply

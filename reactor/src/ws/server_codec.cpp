@@ -33,6 +33,11 @@ std::chrono::milliseconds server_codec::handshake_timeout() const {
   return opts_->handshake_timeout;
 }
 
+std::span<const std::byte> server_codec::farewell(close_reason why) {
+  if (!open_) return {};
+  return parser_->farewell(why);
+}
+
 decode_result server_codec::decode(std::span<const std::byte> input) {
   if (open_) return parser_->decode(input);
   return handshake(input);

@@ -44,6 +44,10 @@ class client_codec final : public codec {
   std::span<const std::byte> greeting() override;
   std::chrono::milliseconds handshake_timeout() const override;
   bool handshake_done() const override { return open_; }
+  /// A Close frame: the echo of the peer's, or ours (1001 when the server
+  /// stops, 1008 at the frame timeout, else 1000). None before the
+  /// handshake, after a Close was sent, or when the peer left without one.
+  std::span<const std::byte> farewell(close_reason why) override;
   const char* name() const override { return "websocket-client"; }
 
   /// The subprotocol the server selected, empty if none.

@@ -45,8 +45,10 @@ struct server_options {
 /// messages: kind::text (validated UTF-8) or kind::binary, reassembled from
 /// fragments; kind::open once when the handshake completes (payload: the
 /// request head; request() has it parsed); kind::close with the peer's
-/// close payload just before the connection closes. Pings are answered
-/// with pongs and close frames echoed, by the codec. Protocol violations
+/// close payload, after which the peer counts as finished (on_peer_eof).
+/// Pings are answered with pongs by the codec; the echo of the peer's Close
+/// (or our own Close on a local close) is its farewell(), written when the
+/// connection closes, after every reply made before. Protocol violations
 /// close with 1002 (1007 for bad UTF-8, 1009 past a size limit).
 /// send(payload, kind) frames text, binary, ping, pong and close (use
 /// close_payload()); `kind::more` sends fragments.
@@ -63,6 +65,10 @@ class server_codec final : public codec {
   void encode_as(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out) override;
   std::chrono::milliseconds handshake_timeout() const override;
   bool handshake_done() const override { return open_; }
+  /// A Close frame: the echo of the peer's, or ours (1001 when the server
+  /// stops, 1008 at the frame timeout, else 1000). None before the
+  /// handshake, after a Close was sent, or when the peer left without one.
+  std::span<const std::byte> farewell(close_reason why) override;
   const char* name() const override { return "websocket"; }
 
   /// The handshake request (meaningful once kind::open was delivered).

@@ -1,0 +1,205 @@
+// fastnet — what a connection is made of, for the loop that owns it.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fastnet/connection.hpp"
+#include "fastnet/ring_buffer.hpp"
+#include "fastnet/socket.hpp"
+#include "mpsc_stack.hpp"
+#include "transport.hpp"
+
+namespace fastnet::detail {
+
+class loop_inbox;
+
+/// A connection's lifecycle. Every change of state goes through
+/// connection_impl::enter(), which does what the new state implies.
+enum class conn_state : uint8_t {
+  open,         ///< reading and writing
+  peer_closed,  ///< the peer finished (EOF or its protocol's close): nothing more is
+                ///< read; sends go on until the handler closes (or peer_close_linger)
+  half_closed,  ///< shutdown(): sends refused; FIN once the output drains; still reading
+  closing,      ///< close(): input dropped; output, the protocol's farewell and the
+                ///< FIN go out, then the peer's EOF is awaited (close_linger)
+  failing,      ///< a write failed inside a caller's send(): reset on the next loop pass
+  closed,       ///< done: no socket, no buffers, the handler was told
+};
+
+/// The connection behind a fastnet::connection: its layers are the socket, a
+/// transport (plain TCP), the ring buffers, the codec and the handler.
+/// Its code is split by concern: connection.cpp (public calls and the
+/// outbox of calls made off the loop), connection_input.cpp (reading,
+/// decoding, pausing, the frame deadline), connection_output.cpp (sending,
+/// water marks), connection_lifecycle.cpp (states, closing, timers).
+/// Thread safety: as connection's; everything not public is loop-thread only.
+class connection_impl final : public connection, private io_handler {
+ public:
+  /// Called when the connection is fully closed, on its loop thread (the
+  /// owner's bookkeeping).
+  using closed_hook = std::function<void(const connection_ptr&)>;
+
+  connection_impl(event_loop& loop, unique_fd fd, uint64_t id, const socket_address& peer,
+                  std::unique_ptr<codec> codec, tcp_handler& handler,
+                  std::shared_ptr<const connection_options> opts, closed_hook on_closed);
+  ~connection_impl() override;
+
+  /// Registers with the loop, writes the codec's greeting and calls
+  /// on_connect. Loop thread only.
+  void start();
+  /// Closes gracefully with `why` as the reason (a server that stops says
+  /// server_stopping). Any thread.
+  void close(close_reason why);
+  /// Writes what the socket takes right now, then closes (FIN, or RST if
+  /// unread input remains) without waiting. Loop thread only.
+  void close_now(close_reason why);
+
+  // ---- the public API's implementation (see connection) ----
+  uint64_t id() const { return id_; }
+  socket_address peer_address() const;
+  socket_address local_address() const;
+  event_loop& loop() const { return loop_; }
+  bool send(std::span<const std::byte> payload, uint8_t kind);
+  bool send(std::string&& payload, uint8_t kind);
+  bool send_all(std::vector<std::string>&& frames);
+  void shutdown();
+  void abort();
+  void pause_reading(pause_source source);
+  void resume_reading(pause_source source);
+  bool connected() const {
+    auto s = state_.load(std::memory_order_acquire);
+    return s == conn_state::open || s == conn_state::peer_closed;
+  }
+  size_t pending_output() const { return pending_output_.load(std::memory_order_relaxed); }
+  std::any& context() { return context_; }
+  uint8_t frame_kind() const { return frame_kind_; }
+  void set_codec(std::unique_ptr<codec> next);
+  codec& current_codec() const { return *codec_; }
+
+ private:
+  enum pause_bits : uint8_t {
+    pause_user = 1,
+    pause_high_water = 2,
+    pause_inbound = 4,
+  };
+  static uint8_t bit_of(pause_source s) {
+    return s == pause_source::user ? pause_user : pause_inbound;
+  }
+
+  // ---- connection.cpp: calls made off the loop, in call order ----
+  struct command;
+  void post(std::unique_ptr<command> c);
+  void dispatch(std::unique_ptr<command> c);
+  void run_outbox();
+  void execute(command& c);
+  bool reserve_output(size_t n);
+  /// Runs a handler callback; if it throws, logs and resets the connection.
+  template <typename F>
+  void guarded(F&& callback) {
+    auto me = shared_from_this();
+    try {
+      callback(me);
+    } catch (const std::exception& e) {
+      handler_threw(e.what());
+    } catch (...) {
+      handler_threw(nullptr);
+    }
+  }
+  void handler_threw(const char* what);
+  void handle_events(uint32_t events) override;
+
+  // ---- connection_input.cpp ----
+  void handle_read();
+  void on_eof();
+  void decode_input(std::span<const std::byte> data, bool from_ring);
+  void deliver_buffered();
+  void start_codec();
+  void set_pause(uint8_t bit, bool on);
+  /// Epoll interest: input while reading, output while any is queued.
+  void update_interest();
+  /// Input is decoded and delivered (open, half_closed); otherwise dropped.
+  bool accepting_input() const;
+  /// The frame deadline: stamps when a partial frame is left waiting.
+  void track_partial_frame(bool partial, bool progressed);
+  void arm_frame_timer();
+
+  // ---- connection_output.cpp ----
+  bool send_in_loop(std::span<const std::byte> payload, uint8_t kind = 0);
+  bool write_reply(std::span<const std::byte> bytes);
+  bool write_pieces(std::span<const iovec> pieces, size_t total);
+  void handle_write();
+  void after_output_change(size_t before);
+  void on_output_drained();
+
+  // ---- connection_lifecycle.cpp ----
+  /// The one place a state changes; does what entering `next` implies.
+  void enter(conn_state next, close_reason why);
+  /// Checks whether the current state has run its course (output flushed,
+  /// FIN due, peer's EOF seen) and moves on. Called after IO.
+  void advance();
+  void send_fin();
+  void fail(close_reason why);
+  void finish(close_reason why);
+  void arm_idle_timer();
+  void touch() {
+    if (opts_->idle_timeout.count() > 0) last_activity_ = clock::now();
+  }
+  conn_state state() const { return state_.load(std::memory_order_relaxed); }
+  std::shared_ptr<connection_impl> self() {
+    return std::static_pointer_cast<connection_impl>(shared_from_this());
+  }
+
+  event_loop& loop_;                           // loop-thread use only
+  std::shared_ptr<detail::loop_inbox> inbox_;  // other threads post here; outlives loop_
+  unique_fd fd_;
+  transport* transport_;
+  const uint64_t id_;
+  // The peer's sockaddr in place when it fits (IPv4, IPv6, short Unix
+  // paths): a full sockaddr_storage would double an idle connection's size.
+  static constexpr size_t peer_inline = 28;  // sizeof(sockaddr_in6)
+  std::array<std::byte, peer_inline> peer_bytes_{};
+  uint8_t peer_len_ = 0;
+  std::unique_ptr<const socket_address> long_peer_;  // longer Unix paths only
+  std::unique_ptr<codec> codec_;
+  std::unique_ptr<codec> retired_codec_;  // replaced during a delivery; the frame may point into it
+  tcp_handler& handler_;
+  std::shared_ptr<const connection_options> opts_;  // shared by the owner's connections
+  closed_hook on_closed_;
+
+  std::atomic<conn_state> state_{conn_state::open};
+  std::atomic<size_t> pending_output_{0};
+  mpsc_stack<command> outbox_;  // calls from other threads
+  ring_buffer input_;
+  ring_buffer output_;
+  std::any context_;
+  clock::time_point last_activity_;
+  clock::time_point frame_started_{};  // a partial frame waits since; epoch = none
+  timer_id idle_timer_;
+  timer_id frame_timer_;
+  timer_id linger_timer_;   // close_linger or peer_close_linger, by state
+  uint32_t interest_ = 0;   // events currently registered with epoll
+  uint8_t paused_ = 0;      // pause_bits
+  uint8_t frame_kind_ = 0;  // decode_result::kind of the frame being delivered
+  close_reason close_why_ = close_reason::local_close;
+  bool registered_ = false;        // watched by the loop (between start and finish)
+  bool eof_ = false;               // the transport read the peer's EOF
+  bool fin_sent_ = false;          // our sending side is shut
+  bool above_high_water_ = false;  // between a high-water crossing and the low one
+  bool delivering_ = false;        // inside the decode loop (re-entrancy guard)
+  bool in_outbox_ = false;         // inside run_outbox (re-entrancy guard)
+};
+
+/// The implementation behind a connection handed out by tcp_server/tcp_client.
+inline connection_impl& impl_of(connection& c) {
+  return static_cast<connection_impl&>(c);
+}
+inline const connection_impl& impl_of(const connection& c) {
+  return static_cast<const connection_impl&>(c);
+}
+
+}  // namespace fastnet::detail

@@ -1,0 +1,266 @@
+// fastnet — a connection's input: reading through the transport, cutting
+// frames with the codec, pausing, and the deadline of a frame begun.
+#include <sys/epoll.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "connection_impl.hpp"
+#include "log.hpp"
+
+namespace fastnet::detail {
+namespace {
+
+// Size of the stack spill area of one read: with the ring's free space in
+// front of it, a single readv takes at least this much.
+constexpr size_t read_spill = 64 * 1024;
+
+bool would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
+}  // namespace
+
+void connection_impl::handle_read() {
+  std::byte spill[read_spill];
+  iovec iov[3];
+  int count = 0;
+  size_t ring_space = 0;
+  const bool ring_in_use = !input_.empty();
+  if (ring_in_use) {
+    iovec free_space[2];
+    int regions = input_.writable_iov(free_space, 0);
+    for (int i = 0; i < regions; ++i) {
+      iov[count++] = free_space[i];
+      ring_space += free_space[i].iov_len;
+    }
+  }
+  iov[count++] = {spill, sizeof spill};
+  ssize_t n = transport_->read(fd_.get(), iov, count);
+  if (n < 0) {
+    if (would_block(errno)) return;
+    detail::log().debug("conn {} {}: read: {}", id_, peer_address().to_string(),
+                        std::strerror(errno));
+    fail(close_reason::reset);
+    return;
+  }
+  if (n == 0) {
+    on_eof();
+    return;
+  }
+  touch();
+  auto got = static_cast<size_t>(n);
+  if (!accepting_input()) {  // closing (or the peer already finished): dropped
+    input_.clear();
+    return;
+  }
+  if (!ring_in_use) {
+    // The common small-message case: frames are cut straight from the stack
+    // and only an incomplete tail is copied into the ring.
+    decode_input({spill, got}, false);
+    return;
+  }
+  size_t in_ring = std::min(got, ring_space);
+  input_.commit(in_ring);
+  input_.append(spill, got - in_ring);
+  decode_input(input_.linearize(), true);
+}
+
+void connection_impl::on_eof() {
+  // The peer sends nothing more; a frame it left incomplete never will be.
+  eof_ = true;
+  input_.clear();
+  track_partial_frame(false, true);
+  switch (state()) {
+    case conn_state::open:
+      enter(conn_state::peer_closed, close_reason::peer_closed);
+      break;
+    case conn_state::half_closed:
+      // Both sides are done sending: what is left is our output.
+      enter(conn_state::closing, close_reason::peer_closed);
+      break;
+    default:
+      advance();  // closing: the EOF it waited for
+      break;
+  }
+  // Level triggering would report the EOF forever. Dropping EPOLLIN waits
+  // until this iteration's events are handled: a consumer (an actor run
+  // from the loop's deferred queue) usually closes the connection by then,
+  // and closing makes that epoll_ctl needless.
+  if (state() != conn_state::closed)
+    loop_.defer([self = self()] {
+      if (self->state() != conn_state::closed) self->update_interest();
+    });
+}
+
+void connection_impl::decode_input(std::span<const std::byte> data, bool from_ring) {
+  auto keep = shared_from_this();
+  size_t offset = 0;
+  bool partial = false;
+  delivering_ = true;
+  while (accepting_input() && paused_ == 0) {
+    // codec_ is read afresh for every frame: set_codec() from a handler
+    // switches it between two frames of the same read.
+    decode_result r = codec_->decode(data.subspan(offset));
+    if (r.state == decode_result::status::need_more) {
+      partial = offset < data.size();
+      break;
+    }
+    // The codec's own answer (a pong, a handshake response) goes out before
+    // the frame is delivered, so it precedes any reply to it.
+    if (!r.reply.empty()) write_reply(r.reply);
+    if (r.state == decode_result::status::error) {
+      detail::log().warn("conn {} {}: {} codec: {}; closing", id_, peer_address().to_string(),
+                         codec_->name(), r.error);
+      enter(conn_state::closing, close_reason::protocol_error);
+      break;
+    }
+    if (r.state == decode_result::status::frame && accepting_input()) {
+      frame_kind_ = r.kind;
+      guarded([&](const connection_ptr& me) { handler_.on_message(me, r.frame); });
+    }
+    offset += r.consumed;
+    retired_codec_.reset();  // the frame that pointed into it has been handled
+    if (r.close_after == decode_result::close_mode::peer) {
+      // The peer's protocol says it is done: as its EOF, without the EOF.
+      if (state() == conn_state::open)
+        enter(conn_state::peer_closed, close_reason::peer_closed);
+      else if (state() == conn_state::half_closed)
+        enter(conn_state::closing, close_reason::peer_closed);
+      break;
+    }
+    if (r.close_after == decode_result::close_mode::local) {
+      enter(conn_state::closing, close_reason::local_close);
+      break;
+    }
+  }
+  delivering_ = false;
+  if (!accepting_input()) {
+    input_.clear();
+    track_partial_frame(false, true);
+    return;
+  }
+  if (from_ring) {
+    input_.consume(offset);
+  } else {
+    input_.append(data.subspan(offset));
+  }
+  if (paused_ == 0) track_partial_frame(partial, offset > 0);
+}
+
+void connection_impl::deliver_buffered() {
+  if (delivering_ || input_.empty()) return;
+  decode_input(input_.linearize(), true);
+}
+
+bool connection_impl::accepting_input() const {
+  auto s = state();
+  return s == conn_state::open || s == conn_state::half_closed;
+}
+
+void connection_impl::start_codec() {
+  if (auto hello = codec_->greeting(); !hello.empty()) write_reply(hello);
+  auto deadline = codec_->handshake_timeout();
+  if (deadline.count() <= 0) return;
+  // Not cancelled on success: the check is cheap and the weak reference
+  // lets a closed connection go.
+  std::weak_ptr<connection_impl> weak = self();
+  const codec* armed_for = codec_.get();
+  loop_.run_after(deadline, [weak, armed_for] {
+    auto self = weak.lock();
+    if (!self || self->state() == conn_state::closed) return;
+    if (self->codec_.get() != armed_for || self->codec_->handshake_done()) return;
+    detail::log().warn("conn {} {}: {} handshake not done in time; resetting", self->id_,
+                       self->peer_address().to_string(), self->codec_->name());
+    self->fail(close_reason::protocol_error);
+  });
+}
+
+void connection_impl::set_codec(std::unique_ptr<codec> next) {
+  loop_.assert_in_loop_thread();
+  if (!next) return;
+  if (delivering_) {
+    // The frame being delivered may point into the old codec's storage:
+    // keep it until the callback returns. The decode loop picks up codec_
+    // afresh for the next frame.
+    if (retired_codec_) {
+      codec_ = std::move(next);  // a second switch: the first old codec is the one to keep
+    } else {
+      retired_codec_ = std::exchange(codec_, std::move(next));
+    }
+    start_codec();
+    return;
+  }
+  codec_ = std::move(next);
+  start_codec();
+  if (paused_ == 0) deliver_buffered();
+}
+
+// ---- reading control ----------------------------------------------------
+
+void connection_impl::update_interest() {
+  if (!registered_) return;
+  uint32_t want = 0;
+  // While closing, input is read (and dropped) whatever pauses it, to see
+  // the peer's FIN.
+  bool wants_input =
+      !eof_ &&
+      (state() == conn_state::closing ||
+       (paused_ == 0 && (state() == conn_state::open || state() == conn_state::half_closed)));
+  if (wants_input) want |= EPOLLIN;
+  if (!output_.empty()) want |= EPOLLOUT;
+  if (want != interest_) {
+    loop_.modify(fd_.get(), want, this);
+    interest_ = want;
+  }
+}
+
+void connection_impl::set_pause(uint8_t bit, bool on) {
+  uint8_t was = paused_;
+  paused_ = on ? static_cast<uint8_t>(paused_ | bit) : static_cast<uint8_t>(paused_ & ~bit);
+  if (paused_ == was) return;
+  // A paused connection does not read: the peer cannot be late meanwhile.
+  if (on) track_partial_frame(false, true);
+  update_interest();
+  // Frames already buffered were held back while paused: hand them over now.
+  if (!on && paused_ == 0) deliver_buffered();
+}
+
+// ---- the frame deadline ---------------------------------------------------
+//
+// The idle timeout re-arms on every byte, so a peer trickling a frame one
+// byte at a time would hold the connection forever. Once a frame has begun
+// and the decoder waits for its rest, the rest must come within
+// frame_timeout. One timer at most per connection, armed only while a
+// partial frame waits: small whole frames never touch it.
+
+void connection_impl::track_partial_frame(bool partial, bool progressed) {
+  if (!partial) {
+    frame_started_ = {};
+    return;
+  }
+  if (opts_->frame_timeout.count() <= 0) return;
+  // A frame completed in this read: the one left over starts its own clock.
+  if (progressed || frame_started_ == clock::time_point{}) frame_started_ = clock::now();
+  if (!frame_timer_) arm_frame_timer();
+}
+
+void connection_impl::arm_frame_timer() {
+  std::weak_ptr<connection_impl> weak = self();
+  frame_timer_ = loop_.run_after(frame_started_ + opts_->frame_timeout - clock::now(), [weak] {
+    auto self = weak.lock();
+    if (!self) return;
+    self->frame_timer_ = {};
+    if (self->frame_started_ == clock::time_point{} || !self->accepting_input()) return;
+    if (clock::now() - self->frame_started_ < self->opts_->frame_timeout) {
+      self->arm_frame_timer();  // a later frame began: its own deadline
+      return;
+    }
+    detail::log().info("conn {} {}: a {} frame begun {} ms ago is still incomplete; closing",
+                       self->id_, self->peer_address().to_string(), self->codec_->name(),
+                       self->opts_->frame_timeout.count());
+    self->enter(conn_state::closing, close_reason::frame_timeout);
+  });
+}
+
+}  // namespace fastnet::detail
