@@ -18,6 +18,10 @@ connection_behavior from_handler(std::shared_ptr<tcp_handler> handler) {
         [handler, conn](message_atom, uint8_t, std::string& frame) {
           handler->on_message(conn.connection(), std::as_bytes(std::span(frame)));
         },
+        // false: the handler replies later and closes itself, as in the reactor.
+        [handler, conn](peer_closed_atom) {
+          if (handler->on_peer_eof(conn.connection())) conn.close();
+        },
         [handler, conn](write_blocked_atom, size_t queued) {
           handler->on_high_water(conn.connection(), queued);
         },

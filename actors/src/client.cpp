@@ -1,14 +1,15 @@
 #include "fastnet/actors/client.hpp"
 
+#include <algorithm>
+#include <any>
 #include <atomic>
 #include <utility>
 #include <vector>
 
 #include <caf/all.hpp>
 
-#include "deliver.hpp"
+#include "bridge.hpp"
 #include "fastnet/actors/connection_handle.hpp"
-#include "inbox.hpp"
 
 // The up message hands the actor the new connection's inbox.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<fastnet::actors::detail::inbox>)
@@ -16,18 +17,15 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<fastnet::actors::detail::inbox>)
 namespace fastnet::actors {
 namespace {
 
-// Internal: a connection came up / went down; frames wait in its inbox.
+// Internal: a connection came up; its frames will wait in the inbox it brings.
 using up_atom = caf::atom_constant<caf::atom("fn_cup")>;
-using down_atom = caf::atom_constant<caf::atom("fn_cdown")>;
-using wake_atom = caf::atom_constant<caf::atom("fn_cwake")>;
 
 }  // namespace
 
 /// The actor-side state behind a client_handle (actor thread only), plus the
 /// flag the loop reads to stop once the actor is gone.
 struct client_handle::state {
-  connection_handle conn;                // the connection that is up, if any
-  std::shared_ptr<detail::inbox> inbox;  // that connection's frames
+  detail::actor_side side;  // the connection that is up, if any, and its frames
   std::vector<std::string> pending;
   size_t pending_bytes = 0;
   size_t max_pending = 0;
@@ -35,7 +33,7 @@ struct client_handle::state {
 };
 
 bool client_handle::send(std::string frame) const {
-  if (s_->conn.connected() && s_->conn.send(std::move(frame))) return true;
+  if (s_->side.conn.connected() && s_->side.conn.send(std::move(frame))) return true;
   // Not connected (or the connection is going down): keep it, in order, for
   // the next connect. A failed send above leaves `frame` intact.
   if (s_->pending_bytes + frame.size() > s_->max_pending) return false;
@@ -45,7 +43,7 @@ bool client_handle::send(std::string frame) const {
 }
 
 bool client_handle::connected() const {
-  return s_->conn.connected();
+  return s_->side.conn.connected();
 }
 
 size_t client_handle::pending_bytes() const {
@@ -61,37 +59,24 @@ namespace {
 /// down drains the last of its frames before `closed` is delivered.
 caf::behavior client_actor(caf::event_based_actor* self, std::shared_ptr<client_handle::state> st,
                            std::shared_ptr<const client_behavior> user) {
-  self->set_default_handler([st](caf::scheduled_actor* s,
-                                 caf::message_view& mv) -> caf::result<caf::message> {
-    auto& content = mv.content();
-    if (content.match_elements<up_atom, connection_handle, uint64_t, std::string,
-                               std::shared_ptr<detail::inbox>>()) {
-      st->conn = content.get_as<connection_handle>(1);
-      st->inbox = content.get_as<std::shared_ptr<detail::inbox>>(4);
-      if (!st->pending.empty()) {
-        st->conn.send_all(std::exchange(st->pending, {}));
-        st->pending_bytes = 0;
-      }
-      detail::deliver(s, caf::make_message(connected_atom::value, content.get_as<uint64_t>(2),
-                                           content.get_as<std::string>(3)));
-      return caf::message{};
-    }
-    if (content.match_elements<wake_atom>()) {
-      if (st->inbox) detail::drain(s, *st->inbox, st->conn);
-      return caf::message{};
-    }
-    if (content.match_elements<down_atom, close_reason>()) {
-      if (st->inbox) detail::drain(s, *st->inbox, st->conn);
-      st->inbox.reset();
-      st->conn = connection_handle{};
-      detail::deliver(s, caf::make_message(closed_atom::value, content.get_as<close_reason>(1)));
-      return caf::message{};
-    }
-    if (content.match_element<connected_atom>(0) || content.match_element<write_blocked_atom>(0) ||
-        content.match_element<write_resumed_atom>(0) || content.match_element<closed_atom>(0))
-      return caf::message{};
-    return caf::drop(s, mv);
-  });
+  self->set_default_handler(
+      [st](caf::scheduled_actor* s, caf::message_view& mv) -> caf::result<caf::message> {
+        auto& content = mv.content();
+        if (content.match_elements<up_atom, connection_handle, uint64_t, std::string,
+                                   std::shared_ptr<detail::inbox>>()) {
+          st->side.conn = content.get_as<connection_handle>(1);
+          st->side.in = content.get_as<std::shared_ptr<detail::inbox>>(4);
+          if (!st->pending.empty()) {
+            st->side.conn.send_all(std::exchange(st->pending, {}));
+            st->pending_bytes = 0;
+          }
+          detail::deliver(s, caf::make_message(connected_atom::value, content.get_as<uint64_t>(2),
+                                               content.get_as<std::string>(3)));
+          return caf::message{};
+        }
+        if (detail::handle_bridge_message(s, content, st->side, [] {})) return caf::message{};
+        return caf::drop(s, mv);
+      });
   return (*user)(self, client_handle(st));
 }
 
@@ -111,7 +96,7 @@ struct client::impl final : tcp_handler {
     // stops the client at its next callback.
     actor->attach_functor([st = st](const caf::error&) {
       st->actor_gone = true;
-      st->conn.close();
+      st->side.conn.close();
     });
     tcp->connect();
   }
@@ -127,19 +112,21 @@ struct client::impl final : tcp_handler {
 
   void on_connect(const connection_ptr& c) override {
     if (stop_if_actor_gone()) return;
-    inbox = std::make_shared<detail::inbox>(std::max<size_t>(opts.max_inbound_frames, 1),
-                                            std::max<size_t>(opts.max_inbound_bytes, 1));
+    auto in = std::make_shared<detail::inbox>(std::max<size_t>(opts.max_inbound_frames, 1),
+                                              std::max<size_t>(opts.max_inbound_bytes, 1));
     caf::anon_send(actor, up_atom::value, connection_handle(c), c->id(),
-                   c->peer_address().to_string(), inbox);
+                   c->peer_address().to_string(), in);
+    c->context() = detail::link{std::move(in), actor, nullptr};
   }
 
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
-    if (stop_if_actor_gone() || !inbox) return;
-    // A counted copy: pausing may close the connection inside offer(), and
-    // on_close drops the member.
-    auto in = inbox;
-    std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
-    if (detail::offer(*in, *c, std::move(owned), 0)) caf::anon_send(actor, wake_atom::value);
+    if (stop_if_actor_gone()) return;
+    if (auto* l = std::any_cast<detail::link>(&c->context())) l->on_message(*c, frame);
+  }
+
+  bool on_peer_eof(const connection_ptr& c) override {
+    auto* l = std::any_cast<detail::link>(&c->context());
+    return l == nullptr || l->on_peer_eof();
   }
 
   void on_high_water(const connection_ptr&, size_t queued) override {
@@ -150,14 +137,13 @@ struct client::impl final : tcp_handler {
     caf::anon_send(actor, write_resumed_atom::value, queued);
   }
 
-  void on_close(const connection_ptr&, close_reason why) override {
-    caf::anon_send(actor, down_atom::value, why);
-    inbox.reset();
+  void on_close(const connection_ptr& c, close_reason why) override {
+    caf::anon_send(actor, detail::down_atom::value, why);
+    c->context().reset();
   }
 
   client_options opts;
   std::shared_ptr<client_handle::state> st;
-  std::shared_ptr<detail::inbox> inbox;  // the current connection's; loop thread only
   caf::actor actor;
   std::unique_ptr<tcp_client> tcp;
 };

@@ -10,6 +10,8 @@
 
 #include <fastnet/connection.hpp>
 
+#include "mpsc_stack.hpp"  // reactor/src: the same queue as the connection's outbox
+
 namespace fastnet::actors::detail {
 
 /// Frames on their way from one connection's loop thread (the single
@@ -17,8 +19,8 @@ namespace fastnet::actors::detail {
 /// at a time, and CAF orders its runs), plus the accounting of the inbound
 /// budget and the one-wake-per-batch flag.
 ///
-/// The queue is an intrusive lock-free stack the actor takes whole (one
-/// exchange) and reverses, like the connection's outbox. Not moodycamel's
+/// The queue is the connection outbox's mpsc_stack, which the actor takes
+/// whole (one exchange) and reverses. Not moodycamel's
 /// ReaderWriterQueue, which this replaced: its blocks stay allocated once a
 /// connection has seen traffic (4 KiB per connection for a 64-slot queue,
 /// measured with pinged idle connections); here an idle connection holds
@@ -28,10 +30,6 @@ namespace fastnet::actors::detail {
 class inbox {
  public:
   inbox(size_t max_frames, size_t max_bytes) : max_frames_(max_frames), max_bytes_(max_bytes) {}
-  ~inbox() {
-    free_list(head_.exchange(nullptr, std::memory_order_acquire));
-    free_list(taken_);
-  }
   inbox(const inbox&) = delete;
   inbox& operator=(const inbox&) = delete;
 
@@ -44,11 +42,7 @@ class inbox {
     // the connection paused for good.
     frames_.fetch_add(1, std::memory_order_seq_cst);
     bytes_.fetch_add(frame.size(), std::memory_order_seq_cst);
-    frame_node* node = std::make_unique<frame_node>(std::move(frame), kind).release();
-    node->next = head_.load(std::memory_order_relaxed);
-    while (!head_.compare_exchange_weak(node->next, node, std::memory_order_release,
-                                        std::memory_order_relaxed)) {
-    }
+    queue_.push(std::make_unique<frame_node>(std::move(frame), kind));
     return !wake_pending_.exchange(true, std::memory_order_seq_cst);
   }
 
@@ -70,17 +64,9 @@ class inbox {
 
   /// Actor: takes the next frame and its codec kind, oldest first.
   bool pop(std::string& out, uint8_t& kind) {
-    if (taken_ == nullptr) {
-      frame_node* list = head_.exchange(nullptr, std::memory_order_acquire);
-      while (list != nullptr) {  // reverse: the stack holds the newest first
-        frame_node* next = list->next;
-        list->next = taken_;
-        taken_ = list;
-        list = next;
-      }
-      if (taken_ == nullptr) return false;
-    }
-    std::unique_ptr<frame_node> node(std::exchange(taken_, taken_->next));
+    if (taken_.empty()) taken_ = queue_.take();
+    auto node = taken_.pop();
+    if (!node) return false;
     out = std::move(node->frame);
     kind = node->kind;
     return true;
@@ -112,15 +98,11 @@ class inbox {
     uint8_t kind;
     frame_node* next = nullptr;
   };
-  static void free_list(frame_node* n) {
-    while (n != nullptr)
-      std::unique_ptr<frame_node> owned(std::exchange(n, n->next));
-  }
 
   const size_t max_frames_;
   const size_t max_bytes_;
-  std::atomic<frame_node*> head_{nullptr};  // pushed by the loop, newest first
-  frame_node* taken_ = nullptr;             // actor side: taken, oldest first
+  fastnet::detail::mpsc_stack<frame_node> queue_;  // pushed by the loop
+  fastnet::detail::node_list<frame_node> taken_;   // actor side: taken, oldest first
   std::atomic<size_t> frames_{0};
   std::atomic<size_t> bytes_{0};
   std::atomic<bool> wake_pending_{false};

@@ -10,38 +10,12 @@
 
 #include <caf/all.hpp>
 
-#include "deliver.hpp"
-#include "inbox.hpp"
-#include "loop_executor.hpp"
+#include "bridge.hpp"
 
 namespace fastnet::actors {
 namespace {
 
-using detail::deliver;
-
-// Internal: "frames are waiting in your inbox" — one per batch.
-using wake_atom = caf::atom_constant<caf::atom("fn_wake")>;
-// Internal: the peer sent EOF; handle what is queued, then close.
-using eof_atom = caf::atom_constant<caf::atom("fn_eof")>;
-// Internal: the connection closed; drain, deliver `closed`, maybe quit.
-using finish_atom = caf::atom_constant<caf::atom("fn_finish")>;
-
-/// What a connection's loop keeps in connection::context().
-struct link {
-  std::shared_ptr<detail::inbox> inbox;
-  caf::actor actor;
-  detail::loop_executor* exec;  // null: wake the actor through CAF's scheduler
-
-  /// Sends the actor one of fastnet's messages. Loop thread only.
-  template <typename... Ts>
-  void notify(Ts&&... xs) const {
-    if (exec != nullptr) {
-      exec->send(actor, caf::make_message(std::forward<Ts>(xs)...));
-    } else {
-      caf::anon_send(actor, std::forward<Ts>(xs)...);
-    }
-  }
-};
+using detail::link;
 
 /// The behavior around the user's: fastnet's internal messages go through
 /// the default handler so that they survive any become() the user makes.
@@ -49,32 +23,15 @@ caf::behavior connection_actor(caf::event_based_actor* self, std::shared_ptr<det
                                connection_handle conn,
                                std::shared_ptr<const connection_behavior> user,
                                bool quit_on_close) {
-  self->set_default_handler([in, conn, quit_on_close](
-                                caf::scheduled_actor* s,
-                                caf::message_view& mv) -> caf::result<caf::message> {
-    auto& content = mv.content();
-    if (content.match_elements<wake_atom>()) {
-      detail::drain(s, *in, conn);
-      return caf::message{};
-    }
-    if (content.match_elements<eof_atom>()) {
-      detail::drain(s, *in, conn);
-      conn.close();  // queued behind the replies the drain just sent
-      return caf::message{};
-    }
-    if (content.match_elements<finish_atom, close_reason>()) {
-      auto why = content.get_as<close_reason>(1);
-      detail::drain(s, *in, conn);
-      deliver(s, caf::make_message(closed_atom::value, why));
-      if (quit_on_close) s->quit();
-      return caf::message{};
-    }
-    // fastnet's notifications are optional to handle.
-    if (content.match_element<connected_atom>(0) || content.match_element<write_blocked_atom>(0) ||
-        content.match_element<write_resumed_atom>(0) || content.match_element<closed_atom>(0))
-      return caf::message{};
-    return caf::drop(s, mv);  // CAF's own policy (logs and replies with an error)
-  });
+  self->set_default_handler(
+      [side = detail::actor_side{std::move(in), conn}, quit_on_close](
+          caf::scheduled_actor* s, caf::message_view& mv) mutable -> caf::result<caf::message> {
+        if (detail::handle_bridge_message(s, mv.content(), side, [&] {
+              if (quit_on_close) s->quit();
+            }))
+          return caf::message{};
+        return caf::drop(s, mv);  // CAF's own policy (logs and replies with an error)
+      });
   // The connection ends with its actor, whatever ended the actor.
   self->attach_functor([conn](const caf::error&) { conn.close(); });
   return (*user)(self, conn);
@@ -130,20 +87,12 @@ struct server::impl final : fastnet::tcp_handler {
   }
 
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
-    auto* l = std::any_cast<link>(&c->context());
-    if (l == nullptr) return;
-    // The one copy: out of the ring (or the read's stack buffer) into bytes the actor owns.
-    std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
-    if (detail::offer(*l->inbox, *c, std::move(owned), c->frame_kind()))
-      l->notify(wake_atom::value);
+    if (auto* l = std::any_cast<link>(&c->context())) l->on_message(*c, frame);
   }
 
   bool on_peer_eof(const connection_ptr& c) override {
     auto* l = std::any_cast<link>(&c->context());
-    if (l == nullptr) return true;
-    // The actor may still be working through frames: it closes when done.
-    l->notify(eof_atom::value);
-    return false;
+    return l == nullptr || l->on_peer_eof();
   }
 
   void on_high_water(const connection_ptr& c, size_t queued) override {
@@ -158,7 +107,7 @@ struct server::impl final : fastnet::tcp_handler {
   void on_close(const connection_ptr& c, close_reason why) override {
     auto* l = std::any_cast<link>(&c->context());
     if (l == nullptr) return;
-    l->notify(finish_atom::value, why);
+    l->notify(detail::down_atom::value, why);
     // Break the cycle connection -> link -> actor -> handle -> connection.
     c->context().reset();
   }

@@ -30,6 +30,16 @@ using write_blocked_atom = caf::atom_constant<caf::atom("fn_wblock")>;
 /// (write_resumed_atom, size_t queued): output fell back to the low water mark.
 using write_resumed_atom = caf::atom_constant<caf::atom("fn_wresume")>;
 
+/// (peer_closed_atom): the peer finished sending (EOF, or a WebSocket Close,
+/// delivered as a `message` of kind close just before). It comes after
+/// every frame that arrived before it. Left unhandled, the connection
+/// closes at once (after the replies already sent). Handle it to finish
+/// replies that need a round trip through other actors first, then call
+/// connection_handle::close() (or quit): what the connection sends on its
+/// own (the WebSocket Close echo, the FIN) goes out after those replies.
+/// connection_options::peer_close_linger (5 s) bounds the wait.
+using peer_closed_atom = caf::atom_constant<caf::atom("fn_peerend")>;
+
 /// (closed_atom, fastnet::close_reason): the connection is closed; the last
 /// message. By default the actor quits right after handling it.
 using closed_atom = caf::atom_constant<caf::atom("fn_closed")>;
