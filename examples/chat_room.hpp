@@ -81,6 +81,10 @@ using say_atom = caf::atom_constant<caf::atom("chat_say")>;
 using nick_atom = caf::atom_constant<caf::atom("chat_nick")>;
 /// (who_atom, uint64_t id): the room sends the member's client the nick list. Member -> room.
 using who_atom = caf::atom_constant<caf::atom("chat_who")>;
+/// (sync_atom) -> bool: answered after everything the member sent before,
+/// so what the room sent on its behalf (a /who list) is already queued on
+/// its connection. Member -> room.
+using sync_atom = caf::atom_constant<caf::atom("chat_sync")>;
 
 /// Limits of the chat; every field has a default.
 struct chat_options {
@@ -240,6 +244,7 @@ inline caf::behavior room_actor(caf::stateful_actor<room_state>* self, std::stri
         }
         it->second.conn.send(std::move(line));
       },
+      [](sync_atom) { return true; },
   };
 }
 
@@ -336,6 +341,13 @@ class member : public std::enable_shared_from_this<member> {
       return;
     }
     handle(line);
+  }
+
+  /// The client finished sending (EOF, or a WebSocket Close): answer what
+  /// it asked before, then close, so `printf '/who\n' | nc -N` gets its list.
+  void on_peer_closed() {
+    peer_done_ = true;
+    finish_if_answered();
   }
 
   /// The connection closed (peer, /quit, overflow, server stop): leave the room.
@@ -463,6 +475,20 @@ class member : public std::enable_shared_from_this<member> {
       handle(line);
     }
     if (!busy_ && !done_) conn_.resume_reading();
+    finish_if_answered();
+  }
+
+  /// After the peer finished: once no request is in flight and no line
+  /// waits, closes the connection. Replies the room sends on our behalf
+  /// (/who) are made on the room's thread: its answer to a sync comes after
+  /// them, and the close after that answer, so they go out before the FIN.
+  void finish_if_answered() {
+    if (!peer_done_ || busy_ || done_ || !queued_.empty()) return;
+    done_ = true;
+    if (!room_) return conn_.close();
+    auto me = shared_from_this();
+    self_->request(room_, caf::infinite, sync_atom::value)
+        .then([me](bool) { me->conn_.close(); }, [me](caf::error&) { me->conn_.close(); });
   }
 
   /// The room or directory is gone (the chat is shutting down).
@@ -490,7 +516,8 @@ class member : public std::enable_shared_from_this<member> {
   std::string room_name_;
   caf::actor room_;  // invalid until the first join succeeds
   bool busy_ = false;
-  bool done_ = false;  // /quit or closed: ignore the rest
+  bool done_ = false;       // /quit, closed, or closing after the peer: ignore the rest
+  bool peer_done_ = false;  // the client sends nothing more
   std::deque<std::string> queued_;
 };
 
@@ -502,6 +529,7 @@ inline fastnet::actors::connection_behavior member_behavior(caf::actor directory
     m->start();
     return {
         [m](fastnet::actors::received_atom, std::string& line) { m->on_line(line); },
+        [m](fastnet::actors::peer_closed_atom) { m->on_peer_closed(); },
         [m](fastnet::actors::closed_atom, fastnet::close_reason) { m->on_closed(); },
     };
   };
@@ -535,8 +563,9 @@ inline fastnet::actors::connection_behavior ws_member_behavior(caf::actor direct
             m->start();
           else if (kind == fastnet::ws::kind::text)
             on_ws_text(*m, payload);
-          // binary: not part of the chat; close: the codec answers it
+          // binary: not part of the chat; close: peer_closed follows
         },
+        [m](fastnet::actors::peer_closed_atom) { m->on_peer_closed(); },
         [m](fastnet::actors::closed_atom, fastnet::close_reason) { m->on_closed(); },
     };
   };

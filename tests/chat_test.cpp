@@ -282,6 +282,33 @@ TEST_CASE("chat: a connection that closes leaves its room", "[chat]") {
   CHECK(a.wait_for("* in lobby: " + a.nick));
 }
 
+TEST_CASE("chat: /who over a half-closed connection gets its answer before the FIN", "[chat]") {
+  // What `printf '/who\n' | nc -N host port` does: the request, then EOF at
+  // once, in the same burst as the join. The answer is made by the room
+  // actor, after a round trip; the connection must wait for it.
+  chat_env env;
+  for (bool after_greeting : {false, true}) {
+    chat_client c(env.srv.local_address());
+    if (after_greeting) {
+      REQUIRE(c.greeted());
+      REQUIRE(c.send_line("/who"));
+    } else {
+      REQUIRE(c.send_raw("/who\n/nick ann" + std::to_string(c.socket().fd()) + "\n/who\n"));
+    }
+    c.socket().shutdown_write();
+    std::string rest;
+    CHECK(c.read_to_end(rest) == end_kind::eof);
+    INFO(rest);
+    CHECK(rest.find("* in lobby: ") != std::string::npos);
+    if (!after_greeting) {
+      // Both lists, in order: the second one after the rename.
+      auto first = rest.find("* in lobby: ");
+      CHECK(rest.find("* in lobby: ", first + 1) != std::string::npos);
+      CHECK(rest.find("ann", first) != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("chat: a client that never reads is disconnected and the room goes on", "[chat][slow]") {
   chat_env env;
   chat_client silent(env.srv.local_address());

@@ -116,6 +116,9 @@ class connection_impl final : public connection, private io_handler {
   // ---- connection_input.cpp ----
   void handle_read();
   void on_eof();
+  /// The peer sends nothing more that will be read: its EOF, its protocol's
+  /// close, or input the codec rejected (`why` says which).
+  void peer_finished(close_reason why);
   void decode_input(std::span<const std::byte> data, bool from_ring);
   void deliver_buffered();
   void start_codec();

@@ -71,18 +71,10 @@ void connection_impl::on_eof() {
   eof_ = true;
   input_.clear();
   track_partial_frame(false, true);
-  switch (state()) {
-    case conn_state::open:
-      enter(conn_state::peer_closed, close_reason::peer_closed);
-      break;
-    case conn_state::half_closed:
-      // Both sides are done sending: what is left is our output.
-      enter(conn_state::closing, close_reason::peer_closed);
-      break;
-    default:
-      advance();  // closing: the EOF it waited for
-      break;
-  }
+  if (accepting_input())
+    peer_finished(close_reason::peer_closed);
+  else
+    advance();  // closing: the EOF it waited for
   // Level triggering would report the EOF forever. Dropping EPOLLIN waits
   // until this iteration's events are handled: a consumer (an actor run
   // from the loop's deferred queue) usually closes the connection by then,
@@ -112,7 +104,9 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
     if (r.state == decode_result::status::error) {
       detail::log().warn("conn {} {}: {} codec: {}; closing", id_, peer_address().to_string(),
                          codec_->name(), r.error);
-      enter(conn_state::closing, close_reason::protocol_error);
+      // The peer's input ends here, as at its EOF: replies to the frames
+      // before go out first, then the codec's farewell (its error Close).
+      peer_finished(close_reason::protocol_error);
       break;
     }
     if (r.state == decode_result::status::frame && accepting_input()) {
@@ -122,11 +116,7 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
     offset += r.consumed;
     retired_codec_.reset();  // the frame that pointed into it has been handled
     if (r.close_after == decode_result::close_mode::peer) {
-      // The peer's protocol says it is done: as its EOF, without the EOF.
-      if (state() == conn_state::open)
-        enter(conn_state::peer_closed, close_reason::peer_closed);
-      else if (state() == conn_state::half_closed)
-        enter(conn_state::closing, close_reason::peer_closed);
+      peer_finished(close_reason::peer_closed);  // its protocol's EOF
       break;
     }
     if (r.close_after == decode_result::close_mode::local) {
@@ -146,6 +136,13 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
     input_.append(data.subspan(offset));
   }
   if (paused_ == 0) track_partial_frame(partial, offset > 0);
+}
+
+void connection_impl::peer_finished(close_reason why) {
+  if (state() == conn_state::open)
+    enter(conn_state::peer_closed, why);
+  else if (state() == conn_state::half_closed)
+    enter(conn_state::closing, why);  // both sides are done: what is left is our output
 }
 
 void connection_impl::deliver_buffered() {

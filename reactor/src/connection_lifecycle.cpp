@@ -78,8 +78,9 @@ void connection_impl::enter(conn_state next, close_reason why) {
 
     case conn_state::closing: {
       if (from == conn_state::failing) return;
-      // After the peer finished, the close completes what the peer started.
-      close_why_ = (from == conn_state::peer_closed || eof_) ? close_reason::peer_closed : why;
+      // After the peer finished, the close completes what the peer started
+      // (and keeps the reason it finished with).
+      if (from != conn_state::peer_closed) close_why_ = eof_ ? close_reason::peer_closed : why;
       state_.store(conn_state::closing, std::memory_order_release);
       if (linger_timer_) loop_.cancel(std::exchange(linger_timer_, {}));
       if (!delivering_) input_.clear();

@@ -31,10 +31,12 @@ class tcp_handler {
   /// only during the call; reply with conn->send(...).
   virtual void on_message(const connection_ptr& conn, std::span<const std::byte> frame) = 0;
 
-  /// The peer finished: it closed its sending side (EOF), or its protocol
-  /// said it is done (a WebSocket Close frame, delivered to on_message just
-  /// before). Every frame before it has been delivered, and nothing more is
-  /// read. Return true (the default) to close now: queued output goes out,
+  /// The peer finished: it closed its sending side (EOF), its protocol said
+  /// it is done (a WebSocket Close frame, delivered to on_message just
+  /// before), or it sent input the codec rejected (the close then reports
+  /// protocol_error, and the farewell is the codec's error, e.g. a
+  /// WebSocket Close 1002). Every frame before it has been delivered, and
+  /// nothing more is read. Return true (the default) to close now: queued output goes out,
   /// then the protocol's closing reply (the WebSocket Close echo), then the
   /// FIN. Return false to keep the connection open while replies are still
   /// being made (on another thread, after asking someone else), then call

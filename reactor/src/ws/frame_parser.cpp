@@ -59,19 +59,17 @@ decode_result frame_parser::fail(uint16_t code, std::string why) {
   decode_result r;
   r.state = decode_result::status::error;
   r.error = std::move(why);
-  if (!close_sent_) {
-    // Tell the peer why before closing (RFC 6455 7.1.7: "Fail the WebSocket Connection").
-    std::string payload = close_payload(code, r.error);
-    build_reply(op_close, std::as_bytes(std::span(payload)));
-    close_sent_ = true;
-    r.reply = reply_;
-  }
+  // Nothing more is read. The peer is told why (RFC 6455 7.1.7: "Fail the
+  // WebSocket Connection") by the farewell: after the replies the handler
+  // still makes to the messages before the bad frame.
+  failed_ = true;
+  fail_payload_ = close_payload(code, r.error);
   return r;
 }
 
 decode_result frame_parser::decode(std::span<const std::byte> input) {
   decode_result r;
-  if (close_received_) return r;  // nothing is read after the peer's close
+  if (close_received_ || failed_) return r;  // nothing is read after the peer's close
   if (in_frame_) return stream(input, 0);
   if (input.size() < 2) return r;
   const auto b0 = static_cast<uint8_t>(input[0]);
@@ -227,7 +225,9 @@ decode_result frame_parser::control(uint8_t opcode, std::span<const std::byte> p
 
 std::span<const std::byte> frame_parser::farewell(close_reason why) {
   if (close_sent_) return {};
-  if (close_received_) {
+  if (failed_) {
+    build_reply(op_close, std::as_bytes(std::span(fail_payload_)));
+  } else if (close_received_) {
     build_reply(op_close, std::span(peer_code_.data(), peer_code_len_));
   } else {
     // The peer's TCP ended without a Close: there is nobody to answer.

@@ -33,7 +33,8 @@ class frame_parser {
   /// Frames one message or fragment (see server_codec::encode_as).
   void encode(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out);
   /// The closing handshake for a graceful close (see codec::farewell): the
-  /// echo of the peer's Close, or our own Close with a code for `why`;
+  /// Close that says why decoding failed, the echo of the peer's Close, or
+  /// our own Close with a code for `why`;
   /// nothing once a Close was sent, or when the peer left without one.
   std::span<const std::byte> farewell(close_reason why);
 
@@ -69,6 +70,8 @@ class frame_parser {
 
   bool close_sent_ = false;
   bool close_received_ = false;
+  bool failed_ = false;                   // the peer broke the protocol: read nothing more
+  std::string fail_payload_;              // the Close that tells it why (the farewell)
   bool out_fragmenting_ = false;          // a fragmented message is being sent
   std::array<std::byte, 2> peer_code_{};  // the code of the peer's Close, echoed
   uint8_t peer_code_len_ = 0;             // 0: its Close had no code
