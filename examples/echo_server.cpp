@@ -1,7 +1,8 @@
 // echo_server — the seed's example: echoes every frame back to its sender.
 //
 //   echo_server --port 9000 [--mode reactor|actors] [--loops N] [--codec raw|line|len32]
-//               [--max-conns N] [--idle-timeout SECONDS] [--max-frame BYTES] [--reuseport]
+//               [--max-conns N] [--idle-timeout SECONDS] [--frame-timeout SECONDS]
+//               [--max-frame BYTES] [--reuseport]
 //               [--balancer round-robin|least-conn|hash] [--log-level LEVEL] [--burn-ns N]
 //
 // --mode reactor (default): a tcp_handler replies from the loop thread; the
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   std::string codec = "raw";
   size_t max_conns = 100000;
   double idle_timeout = 0;
+  double frame_timeout = 60;
   size_t max_frame = 16 << 20;
   bool reuseport = false;
   std::string balancer = "round-robin";
@@ -121,6 +123,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-conns", max_conns, "connection limit")->capture_default_str();
   app.add_option("--idle-timeout", idle_timeout, "close idle connections after SECONDS (0 = never)")
+      ->capture_default_str();
+  app.add_option("--frame-timeout", frame_timeout,
+                 "close a connection whose frame, once begun, is not complete after SECONDS "
+                 "(0 = never)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--max-frame", max_frame, "largest frame in bytes")->capture_default_str();
   app.add_flag("--reuseport", reuseport, "one SO_REUSEPORT listener per loop");
@@ -163,6 +170,8 @@ int main(int argc, char** argv) {
   opts.max_connections = max_conns;
   opts.connection.idle_timeout =
       std::chrono::milliseconds(static_cast<long long>(idle_timeout * 1000));
+  opts.connection.frame_timeout =
+      std::chrono::milliseconds(static_cast<long long>(frame_timeout * 1000));
   opts.balancer = balancer == "least-conn" ? fastnet::least_connections()
                   : balancer == "hash"     ? fastnet::consistent_hash()
                                            : fastnet::round_robin();

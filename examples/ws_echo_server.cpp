@@ -3,7 +3,7 @@
 // that opens a WebSocket to the same port, for a browser.
 //
 //   ws_echo_server --port 9001 [--loops N] [--mode reactor|actors]
-//                  [--max-message BYTES] [--log-level LEVEL]
+//                  [--max-message BYTES] [--frame-timeout SECONDS] [--log-level LEVEL]
 //
 // Prints a line containing "listening" once it accepts; stops gracefully
 // on SIGINT or SIGTERM.
@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   size_t loops = 0;
   std::string mode = "reactor";
   size_t max_message = 16 << 20;
+  double frame_timeout = 60;
   std::string log_level = "warn";
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
@@ -90,6 +91,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"reactor", "actors"}))
       ->capture_default_str();
   app.add_option("--max-message", max_message, "largest frame and message in bytes")
+      ->capture_default_str();
+  app.add_option("--frame-timeout", frame_timeout,
+                 "close a connection whose message or handshake, once begun, is not complete "
+                 "after SECONDS (0 = never)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
@@ -117,6 +123,8 @@ int main(int argc, char** argv) {
   opts.address = *addr;
   opts.loops = loops;
   opts.codec = fastnet::ws::server_codec_factory(std::move(ws));
+  opts.connection.frame_timeout =
+      std::chrono::milliseconds(static_cast<long long>(frame_timeout * 1000));
   // An echo of a 16 MiB message is queued whole when the peer reads slowly.
   opts.connection.max_output_bytes =
       std::max<size_t>(opts.connection.max_output_bytes, 4 * max_message + (1 << 20));

@@ -127,8 +127,9 @@ class connection_impl final : public connection, private io_handler {
   void update_interest();
   /// Input is decoded and delivered (open, half_closed); otherwise dropped.
   bool accepting_input() const;
-  /// The frame deadline: stamps when a partial frame is left waiting.
-  void track_partial_frame(bool partial, bool progressed);
+  /// The frame deadline: stamps when a partial frame is left waiting; a
+  /// frame `completed` in the same pass starts the clock again.
+  void track_partial_frame(bool partial, bool completed);
   void arm_frame_timer();
 
   // ---- connection_output.cpp ----

@@ -88,16 +88,13 @@ void connection_impl::on_eof() {
 void connection_impl::decode_input(std::span<const std::byte> data, bool from_ring) {
   auto keep = shared_from_this();
   size_t offset = 0;
-  bool partial = false;
+  bool completed = false;  // a frame ended in this pass (for the frame deadline)
   delivering_ = true;
   while (accepting_input() && paused_ == 0) {
     // codec_ is read afresh for every frame: set_codec() from a handler
     // switches it between two frames of the same read.
     decode_result r = codec_->decode(data.subspan(offset));
-    if (r.state == decode_result::status::need_more) {
-      partial = offset < data.size();
-      break;
-    }
+    if (r.state == decode_result::status::need_more) break;
     // The codec's own answer (a pong, a handshake response) goes out before
     // the frame is delivered, so it precedes any reply to it.
     if (!r.reply.empty()) write_reply(r.reply);
@@ -115,6 +112,7 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
     }
     offset += r.consumed;
     retired_codec_.reset();  // the frame that pointed into it has been handled
+    completed |= r.state == decode_result::status::frame || !codec_->mid_frame();
     if (r.close_after == decode_result::close_mode::peer) {
       peer_finished(close_reason::peer_closed);  // its protocol's EOF
       break;
@@ -135,7 +133,7 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
   } else {
     input_.append(data.subspan(offset));
   }
-  if (paused_ == 0) track_partial_frame(partial, offset > 0);
+  if (paused_ == 0) track_partial_frame(!input_.empty() || codec_->mid_frame(), completed);
 }
 
 void connection_impl::peer_finished(close_reason why) {
@@ -231,14 +229,14 @@ void connection_impl::set_pause(uint8_t bit, bool on) {
 // frame_timeout. One timer at most per connection, armed only while a
 // partial frame waits: small whole frames never touch it.
 
-void connection_impl::track_partial_frame(bool partial, bool progressed) {
+void connection_impl::track_partial_frame(bool partial, bool completed) {
   if (!partial) {
     frame_started_ = {};
     return;
   }
   if (opts_->frame_timeout.count() <= 0) return;
   // A frame completed in this read: the one left over starts its own clock.
-  if (progressed || frame_started_ == clock::time_point{}) frame_started_ = clock::now();
+  if (completed || frame_started_ == clock::time_point{}) frame_started_ = clock::now();
   if (!frame_timer_) arm_frame_timer();
 }
 

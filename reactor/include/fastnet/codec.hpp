@@ -96,6 +96,13 @@ class codec {
   /// handshake. Valid until the next call on the codec. Default: none.
   virtual std::span<const std::byte> greeting() { return {}; }
 
+  /// True while the codec is inside a frame whose bytes it has already
+  /// taken (a codec that streams a payload as it arrives and so leaves no
+  /// input buffered). With input left over after decode(), the connection
+  /// knows a frame has begun without asking. Drives the frame deadline
+  /// (connection_options::frame_timeout). Default: false.
+  virtual bool mid_frame() const { return false; }
+
   /// Bytes written when the connection closes gracefully, after all queued
   /// output and before the FIN: a protocol's closing handshake (WebSocket:
   /// a Close frame, echoing the peer's code when the peer closed first).

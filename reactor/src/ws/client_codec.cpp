@@ -43,6 +43,10 @@ std::span<const std::byte> client_codec::farewell(close_reason why) {
   return parser_->farewell(why);
 }
 
+bool client_codec::mid_frame() const {
+  return open_ && parser_->mid_frame();
+}
+
 decode_result client_codec::decode(std::span<const std::byte> input) {
   if (open_) return parser_->decode(input);
   decode_result r;

@@ -32,6 +32,8 @@ class frame_parser {
   decode_result decode(std::span<const std::byte> input);
   /// Frames one message or fragment (see server_codec::encode_as).
   void encode(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out);
+  /// True while a frame's payload is streaming in (see codec::mid_frame).
+  bool mid_frame() const { return in_frame_; }
   /// The closing handshake for a graceful close (see codec::farewell): the
   /// Close that says why decoding failed, the echo of the peer's Close, or
   /// our own Close with a code for `why`;

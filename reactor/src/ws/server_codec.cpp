@@ -38,6 +38,10 @@ std::span<const std::byte> server_codec::farewell(close_reason why) {
   return parser_->farewell(why);
 }
 
+bool server_codec::mid_frame() const {
+  return open_ && parser_->mid_frame();
+}
+
 decode_result server_codec::decode(std::span<const std::byte> input) {
   if (open_) return parser_->decode(input);
   return handshake(input);

@@ -48,6 +48,7 @@ class client_codec final : public codec {
   /// stops, 1008 at the frame timeout, else 1000). None before the
   /// handshake, after a Close was sent, or when the peer left without one.
   std::span<const std::byte> farewell(close_reason why) override;
+  bool mid_frame() const override;
   const char* name() const override { return "websocket-client"; }
 
   /// The subprotocol the server selected, empty if none.

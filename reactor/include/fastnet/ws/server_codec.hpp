@@ -69,6 +69,7 @@ class server_codec final : public codec {
   /// stops, 1008 at the frame timeout, else 1000). None before the
   /// handshake, after a Close was sent, or when the peer left without one.
   std::span<const std::byte> farewell(close_reason why) override;
+  bool mid_frame() const override;
   const char* name() const override { return "websocket"; }
 
   /// The handshake request (meaningful once kind::open was delivered).
