@@ -345,6 +345,7 @@ TEST_CASE("cluster: a frozen worker is noticed by the heartbeat and rejoins when
   // SIGSTOP: the socket stays open, so only the middleman's heartbeat and
   // connection timeout can tell. Requests time out until then, never hang.
   w1->signal(SIGSTOP);
+  REQUIRE(w1->wait_stopped());
   const std::string down = "ERR worker 127.0.0.1:" + std::to_string(ports[1]) + " down";
   bool noticed = false;
   for (int i = 0; i < 60 && !noticed; ++i) {

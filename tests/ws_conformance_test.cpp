@@ -118,3 +118,30 @@ TEST_CASE("handshake: a peer that never finishes it is dropped at the deadline",
   REQUIRE(handler.closes.wait_for_at_least(1));
   CHECK(handler.close_reasons().at(0) == close_reason::protocol_error);
 }
+
+TEST_CASE(
+    "ws::make_codec_factory: \"websocket\" bounded by max_frame, other names from the reactor",
+    "[ws][factory]") {
+  constexpr size_t limit = 64;  // max_frame bounds frames and messages
+  auto factory = ws::make_codec_factory("websocket", limit);
+  REQUIRE(factory.has_value());
+  server_options opts;
+  opts.address = *socket_address::ip("127.0.0.1", 0);
+  opts.loops = 1;
+  opts.codec = *factory;
+  ws_echo handler;
+  tcp_server server(opts, handler);
+  server.start();
+  CHECK(run_case(server.local_address(),
+                 {"f.1", "a text within the limit", {text("hello")}, {{1, "hello"}}, {}}) == "");
+  CHECK(run_case(server.local_address(), {"f.2",
+                                          "a text one byte over the limit",
+                                          {text(std::string(limit + 1, 'x'))},
+                                          {},
+                                          {1009}}) == "");
+
+  auto line = ws::make_codec_factory("line", 8);
+  REQUIRE(line.has_value());
+  CHECK(std::string((*line)()->name()) == "line");
+  CHECK_FALSE(ws::make_codec_factory("json", 8).has_value());
+}

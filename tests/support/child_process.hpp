@@ -70,6 +70,13 @@ class child_process {
 
   void signal(int sig) const { ::kill(pid_, sig); }
 
+  /// After signal(SIGSTOP): waits until the process has really stopped
+  /// (kill() returns before it does, and it may answer one more request).
+  bool wait_stopped() const {
+    int status = 0;
+    return ::waitpid(pid_, &status, WUNTRACED) == pid_ && WIFSTOPPED(status);
+  }
+
   /// Waits until the process has exited (its output reaches EOF, then it is
   /// reaped), keeping every line it printed meanwhile in `output`; returns
   /// its exit code, -signal when killed, nullopt on timeout.

@@ -1,7 +1,5 @@
 #include "fastnet/codecs.hpp"
 
-#include "fastnet/ws/server_codec.hpp"
-
 #include <charconv>
 #include <string>
 
@@ -85,12 +83,6 @@ std::optional<codec_factory> make_codec_factory(std::string_view name, size_t ma
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
     if (ec != std::errc{} || end != digits.data() + digits.size() || size == 0) return std::nullopt;
     return codec_factory([=] { return std::make_unique<fixed_size_codec>(size); });
-  }
-  if (name == "websocket") {
-    ws::server_options o;
-    o.max_frame = max_frame;
-    o.max_message = max_frame;
-    return ws::server_codec_factory(std::move(o));
   }
   if (name == "len8") return length_prefix(1, order::big, max_frame);
   if (name == "len16") return length_prefix(2, order::big, max_frame);
