@@ -20,8 +20,10 @@ loop_executor::~loop_executor() {
 }
 
 void loop_executor::send(const caf::actor& target, caf::message msg) {
+  // Checked on the handle: CAF 0.17's actor_cast of a null handle to a raw
+  // pointer yields the null control block's offset (0x40), not null.
+  if (!target) return;
   auto* dest = caf::actor_cast<caf::abstract_actor*>(target);
-  if (dest == nullptr) return;
   capturing_ = true;
   dest->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, std::move(msg)),
                 this);
