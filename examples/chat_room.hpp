@@ -120,7 +120,7 @@ inline fastnet::actors::server_options chat_server_options(const fastnet::socket
 inline fastnet::actors::server_options chat_ws_server_options(
     const fastnet::socket_address& address, std::string page, size_t loops = 0) {
   fastnet::actors::server_options opts = chat_server_options(address, loops);
-  fastnet::ws::server_options ws;
+  fastnet::ws::server_codec_options ws;
   ws.path = "/chat";
   ws.page_path = "/";
   ws.page = std::move(page);

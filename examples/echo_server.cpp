@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
     std::cerr << "bad address: " << host << "\n";
     return 2;
   }
-  fastnet::server_options opts;
+  fastnet::tcp_server_options opts;
   opts.address = *addr;
   opts.loops = loops;
   opts.reuse_port = reuseport;

@@ -113,13 +113,13 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  fastnet::ws::server_options ws;
+  fastnet::ws::server_codec_options ws;
   ws.path = "";  // any path
   ws.max_frame = max_message;
   ws.max_message = max_message;
   ws.page_path = "/echo.html";
   ws.page = page;
-  fastnet::server_options opts;
+  fastnet::tcp_server_options opts;
   opts.address = *addr;
   opts.loops = loops;
   opts.codec = fastnet::ws::server_codec_factory(std::move(ws));

@@ -498,7 +498,7 @@ TEST_CASE("a client actor keeps frames while disconnected and reconnects with ba
   std::thread loop_thread([&] { loop.run(); });
 
   recording_echo echo_handler;
-  fastnet::server_options sopts;
+  fastnet::tcp_server_options sopts;
   sopts.address = *socket_address::ip("127.0.0.1", 0);
   sopts.loops = 1;
   sopts.codec = *make_codec_factory("line", 1024);

@@ -63,7 +63,7 @@ connection_behavior echo_via(caf::actor other) {
 
 struct actor_env {
   explicit actor_env(size_t max_message) {
-    ws::server_options o;
+    ws::server_codec_options o;
     o.max_frame = max_message;
     o.max_message = max_message;
     opts.net.address = *socket_address::ip("127.0.0.1", 0);

@@ -29,8 +29,8 @@ struct watermark_echo : recording_echo {
   std::atomic<size_t> max_pending{0};
 };
 
-server_options small_water_marks() {
-  server_options o;
+tcp_server_options small_water_marks() {
+  tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
   o.loops = 1;
   o.connection.high_water_mark = 256 * 1024;

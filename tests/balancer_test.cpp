@@ -74,8 +74,8 @@ class loop_recorder final : public tcp_handler {
   std::vector<size_t> closed_from_;
 };
 
-server_options local(size_t loops, balancer_ptr b) {
-  server_options o;
+tcp_server_options local(size_t loops, balancer_ptr b) {
+  tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
   o.loops = loops;
   o.balancer = std::move(b);

@@ -118,8 +118,8 @@ class close_on_first_message final : public tcp_handler {
   waitable_counter connects, messages, closes;
 };
 
-server_options local_server(uint16_t port = 0) {
-  server_options o;
+tcp_server_options local_server(uint16_t port = 0) {
+  tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", port);
   o.loops = 1;
   return o;
@@ -193,7 +193,7 @@ TEST_CASE("client echoes a message through a tcp_server", "[integration][client]
   const std::string greeting = random_bytes(256 * 1024, 1);  // several reads each way
   loop_thread lt;
   client_recorder handler(lt.loop, greeting);
-  client_options opts;
+  tcp_client_options opts;
   opts.address = server.local_address();
   tcp_client client(lt.loop, opts, handler);
   CHECK(client.connection() == nullptr);
@@ -240,7 +240,7 @@ TEST_CASE("a client can run on one of the server's own loops", "[integration][cl
   server.start();
   event_loop& loop = server.loops().loop(0);
   handler = std::make_unique<client_recorder>(loop, "shared loop");
-  client_options opts;
+  tcp_client_options opts;
   opts.address = server.local_address();
   // Declared after the server: destroyed (from this thread) while the loop still runs.
   tcp_client client(loop, opts, *handler);
@@ -264,7 +264,7 @@ TEST_CASE("client retries with back-off, then gives up with on_connect_failed",
   const uint16_t port = free_port();
   loop_thread lt;
   client_recorder handler(lt.loop);
-  client_options opts;
+  tcp_client_options opts;
   opts.address = *socket_address::ip("127.0.0.1", port);
   opts.max_attempts = 4;
   opts.retry_initial = 10ms;
@@ -298,7 +298,7 @@ TEST_CASE("a new connect() gets the full max_attempts budget again", "[integrati
   const uint16_t port = free_port();
   loop_thread lt;
   client_recorder handler(lt.loop);
-  client_options opts;
+  tcp_client_options opts;
   opts.address = *socket_address::ip("127.0.0.1", port);
   opts.max_attempts = 3;
   opts.retry_initial = 5ms;
@@ -330,7 +330,7 @@ TEST_CASE("client retries until a server appears on its port, then echoes",
   const uint16_t port = free_port();
   loop_thread lt;
   client_recorder handler(lt.loop, "hello after retries");
-  client_options opts;
+  tcp_client_options opts;
   opts.address = *socket_address::ip("127.0.0.1", port);
   opts.max_attempts = 0;  // forever
   opts.retry_initial = 20ms;
@@ -361,7 +361,7 @@ TEST_CASE("client with reconnect=true connects again after the server closes",
   server.start();
   loop_thread lt;
   client_recorder handler(lt.loop, "please close");
-  client_options opts;
+  tcp_client_options opts;
   opts.address = server.local_address();
   opts.reconnect = true;
   opts.retry_initial = 10ms;
@@ -391,7 +391,7 @@ TEST_CASE("disconnect() stops an endless retry loop", "[integration][client]") {
   const uint16_t port = free_port();
   loop_thread lt;
   client_recorder handler(lt.loop, "back again");
-  client_options opts;
+  tcp_client_options opts;
   opts.address = *socket_address::ip("127.0.0.1", port);
   opts.max_attempts = 0;
   opts.retry_initial = 10ms;
@@ -428,7 +428,7 @@ TEST_CASE("destroying a connected client neither crashes nor hangs, and the serv
   server.start();
   loop_thread lt;
   client_recorder handler(lt.loop, "ping");
-  client_options opts;
+  tcp_client_options opts;
   opts.address = server.local_address();
   auto client = std::make_unique<tcp_client>(lt.loop, opts, handler);
   client->connect();
@@ -450,7 +450,7 @@ TEST_CASE("destroying 1000 connected clients in a row on one loop", "[integratio
   server.start();
   loop_thread lt;
   client_recorder handler(lt.loop);
-  client_options opts;
+  tcp_client_options opts;
   opts.address = server.local_address();
   for (long i = 1; i <= clients; ++i) {
     auto client = std::make_unique<tcp_client>(lt.loop, opts, handler);

@@ -12,8 +12,8 @@ using namespace fastnet::test;
 
 namespace {
 
-server_options one_loop() {
-  server_options o;
+tcp_server_options one_loop() {
+  tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
   o.loops = 1;
   return o;

@@ -96,8 +96,8 @@ class kind_echo final : public tcp_handler {
   waitable_counter closes;
 };
 
-server_options toy_server() {
-  server_options o;
+tcp_server_options toy_server() {
+  tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
   o.loops = 1;
   o.codec = [] { return std::make_unique<toy_codec>(); };

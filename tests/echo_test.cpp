@@ -13,8 +13,8 @@ using namespace fastnet::test;
 
 namespace {
 
-server_options local_server(const char* codec, size_t loops = 2) {
-  server_options o;
+tcp_server_options local_server(const char* codec, size_t loops = 2) {
+  tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
   o.loops = loops;
   o.codec = *make_codec_factory(codec, 16 << 20);
@@ -148,7 +148,7 @@ TEST_CASE("an oversized len32 frame is a protocol error and closes the connectio
 
 TEST_CASE("IPv6, Unix domain and SO_REUSEPORT listeners echo", "[integration][echo]") {
   recording_echo handler;
-  std::vector<server_options> variants;
+  std::vector<tcp_server_options> variants;
   auto v6 = local_server("raw");
   v6.address = *socket_address::ip("::1", 0);
   variants.push_back(v6);

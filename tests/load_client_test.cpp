@@ -53,8 +53,8 @@ long message_count(const std::string& output) {
   return number_after(output, "messages", ":");
 }
 
-server_options local_server(const char* codec) {
-  server_options o;
+tcp_server_options local_server(const char* codec) {
+  tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
   o.loops = 1;
   o.codec = *make_codec_factory(codec, 16 << 20);

@@ -18,8 +18,8 @@ using namespace fastnet::test;
 
 namespace {
 
-server_options local(size_t loops = 2) {
-  server_options o;
+tcp_server_options local(size_t loops = 2) {
+  tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
   o.loops = loops;
   return o;

@@ -80,10 +80,10 @@ class loop_thread {
 }  // namespace
 
 TEST_CASE("ws client and server exchange messages and close cleanly", "[ws][client]") {
-  ws::server_options so;
+  ws::server_codec_options so;
   so.path = "/chat";
   so.protocols = {"v2", "v1"};
-  server_options opts;
+  tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
   opts.codec = ws::server_codec_factory(so);
@@ -91,11 +91,11 @@ TEST_CASE("ws client and server exchange messages and close cleanly", "[ws][clie
   tcp_server server(opts, server_handler);
   server.start();
 
-  ws::client_options co;
+  ws::client_codec_options co;
   co.path = "/chat";
   co.origin = "http://example.test";
   co.protocols = {"v1", "v2"};
-  client_options copts;
+  tcp_client_options copts;
   copts.address = server.local_address();
   copts.codec = ws::client_codec_factory(co);
   client_side handler;
@@ -149,12 +149,12 @@ TEST_CASE("ws client rejects a wrong 101", "[ws][client]") {
       }
     } fake_handler;
     fake_handler.reply = reply;
-    server_options opts;
+    tcp_server_options opts;
     opts.address = *socket_address::ip("127.0.0.1", 0);
     opts.loops = 1;
     tcp_server server(opts, fake_handler);
     server.start();
-    client_options copts;
+    tcp_client_options copts;
     copts.address = server.local_address();
     copts.codec = ws::client_codec_factory({});
     client_side handler;

@@ -25,10 +25,10 @@ class ws_echo final : public tcp_handler {
 }  // namespace
 
 TEST_CASE("WebSocket conformance (Autobahn categories 1-7, 9, 10)", "[ws][conformance]") {
-  ws::server_options o;
+  ws::server_codec_options o;
   o.max_frame = max_message;
   o.max_message = max_message;
-  server_options opts;
+  tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 2;
   opts.codec = ws::server_codec_factory(o);
@@ -39,10 +39,10 @@ TEST_CASE("WebSocket conformance (Autobahn categories 1-7, 9, 10)", "[ws][confor
 }
 
 TEST_CASE("WebSocket: messages up to 16 MiB then a close in one write", "[ws][conformance]") {
-  ws::server_options o;
+  ws::server_codec_options o;
   o.max_frame = large_max_message;
   o.max_message = large_max_message;
-  server_options opts;
+  tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 2;
   opts.codec = ws::server_codec_factory(o);
@@ -53,12 +53,12 @@ TEST_CASE("WebSocket: messages up to 16 MiB then a close in one write", "[ws][co
 }
 
 TEST_CASE("handshake: bad requests are answered and closed", "[ws][handshake]") {
-  ws::server_options o;
+  ws::server_codec_options o;
   o.path = "/ws";
   o.protocols = {"chat.v2", "chat.v1"};
   o.page_path = "/";
   o.page = "<html>hi</html>";
-  server_options opts;
+  tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
   opts.codec = ws::server_codec_factory(o);
@@ -102,9 +102,9 @@ TEST_CASE("handshake: bad requests are answered and closed", "[ws][handshake]") 
 
 TEST_CASE("handshake: a peer that never finishes it is dropped at the deadline",
           "[ws][handshake]") {
-  ws::server_options o;
+  ws::server_codec_options o;
   o.handshake_timeout = std::chrono::milliseconds(200);
-  server_options opts;
+  tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
   opts.codec = ws::server_codec_factory(o);
@@ -125,7 +125,7 @@ TEST_CASE(
   constexpr size_t limit = 64;  // max_frame bounds frames and messages
   auto factory = ws::make_codec_factory("websocket", limit);
   REQUIRE(factory.has_value());
-  server_options opts;
+  tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
   opts.codec = *factory;

@@ -14,7 +14,7 @@
 namespace fastnet {
 
 struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
-  impl(event_loop& l, client_options o, tcp_handler& h) : loop(l), opts(std::move(o)), handler(h) {
+  impl(event_loop& l, tcp_client_options o, tcp_handler& h) : loop(l), opts(std::move(o)), handler(h) {
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
     connection_opts = std::make_shared<const connection_options>(opts.connection);
     delay = opts.retry_initial;
@@ -144,7 +144,7 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
   }
 
   event_loop& loop;
-  client_options opts;
+  tcp_client_options opts;
   std::shared_ptr<const connection_options> connection_opts;
   tcp_handler& handler;
   unique_fd pending;  // socket of the attempt in progress
@@ -160,7 +160,7 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
   connection_ptr conn;
 };
 
-tcp_client::tcp_client(event_loop& loop, client_options opts, tcp_handler& handler)
+tcp_client::tcp_client(event_loop& loop, tcp_client_options opts, tcp_handler& handler)
     : impl_(std::make_shared<impl>(loop, std::move(opts), handler)) {}
 
 tcp_client::~tcp_client() {

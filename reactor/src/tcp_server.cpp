@@ -21,7 +21,7 @@ struct tcp_server::impl {
     std::unique_ptr<detail::acceptor> acceptor;  // reuse_port mode, or a single loop
   };
 
-  impl(server_options o, tcp_handler& h)
+  impl(tcp_server_options o, tcp_handler& h)
       : opts(std::move(o)), handler(h), loops(opts.loops, "fastnet-io") {
     if (!opts.balancer) opts.balancer = round_robin();
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
@@ -62,7 +62,7 @@ struct tcp_server::impl {
   /// Runs `fn` on `loop` and waits for it (controlling thread only).
   static void run_and_wait(event_loop& loop, std::function<void()> fn);
 
-  server_options opts;
+  tcp_server_options opts;
   std::shared_ptr<const connection_options> connection_opts;
   tcp_handler& handler;
   loop_group loops;
@@ -325,7 +325,7 @@ void tcp_server::impl::stop() {
   stop_control_thread();
 }
 
-tcp_server::tcp_server(server_options opts, tcp_handler& handler)
+tcp_server::tcp_server(tcp_server_options opts, tcp_handler& handler)
     : impl_(std::make_unique<impl>(std::move(opts), handler)) {}
 
 tcp_server::~tcp_server() {

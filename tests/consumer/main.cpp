@@ -20,7 +20,7 @@ class echo final : public fastnet::tcp_handler {
 
 int main() {
   echo handler;
-  fastnet::server_options opts;
+  fastnet::tcp_server_options opts;
   opts.address = *fastnet::socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
   opts.codec = *fastnet::make_codec_factory("line", 1024);

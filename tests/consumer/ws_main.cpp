@@ -20,7 +20,7 @@ class ignore final : public fastnet::tcp_handler {
 
 int main() {
   ignore handler;
-  fastnet::server_options opts;
+  fastnet::tcp_server_options opts;
   opts.address = *fastnet::socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
   opts.codec = *fastnet::ws::make_codec_factory("websocket", 1024);

@@ -132,9 +132,9 @@ int main(int argc, char** argv) {
   bool peer_reports_pings = argc > 2 && std::string(argv[2]) == "--peer-reports-pings";
   namespace ws = fastnet::ws;
 
-  ws::client_options co;
+  ws::client_codec_options co;
   co.host = "127.0.0.1:" + std::to_string(port);
-  fastnet::client_options opts;
+  fastnet::tcp_client_options opts;
   opts.address = *fastnet::socket_address::ip("127.0.0.1", port);
   opts.max_attempts = 1;
   opts.codec = ws::client_codec_factory(co);

@@ -14,7 +14,7 @@
 namespace fastnet {
 
 /// How a client connects and retries. Every field has a documented default.
-struct client_options {
+struct tcp_client_options {
   socket_address address;  ///< where to connect (required)
   /// One attempt may take this long before it counts as failed (ETIMEDOUT).
   std::chrono::milliseconds connect_timeout{3000};
@@ -43,7 +43,7 @@ struct client_options {
 class tcp_client {
  public:
   /// `loop` and `handler` must outlive the client.
-  tcp_client(event_loop& loop, client_options opts, tcp_handler& handler);
+  tcp_client(event_loop& loop, tcp_client_options opts, tcp_handler& handler);
   ~tcp_client();
   tcp_client(const tcp_client&) = delete;
   tcp_client& operator=(const tcp_client&) = delete;

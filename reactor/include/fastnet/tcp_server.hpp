@@ -17,7 +17,7 @@
 namespace fastnet {
 
 /// Everything a server can be told. Every field has a documented default.
-struct server_options {
+struct tcp_server_options {
   /// Where to listen; default 0.0.0.0:0 (any port; read it back with local_address()).
   socket_address address = *socket_address::ip("0.0.0.0", 0);
   /// IO loop threads; 0 = one per core.
@@ -61,7 +61,7 @@ struct server_options {
 class tcp_server {
  public:
   /// `handler` must outlive the server; its callbacks run concurrently on the loop threads.
-  tcp_server(server_options opts, tcp_handler& handler);
+  tcp_server(tcp_server_options opts, tcp_handler& handler);
   /// Stops the server if it is running.
   ~tcp_server();
   tcp_server(const tcp_server&) = delete;

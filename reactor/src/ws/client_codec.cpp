@@ -7,7 +7,7 @@
 
 namespace fastnet::ws {
 
-client_codec::client_codec(std::shared_ptr<const client_options> opts)
+client_codec::client_codec(std::shared_ptr<const client_codec_options> opts)
     : opts_(std::move(opts)),
       parser_(std::make_unique<frame_parser>(frame_parser::role::client, opts_->max_frame,
                                              opts_->max_message, opts_->default_kind)) {}
@@ -96,8 +96,8 @@ void client_codec::encode_as(std::span<const std::byte> payload, uint8_t kind, e
   parser_->encode(payload, kind, out);
 }
 
-codec_factory client_codec_factory(client_options opts) {
-  auto shared = std::make_shared<const client_options>(std::move(opts));
+codec_factory client_codec_factory(client_codec_options opts) {
+  auto shared = std::make_shared<const client_codec_options>(std::move(opts));
   return [shared] { return std::make_unique<client_codec>(shared); };
 }
 

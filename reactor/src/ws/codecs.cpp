@@ -8,7 +8,7 @@ namespace fastnet::ws {
 
 std::optional<codec_factory> make_codec_factory(std::string_view name, size_t max_frame) {
   if (name == "websocket") {
-    server_options o;
+    server_codec_options o;
     o.max_frame = max_frame;
     o.max_message = max_frame;
     return server_codec_factory(std::move(o));

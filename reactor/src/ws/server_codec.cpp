@@ -22,7 +22,7 @@ size_t find_head_end(std::string_view text, size_t from) {
 
 }  // namespace
 
-server_codec::server_codec(std::shared_ptr<const server_options> opts)
+server_codec::server_codec(std::shared_ptr<const server_codec_options> opts)
     : opts_(std::move(opts)),
       parser_(std::make_unique<frame_parser>(frame_parser::role::server, opts_->max_frame,
                                              opts_->max_message, opts_->default_kind)) {}
@@ -137,8 +137,8 @@ void server_codec::encode_as(std::span<const std::byte> payload, uint8_t kind, e
   parser_->encode(payload, kind, out);
 }
 
-codec_factory server_codec_factory(server_options opts) {
-  auto shared = std::make_shared<const server_options>(std::move(opts));
+codec_factory server_codec_factory(server_codec_options opts) {
+  auto shared = std::make_shared<const server_codec_options>(std::move(opts));
   return [shared] { return std::make_unique<server_codec>(shared); };
 }
 

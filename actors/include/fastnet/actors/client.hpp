@@ -22,7 +22,7 @@ struct client_options {
   /// Address, codec, connect timeout and back-off of the connection
   /// underneath. `reconnect` is forced on and `max_attempts` 0 (retry
   /// forever, with the back-off capped at retry_max): the actor lives on.
-  fastnet::client_options net;
+  fastnet::tcp_client_options net;
   /// Frames sent while disconnected wait in the actor, up to this many bytes,
   /// and go out in order on the next connect; past it send() returns false.
   size_t max_pending_bytes = 1 << 20;

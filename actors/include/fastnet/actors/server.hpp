@@ -25,7 +25,7 @@ enum class output_policy {
 /// Everything the actor server can be told; every field has a documented default.
 struct server_options {
   /// The reactor underneath: address, loops, codec, limits, water marks.
-  fastnet::server_options net;
+  fastnet::tcp_server_options net;
   /// Inbound budget per connection: frames and bytes handed to the actor and
   /// not yet handled. When either is used up the loop stops reading that
   /// socket (the peer backs up into its kernel buffers) and resumes once the

@@ -14,7 +14,7 @@ namespace fastnet::ws {
 class frame_parser;
 
 /// What a WebSocket client asks for.
-struct client_options {
+struct client_codec_options {
   std::string host = "127.0.0.1";      ///< Host header (host[:port])
   std::string path = "/";              ///< request target
   std::string origin;                  ///< Origin header; empty = none
@@ -35,7 +35,7 @@ struct client_options {
 /// Thread safety: loop thread only.
 class client_codec final : public codec {
  public:
-  explicit client_codec(std::shared_ptr<const client_options> opts);
+  explicit client_codec(std::shared_ptr<const client_codec_options> opts);
   ~client_codec() override;
 
   decode_result decode(std::span<const std::byte> input) override;
@@ -55,7 +55,7 @@ class client_codec final : public codec {
   const std::string& protocol() const { return protocol_; }
 
  private:
-  std::shared_ptr<const client_options> opts_;
+  std::shared_ptr<const client_codec_options> opts_;
   std::unique_ptr<frame_parser> parser_;
   std::string key_;
   std::string request_;
@@ -65,6 +65,6 @@ class client_codec final : public codec {
 };
 
 /// A codec factory for client_codec with these options. Any thread.
-codec_factory client_codec_factory(client_options opts);
+codec_factory client_codec_factory(client_codec_options opts);
 
 }  // namespace fastnet::ws

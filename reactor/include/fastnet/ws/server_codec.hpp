@@ -15,7 +15,7 @@ class frame_parser;
 
 /// What a WebSocket server accepts. Shared (read-only) by every connection
 /// the factory makes.
-struct server_options {
+struct server_codec_options {
   /// The path the WebSocket is served on; empty = any path.
   std::string path = "/";
   /// Subprotocols the server speaks, most preferred first. When the client
@@ -55,7 +55,7 @@ struct server_options {
 /// Thread safety: loop thread only.
 class server_codec final : public codec {
  public:
-  explicit server_codec(std::shared_ptr<const server_options> opts);
+  explicit server_codec(std::shared_ptr<const server_codec_options> opts);
   ~server_codec() override;
 
   decode_result decode(std::span<const std::byte> input) override;
@@ -82,7 +82,7 @@ class server_codec final : public codec {
   decode_result http_answer(size_t consumed, std::string status, std::string extra_headers,
                             std::string body, bool error);
 
-  std::shared_ptr<const server_options> opts_;
+  std::shared_ptr<const server_codec_options> opts_;
   std::unique_ptr<frame_parser> parser_;
   ws::request request_;
   std::string protocol_;
@@ -92,6 +92,6 @@ class server_codec final : public codec {
 };
 
 /// A codec factory for server_codec with these options. Any thread.
-codec_factory server_codec_factory(server_options opts);
+codec_factory server_codec_factory(server_codec_options opts);
 
 }  // namespace fastnet::ws
