@@ -5,7 +5,6 @@
 
 #include <any>
 #include <atomic>
-#include <csignal>
 #include <cstring>
 
 #include <caf/all.hpp>
@@ -121,7 +120,7 @@ struct server::impl final : fastnet::tcp_handler {
   // stop() has run the loops' deferred work by then.
   std::vector<std::unique_ptr<detail::loop_executor>> executors;
   unique_fd stop_fd{::eventfd(0, EFD_CLOEXEC)};
-  bool started = false;
+  std::atomic<bool> started{false};  // stop() may come from another thread while run() serves
 };
 
 server::server(caf::actor_system& sys, server_options opts)
@@ -143,44 +142,16 @@ void server::start() {
   impl_->started = true;
 }
 
-namespace {
-// The signal handler may only touch async-signal-safe state: the eventfd to
-// ring. One server runs run() at a time; this is the handler's only link to it.
-std::atomic<int> signal_doorbell{-1};
-std::atomic<int> signal_seen{0};
-
-extern "C" void on_stop_signal(int sig) {
-  signal_seen.store(sig);
-  int fd = signal_doorbell.load();
-  uint64_t one = 1;
-  if (fd >= 0) (void)!::write(fd, &one, sizeof one);
-}
-}  // namespace
-
-int server::run() {
+void server::run() {
   start();
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {
-  }, old_term{};
-  signal_seen.store(0);
-  signal_doorbell.store(impl_->stop_fd.get());
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  // stop() rings stop_fd once it has stopped the server.
   uint64_t value = 0;
   while (::read(impl_->stop_fd.get(), &value, sizeof value) < 0 && errno == EINTR) {
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  signal_doorbell.store(-1);
-  stop();
-  return signal_seen.load();
 }
 
 void server::stop() {
-  if (!impl_->started) return;
-  impl_->started = false;
+  if (!impl_->started.exchange(false)) return;
   impl_->net->stop();
   uint64_t one = 1;  // wake a run() blocked on another thread
   (void)!::write(impl_->stop_fd.get(), &one, sizeof one);

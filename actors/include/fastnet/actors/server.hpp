@@ -66,8 +66,9 @@ using connection_behavior =
 /// (set_default_handler) nor match every message with a catch-all handler:
 /// fastnet's batched delivery runs through the default handler.
 ///
-/// Thread safety: spawn_per_connection before start(); start(), run() and
-/// stop() from a controlling thread; the rest from any thread.
+/// Thread safety: spawn_per_connection before start(); start() and run()
+/// from a controlling thread, stop() from it or (while run() serves) from
+/// any thread but a loop's; the rest from any thread.
 class server {
  public:
   /// `sys` must outlive the server.
@@ -82,9 +83,12 @@ class server {
   /// Binds and starts accepting; throws std::system_error when it cannot bind.
   void start();
 
-  /// start(), then blocks until SIGINT or SIGTERM arrives or stop() is
-  /// called from another thread, then stops. Returns the signal number (0 for stop()).
-  int run();
+  /// start(), then serves until stop() is called from another thread (not
+  /// a loop thread: connection actors run there), and returns once the
+  /// server has stopped; as tcp_server::run(), except that the loops keep
+  /// threads of their own (CAF has its own threads anyway). Signals are the
+  /// caller's: the examples block SIGINT/SIGTERM and sigwait() for them.
+  void run();
 
   /// Stops accepting, closes every connection (flushing what is queued),
   /// and lets every connection actor exit. Idempotent.
