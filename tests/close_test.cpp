@@ -1,8 +1,13 @@
 // Closing: half-close from either side, RST mid-write, abort, graceful
-// close() flushing a large reply, idle timeout.
+// close() flushing a large reply, idle timeout, replies made on another
+// thread after the peer's EOF, and the bound on waiting for them.
 #include <catch2/catch.hpp>
+#include <fastnet/codecs.hpp>
 #include <fastnet/fastnet.hpp>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <thread>
 
 #include "support/test_socket.hpp"
@@ -160,4 +165,121 @@ TEST_CASE("idle connections are closed after the idle timeout", "[integration][c
   REQUIRE(handler.closes.wait_for_at_least(1));
   CHECK(handler.close_reasons().at(0) == close_reason::idle_timeout);
   CHECK(handler.closes.value() == 1);
+}
+
+namespace {
+
+/// Echoes each line from a worker thread of its own, as a handler that asks
+/// someone else before it answers would. After the peer's EOF it keeps the
+/// connection open (on_peer_eof returns false) and closes it once the
+/// worker has answered everything, unless `never_close`.
+class late_echo final : public tcp_handler {
+ public:
+  explicit late_echo(bool never_close = false) : never_close_(never_close) {
+    worker_ = std::thread([this] { work(); });
+  }
+  ~late_echo() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    worker_.join();
+  }
+  void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
+    push({c, std::string(reinterpret_cast<const char*>(frame.data()), frame.size()), false});
+  }
+  bool on_peer_eof(const connection_ptr& c) override {
+    eofs.add();
+    if (!never_close_) push({c, {}, true});
+    return false;
+  }
+  void on_close(const connection_ptr&, close_reason why) override {
+    std::lock_guard lock(mutex_);
+    reasons.push_back(why);
+    closes.add();
+  }
+  waitable_counter eofs, closes;
+  std::vector<close_reason> reasons;  // guarded by mutex_ until closes is waited for
+
+ private:
+  struct job {
+    connection_ptr conn;
+    std::string line;
+    bool close_after = false;
+  };
+  void push(job j) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(j));
+    }
+    changed_.notify_all();
+  }
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      job j = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      if (j.close_after)
+        j.conn->close();
+      else
+        j.conn->send(j.line);  // the line codec adds the newline back
+      lock.lock();
+    }
+  }
+  const bool never_close_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<job> jobs_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+tcp_server_options line_server() {
+  auto o = one_loop();
+  o.codec = *make_codec_factory("line", 1 << 16);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("replies made on another thread after the peer's EOF all go out before the FIN",
+          "[integration][close]") {
+  late_echo handler;
+  tcp_server server(line_server(), handler);
+  server.start();
+  for (int round = 0; round < 20; ++round) {
+    auto c = client_socket::connect(server.local_address());
+    std::string lines;
+    for (int i = 0; i < 200; ++i)
+      lines += "line " + std::to_string(round) + "." + std::to_string(i) + "\n";
+    REQUIRE(c.write_all(lines));  // everything, then the FIN at once
+    c.shutdown_write();
+    std::string got;
+    CHECK(c.read_to_end(got, 30s) == end_kind::eof);
+    CHECK(got == lines);
+  }
+  REQUIRE(handler.closes.wait_for_at_least(20));
+  for (auto why : handler.reasons)
+    CHECK(why == close_reason::peer_closed);
+}
+
+TEST_CASE("a handler that never closes after the peer's EOF is closed at peer_close_linger",
+          "[integration][close]") {
+  late_echo handler(true);
+  auto o = line_server();
+  o.connection.peer_close_linger = std::chrono::milliseconds(1000);
+  tcp_server server(o, handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  REQUIRE(c.write_all("last words\n"));
+  c.shutdown_write();
+  std::string got;
+  CHECK(c.read_to_end(got, 30s) == end_kind::eof);
+  CHECK(got == "last words\n");  // what was answered still went out
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  CHECK(handler.reasons.at(0) == close_reason::peer_closed);
 }

@@ -46,6 +46,10 @@ bool client_handle::connected() const {
   return s_->side.conn.connected();
 }
 
+void client_handle::close() const {
+  s_->side.conn.close();
+}
+
 size_t client_handle::pending_bytes() const {
   return s_->pending_bytes;
 }

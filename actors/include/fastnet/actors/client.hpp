@@ -48,14 +48,19 @@ class client_handle {
   bool connected() const;
   /// Bytes kept for the next connect.
   size_t pending_bytes() const;
+  /// Closes the current connection gracefully, after what was sent: for an
+  /// actor that handles peer_closed and answers after a round trip. The
+  /// client connects again with back-off.
+  void close() const;
 
  private:
   std::shared_ptr<state> s_;
 };
 
 /// Builds the client actor's behavior. It receives connected (each time a
-/// connection comes up), received (frames), write_blocked / write_resumed and
-/// closed (each time one goes down: the actor does not quit, the client
+/// connection comes up), received (frames), write_blocked / write_resumed,
+/// peer_closed (the server finished sending; unhandled, the connection
+/// closes at once) and closed (each time one goes down: the actor does not quit, the client
 /// reconnects with back-off).
 using client_behavior =
     std::function<caf::behavior(caf::event_based_actor* self, client_handle out)>;
