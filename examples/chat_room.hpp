@@ -558,7 +558,7 @@ inline fastnet::actors::connection_behavior ws_member_behavior(caf::actor direct
     auto m = std::make_shared<member>(self, std::move(conn), directory, ws_member_id_base + id,
                                       "web" + std::to_string(id));
     return {
-        [m](fastnet::actors::message_atom, uint8_t kind, std::string& payload) {
+        [m](fastnet::actors::message_atom, fastnet::frame_kind kind, std::string& payload) {
           if (kind == fastnet::ws::kind::open)
             m->start();
           else if (kind == fastnet::ws::kind::text)

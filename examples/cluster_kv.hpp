@@ -376,7 +376,7 @@ inline fastnet::actors::connection_behavior gateway_behavior(caf::actor ring,
         [s](fastnet::actors::received_atom, std::string& line) { s->on_line(line); },
         // WebSocket: text and binary messages are requests; the opening
         // handshake (kind open) and the peer's close frame are not.
-        [s](fastnet::actors::message_atom, uint8_t kind, std::string& frame) {
+        [s](fastnet::actors::message_atom, fastnet::frame_kind kind, std::string& frame) {
           if (kind == fastnet::ws::kind::text || kind == fastnet::ws::kind::binary)
             s->on_line(frame);
         },

@@ -37,7 +37,7 @@ ws.onclose = (e) => log('closed ' + e.code);
 class ws_echo final : public fastnet::tcp_handler {
  public:
   void on_message(const fastnet::connection_ptr& conn, std::span<const std::byte> frame) override {
-    uint8_t kind = conn->frame_kind();
+    fastnet::frame_kind kind = conn->frame_kind();
     if (kind == fastnet::ws::kind::text || kind == fastnet::ws::kind::binary)
       conn->send(frame, kind);
   }
@@ -46,7 +46,7 @@ class ws_echo final : public fastnet::tcp_handler {
 /// The same echo as a connection actor: frames of a WebSocket codec arrive
 /// as (message_atom, kind, payload) and go back with their kind.
 caf::behavior ws_echo_actor(caf::event_based_actor*, fastnet::actors::connection_handle conn) {
-  return {[conn](fastnet::actors::message_atom, uint8_t kind, std::string& payload) {
+  return {[conn](fastnet::actors::message_atom, fastnet::frame_kind kind, std::string& payload) {
     if (kind == fastnet::ws::kind::text || kind == fastnet::ws::kind::binary)
       conn.send(std::move(payload), kind);
   }};

@@ -464,7 +464,7 @@ TEST_CASE("WebSocket frames reach actors with their kind, and go back with it", 
   opts.net.codec = ws::server_codec_factory({});
   actors::server srv(env.sys, opts);
   srv.spawn_per_connection([](caf::event_based_actor*, connection_handle conn) -> caf::behavior {
-    return {[conn](message_atom, uint8_t kind, std::string& payload) {
+    return {[conn](message_atom, frame_kind kind, std::string& payload) {
       if (kind == ws::kind::text || kind == ws::kind::binary) conn.send(std::move(payload), kind);
     }};
   });
@@ -474,9 +474,9 @@ TEST_CASE("WebSocket frames reach actors with their kind, and go back with it", 
   CHECK(read_http_head(c).starts_with("HTTP/1.1 101"));
   std::string binary("\x00\xff\x01", 3);
   raw_frame text_frame, binary_frame;
-  text_frame.opcode = ws::kind::text;
+  text_frame.opcode = wire_op::text;
   text_frame.payload = "hello";
-  binary_frame.opcode = ws::kind::binary;
+  binary_frame.opcode = wire_op::binary;
   binary_frame.payload = binary;
   REQUIRE(c.write_all(encode_raw(text_frame) + encode_raw(binary_frame)));
   auto first = read_server_frame(c);

@@ -18,13 +18,13 @@ using namespace fastnet::actors;
 
 namespace {
 
-bool is_data(uint8_t kind) {
+bool is_data(frame_kind kind) {
   return kind == ws::kind::text || kind == ws::kind::binary;
 }
 
 /// Echoes each message as it arrives; peer_closed is left to fastnet.
 caf::behavior echo_now(caf::event_based_actor*, connection_handle conn) {
-  return {[conn](message_atom, uint8_t kind, std::string& payload) {
+  return {[conn](message_atom, frame_kind kind, std::string& payload) {
     if (is_data(kind)) conn.send(std::move(payload), kind);
   }};
 }
@@ -44,7 +44,7 @@ connection_behavior echo_via(caf::actor other) {
     };
     auto st = std::make_shared<progress>();
     return {
-        [self, conn, other, st](message_atom, uint8_t kind, std::string& payload) {
+        [self, conn, other, st](message_atom, frame_kind kind, std::string& payload) {
           if (!is_data(kind)) return;
           ++st->pending;
           self->request(other, caf::infinite, std::move(payload))

@@ -461,7 +461,7 @@ struct chat_ws_env {
 /// The payload of the next text frame from the server; nullopt otherwise.
 std::optional<std::string> read_text(client_socket& s) {
   auto f = read_server_frame(s);
-  if (!f || f->opcode != ws::kind::text) return std::nullopt;
+  if (!f || f->opcode != wire_op::text) return std::nullopt;
   return std::move(f->payload);
 }
 
@@ -516,12 +516,12 @@ TEST_CASE("chat: WebSocket members share the rooms with TCP members", "[chat][ws
 
   // Closing the WebSocket leaves the room.
   raw_frame close;
-  close.opcode = ws::kind::close;
+  close.opcode = wire_op::close;
   close.payload = ws::close_payload(ws::close_code::normal);
   REQUIRE(web.write_all(encode_raw(close)));
   auto answer = read_server_frame(web);
   REQUIRE(answer);
-  CHECK(answer->opcode == ws::kind::close);
+  CHECK(answer->opcode == wire_op::close);
   web.close();  // the server's close waits for our FIN (RFC 6455 7.1.1)
   CHECK(a.wait_for("* " + nick + " left"));
 }

@@ -44,13 +44,14 @@ class toy_codec final : public codec {
       r.error = "bad line";
       r.reply = bytes("ERR\n");
     } else if (line.size() >= 2 && line[1] == ':') {
-      r.kind = line[0] == 'T' ? 1 : 2;
+      r.kind = line[0] == 'T' ? frame_kind::text : frame_kind::binary;
       r.frame = r.frame.subspan(2);
     }
     return r;
   }
-  void encode_as(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out) override {
-    out.head[0] = static_cast<std::byte>('0' + kind);
+  void encode_as(std::span<const std::byte> payload, frame_kind kind, fragment,
+                 encoded_frame& out) override {
+    out.head[0] = static_cast<std::byte>('0' + static_cast<int>(kind));
     out.head_len = 1;
     out.body = payload;
     out.tail[0] = std::byte{'\n'};
@@ -73,13 +74,13 @@ class kind_echo final : public tcp_handler {
     if (s == "SWITCH") {
       length_prefix_codec::options o;
       c->set_codec(std::make_unique<length_prefix_codec>(o));
-      c->send(std::string_view("switched"), 0);  // already framed by the new codec
+      c->send(std::string_view("switched"), frame_kind::data);  // already framed by the new codec
       return;
     }
     if (s == "THREAD") {
       // A send with a kind from another thread goes through the command queue.
       auto conn = c;
-      std::thread([conn] { conn->send(std::string("from-thread"), 2); }).join();
+      std::thread([conn] { conn->send(std::string("from-thread"), frame_kind::binary); }).join();
       return;
     }
     c->send(frame, c->frame_kind());

@@ -19,7 +19,9 @@ TEST_CASE("delimiter: multi-byte delimiters, also split across reads", "[unit][c
   sim.feed("one\r\ntwo\r");
   sim.feed("\n\r\nthree");
   REQUIRE_FALSE(sim.failed);
-  CHECK(sim.frames == std::vector<sim_frame>{{0, "one"}, {0, "two"}, {0, ""}});
+  CHECK(sim.frames == std::vector<sim_frame>{{frame_kind::data, "one"},
+                                             {frame_kind::data, "two"},
+                                             {frame_kind::data, ""}});
   CHECK(sim.buffered() == 5);
 }
 
@@ -27,7 +29,7 @@ TEST_CASE("delimiter: a partial delimiter inside a frame is data", "[unit][codec
   delimiter_codec c("END");
   codec_sim sim{c};
   sim.feed("aENbEENDxEND");
-  CHECK(sim.frames == std::vector<sim_frame>{{0, "aENbE"}, {0, "x"}});
+  CHECK(sim.frames == std::vector<sim_frame>{{frame_kind::data, "aENbE"}, {frame_kind::data, "x"}});
 }
 
 TEST_CASE("delimiter: max frame is enforced before buffering past it", "[unit][codec][delimiter]") {
@@ -35,7 +37,7 @@ TEST_CASE("delimiter: max frame is enforced before buffering past it", "[unit][c
   SECTION("exactly max is fine") {
     codec_sim sim{c};
     sim.feed("abcd\r\n");
-    CHECK(sim.frames == std::vector<sim_frame>{{0, "abcd"}});
+    CHECK(sim.frames == std::vector<sim_frame>{{frame_kind::data, "abcd"}});
   }
   SECTION("one more byte without a delimiter fails as soon as it can be known") {
     codec_sim sim{c};
@@ -94,7 +96,7 @@ TEST_CASE("delimiter: random streams split at random points", "[unit][codec][del
       for (size_t k = 1; k < delim.size(); ++k)
         if (f.size() >= k && f.compare(f.size() - k, k, delim, 0, k) == 0) ambiguous = true;
       if (ambiguous) continue;
-      want.push_back({0, f});
+      want.push_back({frame_kind::data, f});
       stream += f + delim;
     }
     delimiter_codec c(delim, 64);
@@ -111,7 +113,7 @@ TEST_CASE("fixed: frames of exactly N bytes", "[unit][codec][fixed]") {
   codec_sim sim{c};
   sim.feed("abcde");
   sim.feed("fgh");
-  CHECK(sim.frames == std::vector<sim_frame>{{0, "abc"}, {0, "def"}});
+  CHECK(sim.frames == std::vector<sim_frame>{{frame_kind::data, "abc"}, {frame_kind::data, "def"}});
   CHECK(sim.buffered() == 2);
   auto ok = to_byte_vector("xyz");
   encoded_frame f;
@@ -139,9 +141,9 @@ TEST_CASE("factory: new names", "[unit][codec][factory]") {
   auto crlf = (*make_codec_factory("delimiter:\\r\\n", 1024))();
   codec_sim sim{*crlf};
   sim.feed("a\r\nb\n\r\n");
-  CHECK(sim.frames == std::vector<sim_frame>{{0, "a"}, {0, "b\n"}});
+  CHECK(sim.frames == std::vector<sim_frame>{{frame_kind::data, "a"}, {frame_kind::data, "b\n"}});
   auto le = (*make_codec_factory("len16le", 1024))();
   codec_sim sim2{*le};
   sim2.feed(std::string("\x02\x00hi", 4));
-  CHECK(sim2.frames == std::vector<sim_frame>{{0, "hi"}});
+  CHECK(sim2.frames == std::vector<sim_frame>{{frame_kind::data, "hi"}});
 }

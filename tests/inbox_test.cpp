@@ -24,13 +24,19 @@
 
 namespace {
 
+using fastnet::frame_kind;
 using fastnet::actors::detail::inbox;
 
+/// Any byte as a kind: the inbox carries it through unchanged.
+frame_kind as_kind(int i) {
+  return static_cast<frame_kind>(static_cast<uint8_t>(i));
+}
+
 /// Pops everything the inbox holds, oldest first, marking each frame done.
-std::vector<std::pair<std::string, uint8_t>> pop_all(inbox& in) {
-  std::vector<std::pair<std::string, uint8_t>> out;
+std::vector<std::pair<std::string, frame_kind>> pop_all(inbox& in) {
+  std::vector<std::pair<std::string, frame_kind>> out;
   std::string frame;
-  uint8_t kind = 0;
+  frame_kind kind = frame_kind::data;
   while (in.pop(frame, kind)) {
     in.done(frame.size());
     out.emplace_back(std::move(frame), kind);
@@ -41,7 +47,7 @@ std::vector<std::pair<std::string, uint8_t>> pop_all(inbox& in) {
 /// Pops one frame and marks it done; its size, or -1 when there was none.
 long pop_one(inbox& in) {
   std::string frame;
-  uint8_t kind = 0;
+  frame_kind kind = frame_kind::data;
   if (!in.pop(frame, kind)) return -1;
   in.done(frame.size());
   return static_cast<long>(frame.size());
@@ -69,26 +75,26 @@ TEST_CASE("inbox: one wake per batch", "[inbox]") {
 TEST_CASE("inbox: frames are popped oldest first with their kinds", "[inbox]") {
   inbox in(100, 1000);
   in.push("one");
-  in.push("two", 1);
-  in.push("three", 2);
+  in.push("two", frame_kind::text);
+  in.push("three", frame_kind::binary);
 
   std::string frame;
-  uint8_t kind = 99;
+  frame_kind kind = frame_kind::open;
   REQUIRE(in.pop(frame, kind));
   CHECK(frame == "one");
-  CHECK(kind == 0);  // the default kind
+  CHECK(kind == frame_kind::data);  // the default kind
 
   // Frames pushed after the actor took a batch come after that batch.
-  in.push("four", 3);
+  in.push("four", frame_kind::close);
   REQUIRE(in.pop(frame, kind));
   CHECK(frame == "two");
-  CHECK(kind == 1);
+  CHECK(kind == frame_kind::text);
   REQUIRE(in.pop(frame, kind));
   CHECK(frame == "three");
-  CHECK(kind == 2);
+  CHECK(kind == frame_kind::binary);
   REQUIRE(in.pop(frame, kind));
   CHECK(frame == "four");
-  CHECK(kind == 3);
+  CHECK(kind == frame_kind::close);
   CHECK_FALSE(in.pop(frame, kind));
 
   // Empty frames are frames too.
@@ -110,7 +116,7 @@ TEST_CASE("inbox: frames and bytes count what is queued and not yet done", "[inb
 
   // Popping alone gives nothing back: the budget returns with done().
   std::string frame;
-  uint8_t kind = 0;
+  frame_kind kind = frame_kind::data;
   REQUIRE(in.pop(frame, kind));
   CHECK(in.frames() == 3);
   CHECK(in.bytes() == 5);
@@ -302,7 +308,7 @@ class loop_and_actor {
   /// a frame out of order or a wait that saw no progress.
   bool run_actor() {
     std::string frame;
-    uint8_t kind = 0;
+    frame_kind kind = frame_kind::data;
     for (;;) {
       {
         std::unique_lock lock(m_);
@@ -345,7 +351,7 @@ class loop_and_actor {
     f.append(static_cast<size_t>(i * 7 % 31), '.');
     return f;
   }
-  static uint8_t kind_for(int i) { return static_cast<uint8_t>(i % 3); }
+  static frame_kind kind_for(int i) { return static_cast<frame_kind>(i % 3); }
 
   inbox& in() { return in_; }
   // Read after both threads have been joined.
@@ -456,7 +462,7 @@ class stepped_protocol {
   void loop_step() {
     switch (loop_) {
       case loop_pc::push:
-        if (in_.push(std::to_string(pushed_), static_cast<uint8_t>(pushed_))) ++wakes_;
+        if (in_.push(std::to_string(pushed_), as_kind(pushed_))) ++wakes_;
         ++pushed_;
         loop_ = loop_pc::check_pause;
         break;
@@ -491,7 +497,7 @@ class stepped_protocol {
         break;
       case actor_pc::pop:
         if (in_.pop(frame_, kind_)) {
-          if (frame_ != std::to_string(received_) || kind_ != received_) in_order_ = false;
+          if (frame_ != std::to_string(received_) || kind_ != as_kind(received_)) in_order_ = false;
           actor_ = actor_pc::done;
         } else {
           actor_ = actor_pc::check_resume;
@@ -543,7 +549,7 @@ class stepped_protocol {
   int received_ = 0;
   bool in_order_ = true;
   std::string frame_;
-  uint8_t kind_ = 0;
+  frame_kind kind_ = frame_kind::data;
   int pauses_ = 0;
   int resumes_ = 0;
   int loop_resumes_ = 0;

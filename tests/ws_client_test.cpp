@@ -22,7 +22,7 @@ std::string str(std::span<const std::byte> b) {
 class server_echo final : public tcp_handler {
  public:
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
-    uint8_t k = c->frame_kind();
+    frame_kind k = c->frame_kind();
     if (k == ws::kind::open) {
       auto& codec = dynamic_cast<ws::server_codec&>(c->current_codec());
       std::lock_guard lock(mutex);
@@ -45,7 +45,7 @@ class client_side final : public tcp_handler {
       protocol = dynamic_cast<ws::client_codec&>(c->current_codec()).protocol();
       c->send(std::string_view("hello"), ws::kind::text);
       c->send(std::string_view("\x01\x02"), ws::kind::binary);
-      c->send(std::string_view("frag"), ws::kind::text | ws::kind::more);
+      c->send(std::string_view("frag"), ws::kind::text, fragment::more);
       c->send(std::string_view("p"), ws::kind::ping);
       c->send(std::string_view("mented"), ws::kind::text);
       c->send(std::string(200000, 'z'), ws::kind::binary);
@@ -58,7 +58,7 @@ class client_side final : public tcp_handler {
     closes.add();
   }
   std::mutex mutex;
-  std::vector<std::pair<uint8_t, std::string>> seen;
+  std::vector<std::pair<frame_kind, std::string>> seen;
   std::string protocol;
   close_reason reason{};
   waitable_counter events, closes;
@@ -111,11 +111,11 @@ TEST_CASE("ws client and server exchange messages and close cleanly", "[ws][clie
       CHECK(handler.seen[0].first == ws::kind::open);
       CHECK(handler.seen[0].second.rfind("HTTP/1.1 101", 0) == 0);
       CHECK(handler.protocol == "v2");
-      CHECK(handler.seen[1] == std::pair<uint8_t, std::string>{ws::kind::text, "hello"});
-      CHECK(handler.seen[2] == std::pair<uint8_t, std::string>{ws::kind::binary, "\x01\x02"});
-      CHECK(handler.seen[3] == std::pair<uint8_t, std::string>{ws::kind::text, "fragmented"});
+      CHECK(handler.seen[1] == std::pair<frame_kind, std::string>{ws::kind::text, "hello"});
+      CHECK(handler.seen[2] == std::pair<frame_kind, std::string>{ws::kind::binary, "\x01\x02"});
+      CHECK(handler.seen[3] == std::pair<frame_kind, std::string>{ws::kind::text, "fragmented"});
       CHECK(handler.seen[4] ==
-            std::pair<uint8_t, std::string>{ws::kind::binary, std::string(200000, 'z')});
+            std::pair<frame_kind, std::string>{ws::kind::binary, std::string(200000, 'z')});
     }
     {
       std::lock_guard lock(server_handler.mutex);

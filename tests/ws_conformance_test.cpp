@@ -17,7 +17,7 @@ namespace {
 class ws_echo final : public tcp_handler {
  public:
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
-    uint8_t k = c->frame_kind();
+    frame_kind k = c->frame_kind();
     if (k == ws::kind::text || k == ws::kind::binary) c->send(frame, k);
   }
 };

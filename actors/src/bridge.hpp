@@ -51,11 +51,12 @@ inline bool deliver(caf::scheduled_actor* self, caf::message msg) {
 inline void drain(caf::scheduled_actor* self, inbox& in, const connection_handle& conn) {
   in.begin_drain();
   std::string frame;
-  uint8_t kind = 0;
+  frame_kind kind = frame_kind::data;
   while (in.pop(frame, kind)) {
     size_t n = frame.size();
-    deliver(self, kind == 0 ? caf::make_message(received_atom::value, std::move(frame))
-                            : caf::make_message(message_atom::value, kind, std::move(frame)));
+    deliver(self, kind == frame_kind::data
+                      ? caf::make_message(received_atom::value, std::move(frame))
+                      : caf::make_message(message_atom::value, kind, std::move(frame)));
     in.done(n);
     if (self->bhvr_stack().empty()) break;
   }

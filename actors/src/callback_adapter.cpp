@@ -15,7 +15,7 @@ connection_behavior from_handler(std::shared_ptr<tcp_handler> handler) {
         },
         // A callback handler has no frame kind off the loop (frame_kind() is
         // loop-thread only): frames of a multi-kind codec arrive as plain frames.
-        [handler, conn](message_atom, uint8_t, std::string& frame) {
+        [handler, conn](message_atom, frame_kind, std::string& frame) {
           handler->on_message(conn.connection(), std::as_bytes(std::span(frame)));
         },
         // false: the handler replies later and closes itself, as in the reactor.

@@ -35,7 +35,7 @@ class inbox {
 
   /// Loop: queues a frame and says whether the actor must be woken (true
   /// once per batch: until the actor starts draining, later frames ride along).
-  bool push(std::string&& frame, uint8_t kind = 0) {
+  bool push(std::string&& frame, frame_kind kind = frame_kind::data) {
     // Counted before the frame is visible: the actor may take and finish it
     // before this returns, and a count that dipped below zero in between
     // would read as a huge backlog, so its resume check would fail and leave
@@ -63,7 +63,7 @@ class inbox {
   void begin_drain() { wake_pending_.store(false, std::memory_order_seq_cst); }
 
   /// Actor: takes the next frame and its codec kind, oldest first.
-  bool pop(std::string& out, uint8_t& kind) {
+  bool pop(std::string& out, frame_kind& kind) {
     if (taken_.empty()) taken_ = queue_.take();
     auto node = taken_.pop();
     if (!node) return false;
@@ -93,9 +93,9 @@ class inbox {
 
  private:
   struct frame_node {
-    frame_node(std::string&& f, uint8_t k) : frame(std::move(f)), kind(k) {}
+    frame_node(std::string&& f, frame_kind k) : frame(std::move(f)), kind(k) {}
     std::string frame;
-    uint8_t kind;
+    frame_kind kind;
     frame_node* next = nullptr;
   };
 
@@ -114,7 +114,7 @@ class inbox {
 /// check runs once more (the actor may have drained everything before the
 /// mark and so seen nothing to resume). Returns true when the actor must be
 /// woken. Loop thread of `c` only.
-inline bool offer(inbox& in, connection& c, std::string&& frame, uint8_t kind) {
+inline bool offer(inbox& in, connection& c, std::string&& frame, frame_kind kind) {
   const bool wake = in.push(std::move(frame), kind);
   if (in.should_pause()) {
     c.pause_reading(connection::pause_source::inbound);

@@ -10,6 +10,26 @@
 
 namespace fastnet {
 
+const char* to_string(frame_kind k) {
+  switch (k) {
+    case frame_kind::data:
+      return "data";
+    case frame_kind::text:
+      return "text";
+    case frame_kind::binary:
+      return "binary";
+    case frame_kind::close:
+      return "close";
+    case frame_kind::ping:
+      return "ping";
+    case frame_kind::pong:
+      return "pong";
+    case frame_kind::open:
+      return "open";
+  }
+  return "unknown";
+}
+
 const char* to_string(close_reason r) {
   switch (r) {
     case close_reason::peer_closed:
@@ -53,19 +73,19 @@ event_loop& connection::loop() const {
   return impl_of(*this).loop();
 }
 bool connection::send(std::span<const std::byte> payload) {
-  return impl_of(*this).send(payload, 0);
+  return impl_of(*this).send(payload, {});
 }
 bool connection::send(std::string&& payload) {
-  return impl_of(*this).send(std::move(payload), 0);
+  return impl_of(*this).send(std::move(payload), {});
 }
 bool connection::send_all(std::vector<std::string>&& frames) {
   return impl_of(*this).send_all(std::move(frames));
 }
-bool connection::send(std::span<const std::byte> payload, uint8_t kind) {
-  return impl_of(*this).send(payload, kind);
+bool connection::send(std::span<const std::byte> payload, fastnet::frame_kind kind, fragment frag) {
+  return impl_of(*this).send(payload, {kind, frag});
 }
-bool connection::send(std::string&& payload, uint8_t kind) {
-  return impl_of(*this).send(std::move(payload), kind);
+bool connection::send(std::string&& payload, fastnet::frame_kind kind, fragment frag) {
+  return impl_of(*this).send(std::move(payload), {kind, frag});
 }
 void connection::shutdown() {
   impl_of(*this).shutdown();
@@ -91,7 +111,7 @@ size_t connection::pending_output() const {
 std::any& connection::context() {
   return impl_of(*this).context();
 }
-uint8_t connection::frame_kind() const {
+frame_kind connection::frame_kind() const {
   return impl_of(*this).frame_kind();
 }
 void connection::set_codec(std::unique_ptr<codec> next) {
@@ -109,8 +129,8 @@ struct connection_impl::command {
   kind what = kind::send;
   close_reason why = close_reason::local_close;
   uint8_t pause_bit = 0;
-  uint8_t frame_kind = 0;  // send: the frame kind handed to the codec
-  size_t reserved = 0;     // bytes reserved against max_output_bytes by the caller
+  frame_type type;      // send: how the codec frames it
+  size_t reserved = 0;  // bytes reserved against max_output_bytes by the caller
   std::string data;
   std::vector<std::string> frames;
   command* next = nullptr;
@@ -192,7 +212,7 @@ void connection_impl::execute(command& c) {
   if (state() == conn_state::closed) return;
   switch (c.what) {
     case command::kind::send:
-      send_in_loop(std::as_bytes(std::span(c.data)), c.frame_kind);
+      send_in_loop(std::as_bytes(std::span(c.data)), c.type);
       break;
     case command::kind::send_all:
       for (auto& f : c.frames)
@@ -233,24 +253,24 @@ void connection_impl::handler_threw(const char* what) {
 
 // ---- calls from any thread ---------------------------------------------------
 
-bool connection_impl::send(std::span<const std::byte> payload, uint8_t kind) {
+bool connection_impl::send(std::span<const std::byte> payload, frame_type type) {
   if (!connected()) return false;
   if (inbox_->in_loop_thread()) {
     if (!outbox_.empty()) run_outbox();
-    return send_in_loop(payload, kind);
+    return send_in_loop(payload, type);
   }
-  return send(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()), kind);
+  return send(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()), type);
 }
 
-bool connection_impl::send(std::string&& payload, uint8_t kind) {
+bool connection_impl::send(std::string&& payload, frame_type type) {
   if (!connected()) return false;
-  if (inbox_->in_loop_thread()) return send(std::as_bytes(std::span(payload)), kind);
+  if (inbox_->in_loop_thread()) return send(std::as_bytes(std::span(payload)), type);
   // Reserved before queueing, so that many threads sending at once cannot
   // queue past the cap.
   if (!reserve_output(payload.size())) return false;
   auto c = std::make_unique<command>();
   c->what = command::kind::send;
-  c->frame_kind = kind;
+  c->type = type;
   c->reserved = payload.size();
   c->data = std::move(payload);
   post(std::move(c));

@@ -18,6 +18,12 @@ namespace fastnet::detail {
 
 class loop_inbox;
 
+/// How one send is framed: its kind and whether its message goes on.
+struct frame_type {
+  frame_kind kind = frame_kind::data;
+  fragment frag = fragment::last;
+};
+
 /// A connection's lifecycle. Every change of state goes through
 /// connection_impl::enter(), which does what the new state implies.
 enum class conn_state : uint8_t {
@@ -64,8 +70,8 @@ class connection_impl final : public connection, private io_handler {
   socket_address peer_address() const;
   socket_address local_address() const;
   event_loop& loop() const { return loop_; }
-  bool send(std::span<const std::byte> payload, uint8_t kind);
-  bool send(std::string&& payload, uint8_t kind);
+  bool send(std::span<const std::byte> payload, frame_type type);
+  bool send(std::string&& payload, frame_type type);
   bool send_all(std::vector<std::string>&& frames);
   void shutdown();
   void abort();
@@ -77,7 +83,7 @@ class connection_impl final : public connection, private io_handler {
   }
   size_t pending_output() const { return pending_output_.load(std::memory_order_relaxed); }
   std::any& context() { return context_; }
-  uint8_t frame_kind() const { return frame_kind_; }
+  fastnet::frame_kind frame_kind() const { return frame_kind_; }
   void set_codec(std::unique_ptr<codec> next);
   codec& current_codec() const { return *codec_; }
 
@@ -133,7 +139,7 @@ class connection_impl final : public connection, private io_handler {
   void arm_frame_timer();
 
   // ---- connection_output.cpp ----
-  bool send_in_loop(std::span<const std::byte> payload, uint8_t kind = 0);
+  bool send_in_loop(std::span<const std::byte> payload, frame_type type = {});
   bool write_reply(std::span<const std::byte> bytes);
   bool write_pieces(std::span<const iovec> pieces, size_t total);
   void handle_write();
@@ -185,10 +191,10 @@ class connection_impl final : public connection, private io_handler {
   clock::time_point frame_started_{};  // a partial frame waits since; epoch = none
   timer_id idle_timer_;
   timer_id frame_timer_;
-  timer_id linger_timer_;   // close_linger or peer_close_linger, by state
-  uint32_t interest_ = 0;   // events currently registered with epoll
-  uint8_t paused_ = 0;      // pause_bits
-  uint8_t frame_kind_ = 0;  // decode_result::kind of the frame being delivered
+  timer_id linger_timer_;             // close_linger or peer_close_linger, by state
+  uint32_t interest_ = 0;             // events currently registered with epoll
+  uint8_t paused_ = 0;                // pause_bits
+  fastnet::frame_kind frame_kind_{};  // decode_result::kind of the frame being delivered
   close_reason close_why_ = close_reason::local_close;
   bool registered_ = false;        // watched by the loop (between start and finish)
   bool eof_ = false;               // the transport read the peer's EOF

@@ -15,11 +15,11 @@ bool would_block(int err) {
 
 }  // namespace
 
-bool connection_impl::send_in_loop(std::span<const std::byte> payload, uint8_t kind) {
+bool connection_impl::send_in_loop(std::span<const std::byte> payload, frame_type type) {
   if (!connected()) return false;
   encoded_frame f;
   try {
-    codec_->encode_as(payload, kind, f);
+    codec_->encode_as(payload, type.kind, type.frag, f);
   } catch (const std::exception& e) {
     detail::log().error("conn {}: cannot encode a {}-byte frame: {}", id_, payload.size(),
                         e.what());

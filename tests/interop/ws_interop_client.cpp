@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 constexpr auto wait_limit = 30s;
 
 struct received {
-  uint8_t kind = 0;
+  fastnet::frame_kind kind = fastnet::frame_kind::data;
   std::string payload;
 };
 
@@ -81,27 +81,14 @@ class inbox final : public fastnet::tcp_handler {
   std::exit(1);
 }
 
-const char* kind_name(uint8_t k) {
-  switch (k) {
-    case fastnet::ws::kind::text:
-      return "text";
-    case fastnet::ws::kind::binary:
-      return "binary";
-    case fastnet::ws::kind::close:
-      return "close";
-    case fastnet::ws::kind::open:
-      return "open";
-    default:
-      return "other";
-  }
-}
-
 /// Expects the next frame to be exactly `payload` of `kind`.
-void expect(inbox& in, uint8_t kind, const std::string& payload, const std::string& name) {
+void expect(inbox& in, fastnet::frame_kind kind, const std::string& payload,
+            const std::string& name) {
   auto r = in.next();
   if (!r) fail(name + ": nothing arrived");
   if (r->kind != kind)
-    fail(name + ": got a " + kind_name(r->kind) + " frame, expected " + kind_name(kind));
+    fail(name + ": got a " + fastnet::to_string(r->kind) + " frame, expected " +
+         fastnet::to_string(kind));
   if (r->payload != payload)
     fail(name + ": " + std::to_string(r->payload.size()) + " bytes differ from the " +
          std::to_string(payload.size()) + " expected");
@@ -150,7 +137,7 @@ int main(int argc, char** argv) {
     auto conn = client.connection();
     if (!conn) fail("no connection after the handshake");
 
-    auto echo = [&](const std::string& payload, uint8_t kind, const std::string& name) {
+    auto echo = [&](const std::string& payload, fastnet::frame_kind kind, const std::string& name) {
       if (!conn->send(std::string_view(payload), kind)) fail(name + ": send refused");
       expect(in, kind, payload, name);
     };
@@ -165,7 +152,7 @@ int main(int argc, char** argv) {
 
     // A ping between the fragments of a message (RFC 6455 5.4): the peer
     // must answer it and still join the fragments into one message.
-    conn->send(std::string_view("frag"), ws::kind::text | ws::kind::more);
+    conn->send(std::string_view("frag"), ws::kind::text, fastnet::fragment::more);
     conn->send(std::string_view("between fragments"), ws::kind::ping);
     conn->send(std::string_view("mented"), ws::kind::text);
     if (peer_reports_pings)
@@ -190,7 +177,7 @@ int main(int argc, char** argv) {
     if (*why != fastnet::close_reason::local_close && *why != fastnet::close_reason::peer_closed)
       fail(std::string("connection ended with ") + fastnet::to_string(*why));
     if (auto extra = in.next())
-      fail(std::string("unexpected ") + kind_name(extra->kind) + " frame");
+      fail(std::string("unexpected ") + fastnet::to_string(extra->kind) + " frame");
   }
   loop.quit();
   loop_thread.join();

@@ -29,7 +29,7 @@ inline std::string to_text(std::span<const std::byte> b) {
 
 /// One decoded frame and its kind.
 struct sim_frame {
-  uint8_t kind = 0;
+  frame_kind kind = frame_kind::data;
   std::string payload;
   bool operator==(const sim_frame&) const = default;
 };

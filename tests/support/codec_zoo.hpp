@@ -50,7 +50,8 @@ inline std::unique_ptr<codec> make_zoo_codec(int i) {
       o.max_frame = zoo_limit;
       o.max_message = zoo_limit;
       o.max_request = zoo_limit;
-      auto c = std::make_unique<ws::server_codec>(std::make_shared<const ws::server_codec_options>(o));
+      auto c =
+          std::make_unique<ws::server_codec>(std::make_shared<const ws::server_codec_options>(o));
       if (i == 8) {
         codec_sim sim{*c};
         sim.feed(
@@ -64,7 +65,8 @@ inline std::unique_ptr<codec> make_zoo_codec(int i) {
       ws::client_codec_options o;
       o.max_frame = zoo_limit;
       o.max_message = zoo_limit;
-      auto c = std::make_unique<ws::client_codec>(std::make_shared<const ws::client_codec_options>(o));
+      auto c =
+          std::make_unique<ws::client_codec>(std::make_shared<const ws::client_codec_options>(o));
       std::string request = to_text(c->greeting());
       auto at = request.find("Sec-WebSocket-Key: ") + 19;
       std::string key = request.substr(at, request.find("\r\n", at) - at);

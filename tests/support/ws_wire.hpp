@@ -13,6 +13,11 @@
 namespace fastnet::test {
 
 /// Options for one hand-made frame.
+/// RFC 6455 opcodes as they are on the wire.
+namespace wire_op {
+inline constexpr uint8_t text = 1, binary = 2, close = 8, ping = 9, pong = 10;
+}
+
 struct raw_frame {
   uint8_t opcode = 1;
   std::string payload;

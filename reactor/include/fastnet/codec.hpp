@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fastnet/close_reason.hpp"
+#include "fastnet/frame_kind.hpp"
 
 namespace fastnet {
 
@@ -36,10 +37,10 @@ struct decode_result {
   /// reassembled or unmasked message). Valid until the next decode() call.
   std::span<const std::byte> frame;
   std::string error;
-  /// The frame's kind for codecs that have several (WebSocket: 1 text,
-  /// 2 binary); 0 for codecs that have one. Read it in a handler with
-  /// connection::frame_kind().
-  uint8_t kind = 0;
+  /// The frame's kind for codecs that have several (WebSocket: text,
+  /// binary, close, open); `data` for codecs that have one. Read it in a
+  /// handler with connection::frame_kind().
+  frame_kind kind = frame_kind::data;
   close_mode close_after = close_mode::none;
   /// Bytes the connection writes unchanged, before delivering `frame` (an
   /// automatic pong, an error's close frame, an HTTP handshake response).
@@ -82,12 +83,15 @@ class codec {
     out.body = payload;
   }
 
-  /// Frames `payload` as a frame of `kind` (see decode_result::kind; 0 means
-  /// the codec's default). Codecs with one kind of frame need not override
-  /// it: the default ignores `kind` and calls encode(payload, out). (A
-  /// distinct name, so overriding one does not hide the other.)
-  virtual void encode_as(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out) {
+  /// Frames `payload` as a frame of `kind` (`data`: the codec's default),
+  /// ending its message or, with fragment::more, continued by the next
+  /// sends. Codecs with one kind of frame need not override it: the default
+  /// ignores both and calls encode(payload, out). (A distinct name, so
+  /// overriding one does not hide the other.)
+  virtual void encode_as(std::span<const std::byte> payload, frame_kind kind, fragment frag,
+                         encoded_frame& out) {
     (void)kind;
+    (void)frag;
     encode(payload, out);
   }
 

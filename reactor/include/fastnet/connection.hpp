@@ -100,14 +100,16 @@ class connection : public std::enable_shared_from_this<connection> {
   /// wake when called off the loop). Returns false as send() does.
   bool send_all(std::vector<std::string>&& frames);
 
-  /// Sends `payload` as a frame of `kind` (the codec's meaning, as in
-  /// decode_result::kind: WebSocket 1 text, 2 binary, 8 close, 9 ping; 0 is
-  /// the codec's default). Otherwise exactly like send(payload). Any thread.
-  bool send(std::span<const std::byte> payload, uint8_t kind);
-  bool send(std::string_view payload, uint8_t kind) {
-    return send(std::as_bytes(std::span(payload.data(), payload.size())), kind);
+  /// Sends `payload` as a frame of `kind` (WebSocket: text, binary, close,
+  /// ping, pong; `data` is the codec's default), ending its message or,
+  /// with fragment::more, a fragment the next sends continue. Otherwise
+  /// exactly like send(payload). Any thread.
+  bool send(std::span<const std::byte> payload, fastnet::frame_kind kind,
+            fragment frag = fragment::last);
+  bool send(std::string_view payload, fastnet::frame_kind kind, fragment frag = fragment::last) {
+    return send(std::as_bytes(std::span(payload.data(), payload.size())), kind, frag);
   }
-  bool send(std::string&& payload, uint8_t kind);
+  bool send(std::string&& payload, fastnet::frame_kind kind, fragment frag = fragment::last);
 
   /// Flushes queued output, then half-closes (FIN); reading continues until
   /// the peer closes. Later sends fail. Any thread.
@@ -142,9 +144,9 @@ class connection : public std::enable_shared_from_this<connection> {
   /// A slot for the application's per-connection state. Loop thread only.
   std::any& context();
 
-  /// The kind of the frame being delivered (decode_result::kind; 0 for
-  /// codecs with one kind). Meaningful inside on_message. Loop thread only.
-  uint8_t frame_kind() const;
+  /// The kind of the frame being delivered (decode_result::kind; `data`
+  /// for codecs with one kind). Meaningful inside on_message. Loop thread only.
+  fastnet::frame_kind frame_kind() const;
   /// Replaces the codec on the live connection, at once: later sends are
   /// encoded and input not yet decoded (buffered or still to come) is decoded
   /// by the new codec. Inside on_message the frame stays valid until the

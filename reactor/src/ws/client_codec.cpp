@@ -88,12 +88,13 @@ decode_result client_codec::decode(std::span<const std::byte> input) {
 }
 
 void client_codec::encode(std::span<const std::byte> payload, encoded_frame& out) {
-  encode_as(payload, 0, out);
+  encode_as(payload, frame_kind::data, fragment::last, out);
 }
 
-void client_codec::encode_as(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out) {
+void client_codec::encode_as(std::span<const std::byte> payload, frame_kind kind, fragment frag,
+                             encoded_frame& out) {
   if (!open_) throw std::logic_error("ws: send before the handshake completed");
-  parser_->encode(payload, kind, out);
+  parser_->encode(payload, kind, frag, out);
 }
 
 codec_factory client_codec_factory(client_codec_options opts) {

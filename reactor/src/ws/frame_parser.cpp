@@ -49,11 +49,11 @@ void unmask(std::byte* out, const std::byte* in, size_t n, const std::array<std:
 
 }  // namespace
 
-frame_parser::frame_parser(role r, size_t max_frame, size_t max_message, uint8_t default_kind)
+frame_parser::frame_parser(role r, size_t max_frame, size_t max_message, frame_kind default_kind)
     : role_(r),
       max_frame_(max_frame),
       max_message_(max_message),
-      default_kind_(default_kind == kind::text ? kind::text : kind::binary) {}
+      default_kind_(default_kind == kind::text ? op_text : op_binary) {}
 
 decode_result frame_parser::fail(uint16_t code, std::string why) {
   decode_result r;
@@ -136,7 +136,7 @@ decode_result frame_parser::decode(std::span<const std::byte> input) {
         return fail(close_code::invalid_payload, "invalid UTF-8 in a text message");
       in_message_ = false;
       r.state = decode_result::status::frame;
-      r.kind = op;
+      r.kind = static_cast<frame_kind>(op);
       r.frame = payload;
       r.consumed = header + len;
       return r;
@@ -173,7 +173,7 @@ decode_result frame_parser::stream(std::span<const std::byte> input, size_t offs
         return fail(close_code::invalid_payload, "text message ends inside a character");
       in_message_ = false;
       r.state = decode_result::status::frame;
-      r.kind = message_kind_;
+      r.kind = static_cast<frame_kind>(message_kind_);
       r.frame = message_;
       return r;
     }
@@ -293,14 +293,13 @@ void frame_parser::build_reply(uint8_t opcode, std::span<const std::byte> payloa
   reply_.resize(h + payload.size());
 }
 
-void frame_parser::encode(std::span<const std::byte> payload, uint8_t kind_flags,
+void frame_parser::encode(std::span<const std::byte> payload, frame_kind kind, fragment frag,
                           encoded_frame& out) {
   if (close_sent_) throw std::logic_error("ws: a close frame was already sent");
-  uint8_t op = kind_flags & 0x0F;
-  const bool more = (kind_flags & kind::more) != 0;
-  if (op == 0) op = default_kind_;
+  uint8_t op = kind == frame_kind::data ? default_kind_ : static_cast<uint8_t>(kind);
+  const bool more = frag == fragment::more;
   if (op != op_text && op != op_binary && op != op_close && op != op_ping && op != op_pong)
-    throw std::invalid_argument("ws: unknown frame kind " + std::to_string(kind_flags));
+    throw std::invalid_argument(std::string("ws: cannot send a frame of kind ") + to_string(kind));
   bool fin = true;
   uint8_t wire_op = op;
   if ((op & 0x08) != 0) {

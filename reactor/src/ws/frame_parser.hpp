@@ -26,12 +26,13 @@ class frame_parser {
  public:
   enum class role : uint8_t { server, client };
 
-  frame_parser(role r, size_t max_frame, size_t max_message, uint8_t default_kind);
+  frame_parser(role r, size_t max_frame, size_t max_message, frame_kind default_kind);
 
   /// One step of decoding (see codec::decode).
   decode_result decode(std::span<const std::byte> input);
   /// Frames one message or fragment (see server_codec::encode_as).
-  void encode(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out);
+  void encode(std::span<const std::byte> payload, frame_kind kind, fragment frag,
+              encoded_frame& out);
   /// True while a frame's payload is streaming in (see codec::mid_frame).
   bool mid_frame() const { return in_frame_; }
   /// The closing handshake for a graceful close (see codec::farewell): the

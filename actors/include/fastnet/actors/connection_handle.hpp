@@ -30,15 +30,17 @@ class connection_handle {
   bool send(std::string_view frame) const { return conn_ && conn_->send(frame); }
   bool send(std::span<const std::byte> frame) const { return conn_ && conn_->send(frame); }
   /// Sends one frame of a codec kind (see message_atom; WebSocket text or
-  /// binary, say). Returns false as send() does.
-  bool send(std::string&& frame, uint8_t kind) const {
-    return conn_ && conn_->send(std::move(frame), kind);
+  /// binary, say), or with fragment::more a fragment the next sends
+  /// continue. Returns false as send() does.
+  bool send(std::string&& frame, frame_kind kind, fragment frag = fragment::last) const {
+    return conn_ && conn_->send(std::move(frame), kind, frag);
   }
-  bool send(std::string_view frame, uint8_t kind) const {
-    return conn_ && conn_->send(frame, kind);
+  bool send(std::string_view frame, frame_kind kind, fragment frag = fragment::last) const {
+    return conn_ && conn_->send(frame, kind, frag);
   }
-  bool send(std::span<const std::byte> frame, uint8_t kind) const {
-    return conn_ && conn_->send(frame, kind);
+  bool send(std::span<const std::byte> frame, frame_kind kind,
+            fragment frag = fragment::last) const {
+    return conn_ && conn_->send(frame, kind, frag);
   }
   /// A string literal or C string (without this, send("text") is ambiguous).
   bool send(const char* frame) const { return send(std::string_view(frame)); }

@@ -4,6 +4,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <fastnet/frame_kind.hpp>
 #include <fastnet/handler.hpp>
 
 namespace fastnet::actors {
@@ -17,9 +18,9 @@ using connected_atom = caf::atom_constant<caf::atom("fn_conn")>;
 /// as `std::string&` and move it on. Frames arrive in order.
 using received_atom = caf::atom_constant<caf::atom("fn_recv")>;
 
-/// (message_atom, uint8_t kind, std::string frame): a frame of a codec with
-/// several kinds (WebSocket: fastnet::ws::kind text, binary, open, close, ...),
-/// owned by the actor like `received`. Frames of kind 0 (every codec with a
+/// (message_atom, fastnet::frame_kind kind, std::string frame): a frame of a
+/// codec with several kinds (WebSocket: text, binary, open, close), owned by
+/// the actor like `received`. Frames of kind `data` (every codec with a
 /// single kind) arrive as `received` instead. Reply with
 /// connection_handle::send(frame, kind).
 using message_atom = caf::atom_constant<caf::atom("fn_msg")>;
@@ -48,3 +49,4 @@ using closed_atom = caf::atom_constant<caf::atom("fn_closed")>;
 
 // close_reason travels only between threads of one process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fastnet::close_reason)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fastnet::frame_kind)

@@ -23,7 +23,7 @@ struct client_codec_options {
   size_t max_message = 16 << 20;
   size_t max_response = 8192;  ///< largest response head accepted
   std::chrono::milliseconds handshake_timeout{10000};
-  uint8_t default_kind = 2;  ///< kind of a send() without a kind
+  frame_kind default_kind = frame_kind::binary;  ///< kind of a send() without a kind
 };
 
 /// The client side of RFC 6455 as a codec, for tcp_client: it writes the
@@ -40,7 +40,8 @@ class client_codec final : public codec {
 
   decode_result decode(std::span<const std::byte> input) override;
   void encode(std::span<const std::byte> payload, encoded_frame& out) override;
-  void encode_as(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out) override;
+  void encode_as(std::span<const std::byte> payload, frame_kind kind, fragment frag,
+                 encoded_frame& out) override;
   std::span<const std::byte> greeting() override;
   std::chrono::milliseconds handshake_timeout() const override;
   bool handshake_done() const override { return open_; }

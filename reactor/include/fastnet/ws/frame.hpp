@@ -6,24 +6,24 @@
 #include <string>
 #include <string_view>
 
+#include "fastnet/frame_kind.hpp"
+
 namespace fastnet::ws {
 
-/// Frame kinds as handlers see them (connection::frame_kind()) and as
-/// connection::send(payload, kind) takes them. The values are the RFC's
-/// opcodes; `open` and `more` are fastnet's.
+/// The frame kinds of WebSocket, as handlers see them
+/// (connection::frame_kind()) and as connection::send(payload, kind, frag)
+/// takes them: short names for fastnet::frame_kind's. A fragmented message
+/// is sent as `send(part, kind::text, fragment::more)` ... and a last
+/// `send(part, kind::text)`; control frames may go in between.
 namespace kind {
-inline constexpr uint8_t text = 1;    ///< a whole text message (valid UTF-8)
-inline constexpr uint8_t binary = 2;  ///< a whole binary message
-inline constexpr uint8_t close = 8;   ///< the peer's close frame (payload: code + reason)
-inline constexpr uint8_t ping = 9;    ///< send only: pings are answered automatically
-inline constexpr uint8_t pong = 10;   ///< send only (an unsolicited pong)
+inline constexpr frame_kind text = frame_kind::text;      ///< a whole text message (valid UTF-8)
+inline constexpr frame_kind binary = frame_kind::binary;  ///< a whole binary message
+inline constexpr frame_kind close = frame_kind::close;  ///< the peer's close frame (code + reason)
+inline constexpr frame_kind ping = frame_kind::ping;    ///< send only: pings are answered for you
+inline constexpr frame_kind pong = frame_kind::pong;    ///< send only (an unsolicited pong)
 /// Delivered once when the opening handshake completes; the payload is the
 /// request head (server) or the response head (client). Never sent.
-inline constexpr uint8_t open = 0x40;
-/// Send flag: `text | more` / `binary | more` sends a fragment; the message
-/// continues with the next sends (their data kind is ignored) up to one
-/// without `more`. Control frames may be sent in between.
-inline constexpr uint8_t more = 0x80;
+inline constexpr frame_kind open = frame_kind::open;
 }  // namespace kind
 
 /// Close status codes (RFC 6455 section 7.4.1).

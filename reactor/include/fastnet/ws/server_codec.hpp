@@ -36,8 +36,8 @@ struct server_codec_options {
   std::string page_path;
   std::string page;
   std::string page_content_type = "text/html; charset=utf-8";
-  /// The kind of a send() without a kind (kind 0): kind::text or kind::binary.
-  uint8_t default_kind = 2;
+  /// The kind of a send() without a kind (frame_kind::data): text or binary.
+  frame_kind default_kind = frame_kind::binary;
 };
 
 /// The server side of RFC 6455 as a codec. It answers the opening handshake
@@ -51,7 +51,7 @@ struct server_codec_options {
 /// connection closes, after every reply made before. Protocol violations
 /// close with 1002 (1007 for bad UTF-8, 1009 past a size limit).
 /// send(payload, kind) frames text, binary, ping, pong and close (use
-/// close_payload()); `kind::more` sends fragments.
+/// close_payload()); fragment::more sends fragments.
 /// Thread safety: loop thread only.
 class server_codec final : public codec {
  public:
@@ -62,7 +62,8 @@ class server_codec final : public codec {
   void encode(std::span<const std::byte> payload, encoded_frame& out) override;
   /// Throws std::logic_error for sends before the handshake or after a
   /// close was sent, std::length_error for an oversized control frame.
-  void encode_as(std::span<const std::byte> payload, uint8_t kind, encoded_frame& out) override;
+  void encode_as(std::span<const std::byte> payload, frame_kind kind, fragment frag,
+                 encoded_frame& out) override;
   std::chrono::milliseconds handshake_timeout() const override;
   bool handshake_done() const override { return open_; }
   /// A Close frame: the echo of the peer's, or ours (1001 when the server
