@@ -386,13 +386,12 @@ class member : public std::enable_shared_from_this<member> {
       else
         error("not in a room; /join ROOM");
     } else if (cmd == "/quit") {
-      // Leave now: the connection closes only once the client has closed
-      // its side too (or after the close linger), and the room should not wait.
-      leave();
+      // Leave now: the room should not wait for the connection to close.
+      // "bye" and the close wait until the room has sent what it sends on
+      // our behalf (a /who list, our own lines), as at the peer's EOF.
       done_ = true;
       queued_.clear();
-      conn_.send(std::string_view("bye"));  // (a bare literal is ambiguous)
-      conn_.close();                        // flushes "bye", then half-closes
+      close_after_room(true);
     } else {
       error("unknown command " + cmd);
     }
@@ -485,10 +484,22 @@ class member : public std::enable_shared_from_this<member> {
   void finish_if_answered() {
     if (!peer_done_ || busy_ || done_ || !queued_.empty()) return;
     done_ = true;
-    if (!room_) return conn_.close();
-    auto me = shared_from_this();
-    self_->request(room_, caf::infinite, sync_atom::value)
-        .then([me](bool) { me->conn_.close(); }, [me](caf::error&) { me->conn_.close(); });
+    close_after_room(false);
+  }
+
+  /// Leaves the room, then closes once the room has answered a sync: its
+  /// messages to this client are queued on the connection by then. With
+  /// `bye`, says so first.
+  void close_after_room(bool bye) {
+    auto finish = [conn = conn_, bye] {
+      if (bye) conn.send(std::string_view("bye"));  // (a bare literal is ambiguous)
+      conn.close();                                 // flushes, then half-closes
+    };
+    caf::actor room = room_;
+    leave();
+    if (!room) return finish();
+    self_->request(room, caf::infinite, sync_atom::value)
+        .then([finish](bool) { finish(); }, [finish](caf::error&) { finish(); });
   }
 
   /// The room or directory is gone (the chat is shutting down).

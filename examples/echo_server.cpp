@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -123,11 +124,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-conns", max_conns, "connection limit")->capture_default_str();
   app.add_option("--idle-timeout", idle_timeout, "close idle connections after SECONDS (0 = never)")
+      ->check(CLI::Range(0.0, 1e8))
       ->capture_default_str();
   app.add_option("--frame-timeout", frame_timeout,
                  "close a connection whose frame, once begun, is not complete after SECONDS "
                  "(0 = never)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0.0, 1e8))
       ->capture_default_str();
   app.add_option("--max-frame", max_frame, "largest frame in bytes")->capture_default_str();
   app.add_flag("--reuseport", reuseport, "one SO_REUSEPORT listener per loop");
@@ -169,9 +171,9 @@ int main(int argc, char** argv) {
   opts.codec = *fastnet::make_codec_factory(codec, max_frame);
   opts.max_connections = max_conns;
   opts.connection.idle_timeout =
-      std::chrono::milliseconds(static_cast<long long>(idle_timeout * 1000));
+      std::chrono::milliseconds(static_cast<long long>(std::ceil(idle_timeout * 1000)));
   opts.connection.frame_timeout =
-      std::chrono::milliseconds(static_cast<long long>(frame_timeout * 1000));
+      std::chrono::milliseconds(static_cast<long long>(std::ceil(frame_timeout * 1000)));
   opts.balancer = balancer == "least-conn" ? fastnet::least_connections()
                   : balancer == "hash"     ? fastnet::consistent_hash()
                                            : fastnet::round_robin();

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -93,9 +94,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-message", max_message, "largest frame and message in bytes")
       ->capture_default_str();
   app.add_option("--frame-timeout", frame_timeout,
-                 "close a connection whose message or handshake, once begun, is not complete "
+                 "close a connection whose frame or handshake, once begun, is not complete "
                  "after SECONDS (0 = never)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0.0, 1e8))
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
@@ -124,7 +125,7 @@ int main(int argc, char** argv) {
   opts.loops = loops;
   opts.codec = fastnet::ws::server_codec_factory(std::move(ws));
   opts.connection.frame_timeout =
-      std::chrono::milliseconds(static_cast<long long>(frame_timeout * 1000));
+      std::chrono::milliseconds(static_cast<long long>(std::ceil(frame_timeout * 1000)));
   // An echo of a 16 MiB message is queued whole when the peer reads slowly.
   opts.connection.max_output_bytes =
       std::max<size_t>(opts.connection.max_output_bytes, 4 * max_message + (1 << 20));

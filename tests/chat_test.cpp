@@ -309,6 +309,26 @@ TEST_CASE("chat: /who over a half-closed connection gets its answer before the F
   }
 }
 
+TEST_CASE("chat: lines and /who right before /quit are answered before bye", "[chat]") {
+  chat_env env;
+  for (int round = 0; round < 10; ++round) {
+    chat_client c(env.srv.local_address());
+    REQUIRE(c.greeted());
+    REQUIRE(c.send_raw("hello\n/who\n/quit\n"));
+    std::string rest;
+    CHECK(c.read_to_end(rest) == end_kind::eof);
+    INFO(rest);
+    auto said = rest.find(c.nick + ": hello");
+    auto list = rest.find("* in lobby: ");
+    auto bye = rest.find("bye");
+    CHECK(said != std::string::npos);
+    CHECK(list != std::string::npos);
+    CHECK(bye != std::string::npos);
+    CHECK(said < list);
+    CHECK(list < bye);
+  }
+}
+
 TEST_CASE("chat: a client that never reads is disconnected and the room goes on", "[chat][slow]") {
   chat_env env;
   chat_client silent(env.srv.local_address());

@@ -283,3 +283,42 @@ TEST_CASE("a handler that never closes after the peer's EOF is closed at peer_cl
   REQUIRE(handler.closes.wait_for_at_least(1));
   CHECK(handler.reasons.at(0) == close_reason::peer_closed);
 }
+
+TEST_CASE("after the peer's EOF, a slow reader gets every queued reply: the linger bounds a stall",
+          "[integration][close]") {
+  // About 2 MiB of echoes are queued when the peer half-closes, and it reads
+  // them at about 640 KiB/s, past what the socket buffers hold: far longer
+  // than the 200 ms close linger, which must only bound a peer that reads
+  // nothing.
+  recording_echo handler;
+  auto o = one_loop();
+  o.connection.close_linger = std::chrono::milliseconds(200);
+  o.socket.send_buffer = 16 * 1024;
+  tcp_server server(o, handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  // (Its receive buffer is left alone: shrunk after connect, loopback TCP
+  // drops segments and stalls on retransmission timeouts.)
+  const std::string msg = random_bytes(2 << 20, 11);
+  bool wrote = false;
+  std::thread writer([&] {
+    wrote = c.write_all(msg, 30s);
+    c.shutdown_write();
+  });
+  std::string got;
+  while (got.size() < msg.size()) {
+    auto chunk = c.read_exact(std::min<size_t>(32 * 1024, msg.size() - got.size()), 30s);
+    if (!chunk) break;
+    got += *chunk;
+    std::this_thread::sleep_for(50ms);  // the slow reader's pace, not a wait for an event
+  }
+  std::string rest;
+  CHECK(c.read_to_end(rest, 30s) == end_kind::eof);
+  writer.join();
+  REQUIRE(wrote);
+  CHECK(got.size() == msg.size());
+  CHECK(got == msg);
+  CHECK(rest.empty());
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  CHECK(handler.close_reasons().at(0) == close_reason::peer_closed);
+}

@@ -156,6 +156,7 @@ class connection_impl final : public connection, private io_handler {
   void fail(close_reason why);
   void finish(close_reason why);
   void arm_idle_timer();
+  void arm_close_linger();
   void touch() {
     if (opts_->idle_timeout.count() > 0) last_activity_ = clock::now();
   }
@@ -203,6 +204,11 @@ class connection_impl final : public connection, private io_handler {
   bool delivering_ = false;        // inside the decode loop (re-entrancy guard)
   bool in_outbox_ = false;         // inside run_outbox (re-entrancy guard)
 };
+
+/// `o` with every timeout made safe to add to a clock reading: negative
+/// ones are 0 (off, or at once for the lingers) and any beyond ten years
+/// are ten years, where steady_clock's nanoseconds would overflow near 292.
+connection_options normalized(connection_options o);
 
 /// The implementation behind a connection handed out by tcp_server/tcp_client.
 inline connection_impl& impl_of(connection& c) {

@@ -2,10 +2,19 @@
 // changes them, and the timers that bound each wait (idle, lingers).
 #include <sys/epoll.h>
 
+#include <algorithm>
+
 #include "connection_impl.hpp"
 #include "log.hpp"
 
 namespace fastnet::detail {
+
+connection_options normalized(connection_options o) {
+  constexpr std::chrono::milliseconds most = std::chrono::hours(24 * 365 * 10);
+  for (auto* t : {&o.idle_timeout, &o.frame_timeout, &o.close_linger, &o.peer_close_linger})
+    *t = std::clamp(*t, std::chrono::milliseconds{0}, most);
+  return o;
+}
 
 void connection_impl::start() {
   loop_.assert_in_loop_thread();
@@ -88,14 +97,8 @@ void connection_impl::enter(conn_state next, close_reason why) {
       if (auto bye = codec_->farewell(close_why_); !bye.empty()) write_reply(bye);
       if (state() != conn_state::closing) return;  // writing it failed
       update_interest();  // keep reading (and dropping) input to see the peer's FIN
-      std::weak_ptr<connection_impl> weak = self();
-      linger_timer_ = loop_.run_after(opts_->close_linger, [weak] {
-        auto self = weak.lock();
-        if (!self || self->state() == conn_state::closed) return;
-        self->linger_timer_ = {};
-        detail::log().debug("conn {}: close linger expired; resetting", self->id_);
-        self->fail(self->close_why_);
-      });
+      last_activity_ = clock::now();
+      arm_close_linger();
       advance();
       return;
     }
@@ -174,6 +177,26 @@ void connection_impl::finish(close_reason why) {
   // Other events of the current epoll batch may still name this object:
   // keep it alive until the batch is over.
   loop_.queue_in_loop([keep] {});
+}
+
+// While closing, the linger bounds a stall, not the whole drain: a peer that
+// reads its last replies slowly (below the queued output per close_linger)
+// still gets them all, as nginx's send_timeout bounds the time between two
+// writes. A peer that reads nothing for close_linger is reset.
+void connection_impl::arm_close_linger() {
+  std::weak_ptr<connection_impl> weak = self();
+  linger_timer_ = loop_.run_after(last_activity_ + opts_->close_linger - clock::now(), [weak] {
+    auto self = weak.lock();
+    if (!self || self->state() == conn_state::closed) return;
+    self->linger_timer_ = {};
+    if (!self->output_.empty() && clock::now() - self->last_activity_ < self->opts_->close_linger) {
+      self->arm_close_linger();  // still draining
+      return;
+    }
+    detail::log().debug("conn {}: close linger expired with {} bytes unsent; resetting", self->id_,
+                        self->output_.size());
+    self->fail(self->close_why_);
+  });
 }
 
 // ---- idle timeout -------------------------------------------------------

@@ -103,7 +103,9 @@ void connection_impl::handle_write() {
     fail(close_reason::reset);
     return;
   }
-  touch();
+  // Always stamped here (not only with an idle timeout): a closing
+  // connection's linger counts from the last progress of its output.
+  last_activity_ = clock::now();
   size_t before = output_.size();
   output_.consume(static_cast<size_t>(n));
   pending_output_.fetch_sub(static_cast<size_t>(n), std::memory_order_relaxed);

@@ -17,7 +17,7 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
   impl(event_loop& l, tcp_client_options o, tcp_handler& h)
       : loop(l), opts(std::move(o)), handler(h) {
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
-    connection_opts = std::make_shared<const connection_options>(opts.connection);
+    connection_opts = std::make_shared<const connection_options>(detail::normalized(opts.connection));
     delay = opts.retry_initial;
   }
 

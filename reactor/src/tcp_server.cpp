@@ -25,7 +25,7 @@ struct tcp_server::impl {
       : opts(std::move(o)), handler(h), loops(opts.loops, "fastnet-io") {
     if (!opts.balancer) opts.balancer = round_robin();
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
-    connection_opts = std::make_shared<const connection_options>(opts.connection);
+    connection_opts = std::make_shared<const connection_options>(detail::normalized(opts.connection));
     states = std::vector<loop_state>(loops.size());
     loops_accepting = loops.size();
     // A single loop does the control work itself: one thread fewer, and a
