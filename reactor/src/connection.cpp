@@ -116,20 +116,15 @@ struct connection_impl::command {
   command* next = nullptr;
 };
 
-connection_impl::connection_impl(event_loop& loop, unique_fd fd, uint64_t id,
-                                 const socket_address& peer, std::unique_ptr<codec> codec,
-                                 tcp_handler& handler,
-                                 std::shared_ptr<const connection_options> opts,
-                                 closed_hook on_closed)
-    : loop_(loop),
-      inbox_(loop.inbox()),
+connection_impl::connection_impl(owner_ref owner, unique_fd fd, uint64_t id,
+                                 const socket_address& peer, tcp_handler& handler)
+    : owner_(std::move(owner)),
+      inbox_(owner_->inbox),
       fd_(std::move(fd)),
       transport_(&tcp_transport::instance()),
       id_(id),
-      codec_(std::move(codec)),
-      handler_(handler),
-      opts_(std::move(opts)),
-      on_closed_(std::move(on_closed)) {
+      codec_(owner_->new_codec(own_codec_)),
+      handler_(handler) {
   if (peer.size() <= peer_inline) {
     std::memcpy(peer_bytes_.data(), peer.data(), peer.size());
     peer_len_ = static_cast<uint8_t>(peer.size());
@@ -162,11 +157,11 @@ socket_address connection_impl::local_address() const {
 void connection_impl::post(std::unique_ptr<command> c) {
   // After the loop is gone (a handle kept past its server) the task is
   // dropped by post() and the commands are freed with the connection.
-  if (outbox_.push(std::move(c))) inbox_->post([self = self()] { self->run_outbox(); });
+  if (outbox_.push(std::move(c))) inbox_.post([self = self()] { self->run_outbox(); });
 }
 
 void connection_impl::dispatch(std::unique_ptr<command> c) {
-  if (!inbox_->in_loop_thread()) {
+  if (!inbox_.in_loop_thread()) {
     post(std::move(c));
     return;
   }
@@ -218,9 +213,9 @@ void connection_impl::execute(command& c) {
 
 bool connection_impl::reserve_output(size_t n) {
   size_t before = pending_output_.fetch_add(n, std::memory_order_relaxed);
-  if (before + n <= opts_->max_output_bytes) return true;
+  if (before + n <= opts().max_output_bytes) return true;
   pending_output_.fetch_sub(n, std::memory_order_relaxed);
-  inbox_->post([self = self()] { self->fail(close_reason::output_overflow); });
+  inbox_.post([self = self()] { self->fail(close_reason::output_overflow); });
   return false;
 }
 
@@ -235,7 +230,7 @@ void connection_impl::handler_threw(const char* what) {
 
 bool connection_impl::send(std::span<const std::byte> payload, uint8_t kind) {
   if (!connected()) return false;
-  if (inbox_->in_loop_thread()) {
+  if (inbox_.in_loop_thread()) {
     if (!outbox_.empty()) run_outbox();
     return send_in_loop(payload, kind);
   }
@@ -244,7 +239,7 @@ bool connection_impl::send(std::span<const std::byte> payload, uint8_t kind) {
 
 bool connection_impl::send(std::string&& payload, uint8_t kind) {
   if (!connected()) return false;
-  if (inbox_->in_loop_thread()) return send(std::as_bytes(std::span(payload)), kind);
+  if (inbox_.in_loop_thread()) return send(std::as_bytes(std::span(payload)), kind);
   // Reserved before queueing, so that many threads sending at once cannot
   // queue past the cap.
   if (!reserve_output(payload.size())) return false;
@@ -259,7 +254,7 @@ bool connection_impl::send(std::string&& payload, uint8_t kind) {
 
 bool connection_impl::send_all(std::vector<std::string>&& frames) {
   if (!connected()) return false;
-  if (inbox_->in_loop_thread()) {
+  if (inbox_.in_loop_thread()) {
     if (!outbox_.empty()) run_outbox();
     for (auto& f : frames)
       if (!send_in_loop(std::as_bytes(std::span(f)))) return false;

@@ -3,11 +3,11 @@
 
 #include <array>
 #include <atomic>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "connection_owner.hpp"
 #include "fastnet/connection.hpp"
 #include "fastnet/ring_buffer.hpp"
 #include "fastnet/socket.hpp"
@@ -15,8 +15,6 @@
 #include "transport.hpp"
 
 namespace fastnet::detail {
-
-class loop_inbox;
 
 /// A connection's lifecycle. Every change of state goes through
 /// connection_impl::enter(), which does what the new state implies.
@@ -40,13 +38,10 @@ enum class conn_state : uint8_t {
 /// Thread safety: as connection's; everything not public is loop-thread only.
 class connection_impl final : public connection, private io_handler {
  public:
-  /// Called when the connection is fully closed, on its loop thread (the
-  /// owner's bookkeeping).
-  using closed_hook = std::function<void(const connection_ptr&)>;
-
-  connection_impl(event_loop& loop, unique_fd fd, uint64_t id, const socket_address& peer,
-                  std::unique_ptr<codec> codec, tcp_handler& handler,
-                  std::shared_ptr<const connection_options> opts, closed_hook on_closed);
+  /// A connection of `owner` (whose codec it takes: see connection_owner);
+  /// the owner is told when it closes. Loop thread only.
+  connection_impl(owner_ref owner, unique_fd fd, uint64_t id, const socket_address& peer,
+                  tcp_handler& handler);
   ~connection_impl() override;
 
   /// Registers with the loop, writes the codec's greeting and calls
@@ -63,7 +58,7 @@ class connection_impl final : public connection, private io_handler {
   uint64_t id() const { return id_; }
   socket_address peer_address() const;
   socket_address local_address() const;
-  event_loop& loop() const { return loop_; }
+  event_loop& loop() const { return owner_->loop; }
   bool send(std::span<const std::byte> payload, uint8_t kind);
   bool send(std::string&& payload, uint8_t kind);
   bool send_all(std::vector<std::string>&& frames);
@@ -80,6 +75,11 @@ class connection_impl final : public connection, private io_handler {
   uint8_t frame_kind() const { return frame_kind_; }
   void set_codec(std::unique_ptr<codec> next);
   codec& current_codec() const { return *codec_; }
+
+  /// The owner's bookkeeping: where it keeps this connection (an index into
+  /// its table). Loop thread only.
+  uint32_t owner_slot() const { return owner_slot_; }
+  void set_owner_slot(uint32_t slot) { owner_slot_ = slot; }
 
  private:
   enum pause_bits : uint8_t {
@@ -151,15 +151,16 @@ class connection_impl final : public connection, private io_handler {
   void finish(close_reason why);
   void arm_idle_timer();
   void touch() {
-    if (opts_->idle_timeout.count() > 0) last_activity_ = clock::now();
+    if (opts().idle_timeout.count() > 0) last_activity_ = clock::now();
   }
+  const connection_options& opts() const { return owner_->opts; }
   conn_state state() const { return state_.load(std::memory_order_relaxed); }
   std::shared_ptr<connection_impl> self() {
     return std::static_pointer_cast<connection_impl>(shared_from_this());
   }
 
-  event_loop& loop_;                           // loop-thread use only
-  std::shared_ptr<detail::loop_inbox> inbox_;  // other threads post here; outlives loop_
+  owner_ref owner_;    // loop, options, shared codec, bookkeeping; outlives the loop
+  loop_inbox& inbox_;  // owner_->inbox, kept here for the send path; other threads post here
   unique_fd fd_;
   transport* transport_;
   const uint64_t id_;
@@ -169,11 +170,10 @@ class connection_impl final : public connection, private io_handler {
   std::array<std::byte, peer_inline> peer_bytes_{};
   uint8_t peer_len_ = 0;
   std::unique_ptr<const socket_address> long_peer_;  // longer Unix paths only
-  std::unique_ptr<codec> codec_;
+  std::unique_ptr<codec> own_codec_;                 // null while the owner's codec is lent
+  codec* codec_;                                     // own_codec_, or the owner's shared one
   std::unique_ptr<codec> retired_codec_;  // replaced during a delivery; the frame may point into it
   tcp_handler& handler_;
-  std::shared_ptr<const connection_options> opts_;  // shared by the owner's connections
-  closed_hook on_closed_;
 
   std::atomic<conn_state> state_{conn_state::open};
   std::atomic<size_t> pending_output_{0};
@@ -185,10 +185,11 @@ class connection_impl final : public connection, private io_handler {
   clock::time_point frame_started_{};  // a partial frame waits since; epoch = none
   timer_id idle_timer_;
   timer_id frame_timer_;
-  timer_id linger_timer_;   // close_linger or peer_close_linger, by state
-  uint32_t interest_ = 0;   // events currently registered with epoll
-  uint8_t paused_ = 0;      // pause_bits
-  uint8_t frame_kind_ = 0;  // decode_result::kind of the frame being delivered
+  timer_id linger_timer_;    // close_linger or peer_close_linger, by state
+  uint32_t owner_slot_ = 0;  // see owner_slot()
+  uint32_t interest_ = 0;    // events currently registered with epoll
+  uint8_t paused_ = 0;       // pause_bits
+  uint8_t frame_kind_ = 0;   // decode_result::kind of the frame being delivered
   close_reason close_why_ = close_reason::local_close;
   bool registered_ = false;        // watched by the loop (between start and finish)
   bool eof_ = false;               // the transport read the peer's EOF

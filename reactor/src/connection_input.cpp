@@ -80,7 +80,7 @@ void connection_impl::on_eof() {
   // from the loop's deferred queue) usually closes the connection by then,
   // and closing makes that epoll_ctl needless.
   if (state() != conn_state::closed)
-    loop_.defer([self = self()] {
+    loop().defer([self = self()] {
       if (self->state() != conn_state::closed) self->update_interest();
     });
 }
@@ -160,11 +160,11 @@ void connection_impl::start_codec() {
   // Not cancelled on success: the check is cheap and the weak reference
   // lets a closed connection go.
   std::weak_ptr<connection_impl> weak = self();
-  const codec* armed_for = codec_.get();
-  loop_.run_after(deadline, [weak, armed_for] {
+  const codec* armed_for = codec_;
+  loop().run_after(deadline, [weak, armed_for] {
     auto self = weak.lock();
     if (!self || self->state() == conn_state::closed) return;
-    if (self->codec_.get() != armed_for || self->codec_->handshake_done()) return;
+    if (self->codec_ != armed_for || self->codec_->handshake_done()) return;
     detail::log().warn("conn {} {}: {} handshake not done in time; resetting", self->id_,
                        self->peer_address().to_string(), self->codec_->name());
     self->fail(close_reason::protocol_error);
@@ -172,21 +172,25 @@ void connection_impl::start_codec() {
 }
 
 void connection_impl::set_codec(std::unique_ptr<codec> next) {
-  loop_.assert_in_loop_thread();
+  loop().assert_in_loop_thread();
   if (!next) return;
   if (delivering_) {
     // The frame being delivered may point into the old codec's storage:
     // keep it until the callback returns. The decode loop picks up codec_
     // afresh for the next frame.
-    if (retired_codec_) {
-      codec_ = std::move(next);  // a second switch: the first old codec is the one to keep
+    // A shared codec lives on with the owner; after a second switch the
+    // first old codec is the one to keep.
+    if (retired_codec_ || !own_codec_) {
+      own_codec_ = std::move(next);
     } else {
-      retired_codec_ = std::exchange(codec_, std::move(next));
+      retired_codec_ = std::exchange(own_codec_, std::move(next));
     }
+    codec_ = own_codec_.get();
     start_codec();
     return;
   }
-  codec_ = std::move(next);
+  own_codec_ = std::move(next);
+  codec_ = own_codec_.get();
   start_codec();
   if (paused_ == 0) deliver_buffered();
 }
@@ -205,7 +209,7 @@ void connection_impl::update_interest() {
   if (wants_input) want |= EPOLLIN;
   if (!output_.empty()) want |= EPOLLOUT;
   if (want != interest_) {
-    loop_.modify(fd_.get(), want, this);
+    loop().modify(fd_.get(), want, this);
     interest_ = want;
   }
 }
@@ -234,7 +238,7 @@ void connection_impl::track_partial_frame(bool partial, bool completed) {
     frame_started_ = {};
     return;
   }
-  if (opts_->frame_timeout.count() <= 0) return;
+  if (opts().frame_timeout.count() <= 0) return;
   // A frame completed in this read: the one left over starts its own clock.
   if (completed || frame_started_ == clock::time_point{}) frame_started_ = clock::now();
   if (!frame_timer_) arm_frame_timer();
@@ -242,18 +246,18 @@ void connection_impl::track_partial_frame(bool partial, bool completed) {
 
 void connection_impl::arm_frame_timer() {
   std::weak_ptr<connection_impl> weak = self();
-  frame_timer_ = loop_.run_after(frame_started_ + opts_->frame_timeout - clock::now(), [weak] {
+  frame_timer_ = loop().run_after(frame_started_ + opts().frame_timeout - clock::now(), [weak] {
     auto self = weak.lock();
     if (!self) return;
     self->frame_timer_ = {};
     if (self->frame_started_ == clock::time_point{} || !self->accepting_input()) return;
-    if (clock::now() - self->frame_started_ < self->opts_->frame_timeout) {
+    if (clock::now() - self->frame_started_ < self->opts().frame_timeout) {
       self->arm_frame_timer();  // a later frame began: its own deadline
       return;
     }
     detail::log().info("conn {} {}: a {} frame begun {} ms ago is still incomplete; closing",
                        self->id_, self->peer_address().to_string(), self->codec_->name(),
-                       self->opts_->frame_timeout.count());
+                       self->opts().frame_timeout.count());
     self->enter(conn_state::closing, close_reason::frame_timeout);
   });
 }

@@ -8,18 +8,18 @@
 namespace fastnet::detail {
 
 void connection_impl::start() {
-  loop_.assert_in_loop_thread();
+  loop().assert_in_loop_thread();
   touch();
   interest_ = EPOLLIN;
   try {
-    loop_.watch(fd_.get(), interest_, this);
+    loop().watch(fd_.get(), interest_, this);
   } catch (const std::system_error& e) {
     // The handler never saw this connection: undo the owner's bookkeeping only.
     detail::log().error("conn {} {}: cannot watch socket: {}", id_, peer_address().to_string(),
                         e.what());
     state_.store(conn_state::closed, std::memory_order_release);
     fd_.reset();
-    if (on_closed_) on_closed_(shared_from_this());
+    owner_->connection_closed(*this);
     return;
   }
   registered_ = true;
@@ -55,12 +55,12 @@ void connection_impl::enter(conn_state next, close_reason why) {
       }
       // The handler finishes its replies and closes; this bounds the wait.
       std::weak_ptr<connection_impl> weak = self();
-      linger_timer_ = loop_.run_after(opts_->peer_close_linger, [weak] {
+      linger_timer_ = loop().run_after(opts().peer_close_linger, [weak] {
         auto self = weak.lock();
         if (!self || self->state() != conn_state::peer_closed) return;
         self->linger_timer_ = {};
         detail::log().debug("conn {}: the handler did not close within {} ms of the peer; closing",
-                            self->id_, self->opts_->peer_close_linger.count());
+                            self->id_, self->opts().peer_close_linger.count());
         self->enter(conn_state::closing, close_reason::peer_closed);
       });
       return;
@@ -82,14 +82,14 @@ void connection_impl::enter(conn_state next, close_reason why) {
       // (and keeps the reason it finished with).
       if (from != conn_state::peer_closed) close_why_ = eof_ ? close_reason::peer_closed : why;
       state_.store(conn_state::closing, std::memory_order_release);
-      if (linger_timer_) loop_.cancel(std::exchange(linger_timer_, {}));
+      if (linger_timer_) loop().cancel(std::exchange(linger_timer_, {}));
       if (!delivering_) input_.clear();
       track_partial_frame(false, true);
       if (auto bye = codec_->farewell(close_why_); !bye.empty()) write_reply(bye);
       if (state() != conn_state::closing) return;  // writing it failed
       update_interest();  // keep reading (and dropping) input to see the peer's FIN
       std::weak_ptr<connection_impl> weak = self();
-      linger_timer_ = loop_.run_after(opts_->close_linger, [weak] {
+      linger_timer_ = loop().run_after(opts().close_linger, [weak] {
         auto self = weak.lock();
         if (!self || self->state() == conn_state::closed) return;
         self->linger_timer_ = {};
@@ -104,7 +104,7 @@ void connection_impl::enter(conn_state next, close_reason why) {
       // A write failed inside a caller's send(): not from in there, on the
       // next loop pass. Until then nothing more is sent or delivered.
       state_.store(conn_state::failing, std::memory_order_release);
-      loop_.queue_in_loop([self = self(), why] { self->fail(why); });
+      loop().queue_in_loop([self = self(), why] { self->fail(why); });
       return;
 
     case conn_state::closed:
@@ -134,7 +134,7 @@ void connection_impl::send_fin() {
 }
 
 void connection_impl::close_now(close_reason why) {
-  loop_.assert_in_loop_thread();
+  loop().assert_in_loop_thread();
   if (state() == conn_state::closed) return;
   if (!output_.empty()) handle_write();  // one last non-blocking attempt
   finish(why);
@@ -150,9 +150,9 @@ void connection_impl::finish(close_reason why) {
   if (state() == conn_state::closed) return;
   state_.store(conn_state::closed, std::memory_order_release);
   for (timer_id* t : {&idle_timer_, &frame_timer_, &linger_timer_})
-    if (*t) loop_.cancel(std::exchange(*t, {}));
+    if (*t) loop().cancel(std::exchange(*t, {}));
   if (registered_) {
-    loop_.unwatch(fd_.get());
+    loop().unwatch(fd_.get());
     registered_ = false;
   }
   fd_.reset();
@@ -163,7 +163,7 @@ void connection_impl::finish(close_reason why) {
   auto keep = shared_from_this();
   // The owner's bookkeeping first: once on_close runs, the connection no
   // longer counts against max_connections or its loop's load.
-  if (on_closed_) on_closed_(keep);
+  owner_->connection_closed(*this);
   try {
     handler_.on_close(keep, why);
   } catch (const std::exception& e) {
@@ -173,24 +173,24 @@ void connection_impl::finish(close_reason why) {
   }
   // Other events of the current epoll batch may still name this object:
   // keep it alive until the batch is over.
-  loop_.queue_in_loop([keep] {});
+  loop().queue_in_loop([keep] {});
 }
 
 // ---- idle timeout -------------------------------------------------------
 
 void connection_impl::arm_idle_timer() {
-  if (opts_->idle_timeout.count() <= 0) return;
-  auto due = last_activity_ + opts_->idle_timeout;
+  if (opts().idle_timeout.count() <= 0) return;
+  auto due = last_activity_ + opts().idle_timeout;
   std::weak_ptr<connection_impl> weak = self();
   // One timer per connection, re-armed only when it fires: activity just
   // moves the last_activity_ stamp, so busy connections cost no timer work.
-  idle_timer_ = loop_.run_after(due - clock::now(), [weak] {
+  idle_timer_ = loop().run_after(due - clock::now(), [weak] {
     auto self = weak.lock();
     if (!self) return;
     self->idle_timer_ = {};
     // peer_closed and closing have bounds of their own.
     if (self->state() != conn_state::open && self->state() != conn_state::half_closed) return;
-    if (clock::now() - self->last_activity_ >= self->opts_->idle_timeout) {
+    if (clock::now() - self->last_activity_ >= self->opts().idle_timeout) {
       detail::log().debug("conn {} {}: idle timeout", self->id_, self->peer_address().to_string());
       self->enter(conn_state::closing, close_reason::idle_timeout);
     } else {
