@@ -207,7 +207,8 @@ class switching_echo final : public tcp_handler {
 std::string len32(std::string_view payload) {
   std::string out(4, '\0');
   out[3] = static_cast<char>(payload.size());
-  return out + std::string(payload);
+  out.append(payload);
+  return out;
 }
 
 }  // namespace
@@ -227,7 +228,8 @@ TEST_CASE("a shareable codec is made once per loop and lent to every connection"
   std::vector<client_socket> clients;
   for (int i = 0; i < 6; ++i) {
     clients.push_back(client_socket::connect(server.local_address()));
-    auto msg = len32("m" + std::to_string(i));
+    const std::string payload = "message " + std::to_string(i);
+    auto msg = len32(payload);
     REQUIRE(clients.back().write_all(msg));
     auto got = clients.back().read_exact(msg.size());
     REQUIRE(got);
