@@ -1,5 +1,6 @@
 // fastnet — a connection's public calls, and the outbox that orders the calls
 // made off its loop. Input, output and the lifecycle have files of their own.
+#include <netinet/in.h>
 #include <sys/epoll.h>
 
 #include <cstring>
@@ -120,25 +121,38 @@ connection_impl::connection_impl(owner_ref owner, unique_fd fd, uint64_t id,
                                  const socket_address& peer, tcp_handler& handler)
     : owner_(std::move(owner)),
       inbox_(owner_->inbox),
-      fd_(std::move(fd)),
       transport_(&tcp_transport::instance()),
-      id_(id),
+      handler_(handler),
       codec_(owner_->new_codec(own_codec_)),
-      handler_(handler) {
-  if (peer.size() <= peer_inline) {
-    std::memcpy(peer_bytes_.data(), peer.data(), peer.size());
-    peer_len_ = static_cast<uint8_t>(peer.size());
+      id_(id),
+      fd_(std::move(fd)) {
+  if (peer.family() == AF_INET && peer.size() == sizeof(sockaddr_in)) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(peer.data());
+    peer_ip4_ = in->sin_addr.s_addr;
+    peer_port_ = in->sin_port;
   } else {
-    long_peer_ = std::make_unique<const socket_address>(peer);
+    peer_len_ = static_cast<uint8_t>(peer.size());  // at most sizeof(sockaddr_storage)
+    other_peer_ = std::make_unique_for_overwrite<std::byte[]>(peer.size());
+    std::memcpy(other_peer_.get(), peer.data(), peer.size());
   }
 }
+
+// An idle connection's memory is a measured target (bench idle-10k, under
+// 0.25 KiB of RSS with the owner's table): grow this object knowingly.
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+static_assert(sizeof(connection_impl) <= 184);
+#endif
 
 // Commands never run (the loop went away first) are freed with the outbox.
 connection_impl::~connection_impl() = default;
 
 socket_address connection_impl::peer_address() const {
-  if (long_peer_) return *long_peer_;
-  return {reinterpret_cast<const sockaddr*>(peer_bytes_.data()), peer_len_};
+  if (other_peer_) return {reinterpret_cast<const sockaddr*>(other_peer_.get()), peer_len_};
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_addr.s_addr = peer_ip4_;
+  in.sin_port = peer_port_;
+  return {reinterpret_cast<const sockaddr*>(&in), sizeof in};
 }
 
 socket_address connection_impl::local_address() const {

@@ -1,9 +1,10 @@
 // fastnet — what a connection is made of, for the loop that owns it.
 #pragma once
 
-#include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -130,7 +131,6 @@ class connection_impl final : public connection, private io_handler {
   /// The frame deadline: stamps when a partial frame is left waiting; a
   /// frame `completed` in the same pass starts the clock again.
   void track_partial_frame(bool partial, bool completed);
-  void arm_frame_timer();
 
   // ---- connection_output.cpp ----
   bool send_in_loop(std::span<const std::byte> payload, uint8_t kind = 0);
@@ -149,7 +149,14 @@ class connection_impl final : public connection, private io_handler {
   void send_fin();
   void fail(close_reason why);
   void finish(close_reason why);
-  void arm_idle_timer();
+  /// The deadlines of an open (or half-closed) connection: idle and frame.
+  /// One timer serves both; it is armed when one applies and none is armed,
+  /// and re-armed when it fires (activity and new frames move the stamps,
+  /// not the timer).
+  void arm_deadline();
+  std::optional<clock::time_point> next_deadline() const;
+  void on_deadline();
+  void cancel_timer();
   void touch() {
     if (opts().idle_timeout.count() > 0) last_activity_ = clock::now();
   }
@@ -159,23 +166,16 @@ class connection_impl final : public connection, private io_handler {
     return std::static_pointer_cast<connection_impl>(shared_from_this());
   }
 
+  // Every idle connection pays for each member (184 bytes in all on x86-64,
+  // checked in connection.cpp): what the connections of an owner share
+  // lives in the owner, and the small fields are packed at the end.
   owner_ref owner_;    // loop, options, shared codec, bookkeeping; outlives the loop
   loop_inbox& inbox_;  // owner_->inbox, kept here for the send path; other threads post here
-  unique_fd fd_;
   transport* transport_;
-  const uint64_t id_;
-  // The peer's sockaddr in place when it fits (IPv4, IPv6, short Unix
-  // paths): a full sockaddr_storage would double an idle connection's size.
-  static constexpr size_t peer_inline = 28;  // sizeof(sockaddr_in6)
-  std::array<std::byte, peer_inline> peer_bytes_{};
-  uint8_t peer_len_ = 0;
-  std::unique_ptr<const socket_address> long_peer_;  // longer Unix paths only
-  std::unique_ptr<codec> own_codec_;                 // null while the owner's codec is lent
-  codec* codec_;                                     // own_codec_, or the owner's shared one
-  std::unique_ptr<codec> retired_codec_;  // replaced during a delivery; the frame may point into it
   tcp_handler& handler_;
-
-  std::atomic<conn_state> state_{conn_state::open};
+  std::unique_ptr<codec> own_codec_;  // null while the owner's codec is lent
+  codec* codec_;                      // own_codec_, or the owner's shared one
+  const uint64_t id_;
   std::atomic<size_t> pending_output_{0};
   mpsc_stack<command> outbox_;  // calls from other threads
   ring_buffer input_;
@@ -183,20 +183,30 @@ class connection_impl final : public connection, private io_handler {
   std::any context_;
   clock::time_point last_activity_;
   clock::time_point frame_started_{};  // a partial frame waits since; epoch = none
-  timer_id idle_timer_;
-  timer_id frame_timer_;
-  timer_id linger_timer_;    // close_linger or peer_close_linger, by state
+  // The one timer: the idle and frame deadlines while open or half-closed
+  // (see arm_deadline), close_linger or peer_close_linger while closing.
+  timer_id timer_;
+  // The peer: an IPv4 address and port in place (peer_ip4_, peer_port_), as
+  // most peers of a server are; any other address (IPv6, Unix) in a heap
+  // copy of its exact length (peer_len_ bytes).
+  std::unique_ptr<std::byte[]> other_peer_;
+
+  unique_fd fd_;
   uint32_t owner_slot_ = 0;  // see owner_slot()
-  uint32_t interest_ = 0;    // events currently registered with epoll
-  uint8_t paused_ = 0;       // pause_bits
-  uint8_t frame_kind_ = 0;   // decode_result::kind of the frame being delivered
+  uint32_t peer_ip4_ = 0;    // network byte order
+  uint16_t peer_port_ = 0;   // network byte order
+  uint8_t peer_len_ = 0;
+  std::atomic<conn_state> state_{conn_state::open};
+  uint8_t interest_ = 0;    // events registered with epoll (EPOLLIN, EPOLLOUT)
+  uint8_t paused_ = 0;      // pause_bits
+  uint8_t frame_kind_ = 0;  // decode_result::kind of the frame being delivered
   close_reason close_why_ = close_reason::local_close;
-  bool registered_ = false;        // watched by the loop (between start and finish)
-  bool eof_ = false;               // the transport read the peer's EOF
-  bool fin_sent_ = false;          // our sending side is shut
-  bool above_high_water_ = false;  // between a high-water crossing and the low one
-  bool delivering_ = false;        // inside the decode loop (re-entrancy guard)
-  bool in_outbox_ = false;         // inside run_outbox (re-entrancy guard)
+  bool registered_ : 1 = false;        // watched by the loop (between start and finish)
+  bool eof_ : 1 = false;               // the transport read the peer's EOF
+  bool fin_sent_ : 1 = false;          // our sending side is shut
+  bool above_high_water_ : 1 = false;  // between a high-water crossing and the low one
+  bool delivering_ : 1 = false;        // inside the decode loop (re-entrancy guard)
+  bool in_outbox_ : 1 = false;         // inside run_outbox (re-entrancy guard)
 };
 
 /// The implementation behind a connection handed out by tcp_server/tcp_client.

@@ -1,5 +1,5 @@
 // fastnet — a connection's lifecycle: its states, the one function that
-// changes them, and the timers that bound each wait (idle, lingers).
+// changes them, and the timer that bounds each wait (idle, frame, lingers).
 #include <sys/epoll.h>
 
 #include "connection_impl.hpp"
@@ -23,7 +23,7 @@ void connection_impl::start() {
     return;
   }
   registered_ = true;
-  arm_idle_timer();
+  arm_deadline();
   start_codec();
   guarded([&](const connection_ptr& me) { handler_.on_connect(me); });
 }
@@ -53,12 +53,14 @@ void connection_impl::enter(conn_state next, close_reason why) {
         enter(conn_state::closing, close_reason::peer_closed);
         return;
       }
-      // The handler finishes its replies and closes; this bounds the wait.
+      // The handler finishes its replies and closes; this bounds the wait
+      // (nothing is read any more: the idle and frame deadlines are over).
+      cancel_timer();
       std::weak_ptr<connection_impl> weak = self();
-      linger_timer_ = loop().run_after(opts().peer_close_linger, [weak] {
+      timer_ = loop().run_after(opts().peer_close_linger, [weak] {
         auto self = weak.lock();
         if (!self || self->state() != conn_state::peer_closed) return;
-        self->linger_timer_ = {};
+        self->timer_ = {};
         detail::log().debug("conn {}: the handler did not close within {} ms of the peer; closing",
                             self->id_, self->opts().peer_close_linger.count());
         self->enter(conn_state::closing, close_reason::peer_closed);
@@ -82,17 +84,17 @@ void connection_impl::enter(conn_state next, close_reason why) {
       // (and keeps the reason it finished with).
       if (from != conn_state::peer_closed) close_why_ = eof_ ? close_reason::peer_closed : why;
       state_.store(conn_state::closing, std::memory_order_release);
-      if (linger_timer_) loop().cancel(std::exchange(linger_timer_, {}));
+      cancel_timer();  // the idle and frame deadlines, or the peer's linger
       if (!delivering_) input_.clear();
       track_partial_frame(false, true);
       if (auto bye = codec_->farewell(close_why_); !bye.empty()) write_reply(bye);
       if (state() != conn_state::closing) return;  // writing it failed
       update_interest();  // keep reading (and dropping) input to see the peer's FIN
       std::weak_ptr<connection_impl> weak = self();
-      linger_timer_ = loop().run_after(opts().close_linger, [weak] {
+      timer_ = loop().run_after(opts().close_linger, [weak] {
         auto self = weak.lock();
         if (!self || self->state() == conn_state::closed) return;
-        self->linger_timer_ = {};
+        self->timer_ = {};
         detail::log().debug("conn {}: close linger expired; resetting", self->id_);
         self->fail(self->close_why_);
       });
@@ -149,8 +151,7 @@ void connection_impl::fail(close_reason why) {
 void connection_impl::finish(close_reason why) {
   if (state() == conn_state::closed) return;
   state_.store(conn_state::closed, std::memory_order_release);
-  for (timer_id* t : {&idle_timer_, &frame_timer_, &linger_timer_})
-    if (*t) loop().cancel(std::exchange(*t, {}));
+  cancel_timer();
   if (registered_) {
     loop().unwatch(fd_.get());
     registered_ = false;
@@ -176,27 +177,71 @@ void connection_impl::finish(close_reason why) {
   loop().queue_in_loop([keep] {});
 }
 
-// ---- idle timeout -------------------------------------------------------
+// ---- the deadlines of an open connection -----------------------------------
+//
+// The idle timeout re-arms on every byte, so a peer trickling a frame one
+// byte at a time would hold the connection forever. Once a frame has begun
+// and the decoder waits for its rest, the rest must come within
+// frame_timeout. Both deadlines share one timer, armed while either
+// applies: activity and frames only move their stamps, and the timer
+// checks the stamps when it fires, then re-arms for what is left. Small
+// whole frames never touch it.
 
-void connection_impl::arm_idle_timer() {
-  if (opts().idle_timeout.count() <= 0) return;
-  auto due = last_activity_ + opts().idle_timeout;
-  std::weak_ptr<connection_impl> weak = self();
-  // One timer per connection, re-armed only when it fires: activity just
-  // moves the last_activity_ stamp, so busy connections cost no timer work.
-  idle_timer_ = loop().run_after(due - clock::now(), [weak] {
-    auto self = weak.lock();
-    if (!self) return;
-    self->idle_timer_ = {};
-    // peer_closed and closing have bounds of their own.
-    if (self->state() != conn_state::open && self->state() != conn_state::half_closed) return;
-    if (clock::now() - self->last_activity_ >= self->opts().idle_timeout) {
-      detail::log().debug("conn {} {}: idle timeout", self->id_, self->peer_address().to_string());
-      self->enter(conn_state::closing, close_reason::idle_timeout);
-    } else {
-      self->arm_idle_timer();
+void connection_impl::cancel_timer() {
+  if (timer_) loop().cancel(std::exchange(timer_, {}));
+}
+
+std::optional<clock::time_point> connection_impl::next_deadline() const {
+  std::optional<clock::time_point> due;
+  auto earliest = [&due](clock::time_point t) {
+    if (!due || t < *due) due = t;
+  };
+  const auto& o = opts();
+  if (o.idle_timeout.count() > 0) earliest(last_activity_ + o.idle_timeout);
+  if (o.frame_timeout.count() > 0) {
+    if (frame_started_ != clock::time_point{}) {
+      earliest(frame_started_ + o.frame_timeout);
+    } else if (due) {
+      // A frame that begins while this timer is armed finds it armed and
+      // relies on it: it must fire by that frame's deadline at the latest.
+      earliest(clock::now() + o.frame_timeout);
     }
+  }
+  return due;
+}
+
+void connection_impl::arm_deadline() {
+  auto due = next_deadline();
+  if (!due) return;
+  std::weak_ptr<connection_impl> weak = self();
+  timer_ = loop().run_after(*due - clock::now(), [weak] {
+    if (auto self = weak.lock()) self->on_deadline();
   });
+}
+
+void connection_impl::on_deadline() {
+  timer_ = {};
+  // peer_closed and closing have their lingers (and cancelled this).
+  if (state() != conn_state::open && state() != conn_state::half_closed) return;
+  const auto now = clock::now();
+  const auto& o = opts();
+  const bool frame_late = o.frame_timeout.count() > 0 && frame_started_ != clock::time_point{} &&
+                          now - frame_started_ >= o.frame_timeout;
+  const bool idle_late = o.idle_timeout.count() > 0 && now - last_activity_ >= o.idle_timeout;
+  // Both late: the reason is the one whose deadline came first.
+  if (frame_late &&
+      (!idle_late || frame_started_ + o.frame_timeout <= last_activity_ + o.idle_timeout)) {
+    detail::log().info("conn {} {}: a {} frame begun {} ms ago is still incomplete; closing", id_,
+                       peer_address().to_string(), codec_->name(), o.frame_timeout.count());
+    enter(conn_state::closing, close_reason::frame_timeout);
+    return;
+  }
+  if (idle_late) {
+    detail::log().debug("conn {} {}: idle timeout", id_, peer_address().to_string());
+    enter(conn_state::closing, close_reason::idle_timeout);
+    return;
+  }
+  arm_deadline();
 }
 
 }  // namespace fastnet::detail
