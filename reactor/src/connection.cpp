@@ -120,10 +120,9 @@ struct connection_impl::command {
 connection_impl::connection_impl(owner_ref owner, unique_fd fd, uint64_t id,
                                  const socket_address& peer, tcp_handler& handler)
     : owner_(std::move(owner)),
-      inbox_(owner_->inbox),
       transport_(&tcp_transport::instance()),
       handler_(handler),
-      codec_(owner_->new_codec(own_codec_)),
+      codec_(owner_->new_codec()),
       id_(id),
       fd_(std::move(fd)) {
   if (peer.family() == AF_INET && peer.size() == sizeof(sockaddr_in)) {
@@ -140,7 +139,7 @@ connection_impl::connection_impl(owner_ref owner, unique_fd fd, uint64_t id,
 // An idle connection's memory is a measured target (bench idle-10k, under
 // 0.25 KiB of RSS with the owner's table): grow this object knowingly.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-static_assert(sizeof(connection_impl) <= 184);
+static_assert(sizeof(connection_impl) <= 168);
 #endif
 
 // Commands never run (the loop went away first) are freed with the outbox.
@@ -171,11 +170,11 @@ socket_address connection_impl::local_address() const {
 void connection_impl::post(std::unique_ptr<command> c) {
   // After the loop is gone (a handle kept past its server) the task is
   // dropped by post() and the commands are freed with the connection.
-  if (outbox_.push(std::move(c))) inbox_.post([self = self()] { self->run_outbox(); });
+  if (outbox_.push(std::move(c))) inbox().post([self = self()] { self->run_outbox(); });
 }
 
 void connection_impl::dispatch(std::unique_ptr<command> c) {
-  if (!inbox_.in_loop_thread()) {
+  if (!inbox().in_loop_thread()) {
     post(std::move(c));
     return;
   }
@@ -229,7 +228,7 @@ bool connection_impl::reserve_output(size_t n) {
   size_t before = pending_output_.fetch_add(n, std::memory_order_relaxed);
   if (before + n <= opts().max_output_bytes) return true;
   pending_output_.fetch_sub(n, std::memory_order_relaxed);
-  inbox_.post([self = self()] { self->fail(close_reason::output_overflow); });
+  inbox().post([self = self()] { self->fail(close_reason::output_overflow); });
   return false;
 }
 
@@ -244,7 +243,7 @@ void connection_impl::handler_threw(const char* what) {
 
 bool connection_impl::send(std::span<const std::byte> payload, uint8_t kind) {
   if (!connected()) return false;
-  if (inbox_.in_loop_thread()) {
+  if (inbox().in_loop_thread()) {
     if (!outbox_.empty()) run_outbox();
     return send_in_loop(payload, kind);
   }
@@ -253,7 +252,7 @@ bool connection_impl::send(std::span<const std::byte> payload, uint8_t kind) {
 
 bool connection_impl::send(std::string&& payload, uint8_t kind) {
   if (!connected()) return false;
-  if (inbox_.in_loop_thread()) return send(std::as_bytes(std::span(payload)), kind);
+  if (inbox().in_loop_thread()) return send(std::as_bytes(std::span(payload)), kind);
   // Reserved before queueing, so that many threads sending at once cannot
   // queue past the cap.
   if (!reserve_output(payload.size())) return false;
@@ -268,7 +267,7 @@ bool connection_impl::send(std::string&& payload, uint8_t kind) {
 
 bool connection_impl::send_all(std::vector<std::string>&& frames) {
   if (!connected()) return false;
-  if (inbox_.in_loop_thread()) {
+  if (inbox().in_loop_thread()) {
     if (!outbox_.empty()) run_outbox();
     for (auto& f : frames)
       if (!send_in_loop(std::as_bytes(std::span(f)))) return false;

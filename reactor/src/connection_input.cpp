@@ -159,11 +159,11 @@ void connection_impl::start_codec() {
   // Not cancelled on success: the check is cheap and the weak reference
   // lets a closed connection go.
   std::weak_ptr<connection_impl> weak = self();
-  const codec* armed_for = codec_;
+  const codec* armed_for = codec_.get();
   loop().run_after(deadline, [weak, armed_for] {
     auto self = weak.lock();
     if (!self || self->state() == conn_state::closed) return;
-    if (self->codec_ != armed_for || self->codec_->handshake_done()) return;
+    if (self->codec_.get() != armed_for || self->codec_->handshake_done()) return;
     detail::log().warn("conn {} {}: {} handshake not done in time; resetting", self->id_,
                        self->peer_address().to_string(), self->codec_->name());
     self->fail(close_reason::protocol_error);
@@ -178,14 +178,13 @@ void connection_impl::set_codec(std::unique_ptr<codec> next) {
     // it is destroyed after this loop pass, once the callback has returned
     // (a shared codec lives on with its owner). The decode loop picks up
     // codec_ afresh for the next frame.
-    if (own_codec_) loop().defer([old = std::shared_ptr<codec>(std::move(own_codec_))] {});
-    own_codec_ = std::move(next);
-    codec_ = own_codec_.get();
+    if (auto old = codec_.release_owned())
+      loop().defer([old = std::shared_ptr<codec>(std::move(old))] {});
+    codec_ = codec_ref(std::move(next));
     start_codec();
     return;
   }
-  own_codec_ = std::move(next);
-  codec_ = own_codec_.get();
+  codec_ = codec_ref(std::move(next));
   start_codec();
   if (paused_ == 0) deliver_buffered();
 }

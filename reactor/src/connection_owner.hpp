@@ -6,6 +6,7 @@
 #include <memory>
 #include <utility>
 
+#include "codec_ref.hpp"
 #include "fastnet/codec.hpp"
 #include "fastnet/connection.hpp"
 #include "fastnet/event_loop.hpp"
@@ -46,12 +47,14 @@ class connection_owner {
   /// The codec for a new connection. A codec that says it is shareable is
   /// made once and lent to every later connection of this owner (one object
   /// per loop instead of one per connection); any other is the connection's
-  /// own, handed over in `own`. Loop thread only.
-  codec* new_codec(std::unique_ptr<codec>& own) {
-    if (shared_codec_) return shared_codec_.get();
-    own = factory_();
-    if (own->shareable()) shared_codec_ = std::move(own);
-    return shared_codec_ ? shared_codec_.get() : own.get();
+  /// own. Loop thread only.
+  codec_ref new_codec() {
+    if (!shared_codec_) {
+      auto made = factory_();
+      if (!made->shareable()) return codec_ref(std::move(made));
+      shared_codec_ = std::move(made);
+    }
+    return codec_ref::lent(*shared_codec_);
   }
 
   event_loop& loop;
