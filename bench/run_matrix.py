@@ -268,7 +268,9 @@ def check_tools():
         die("SERVER_CPU and CLIENT_CPU must differ")
 
 
-def build():
+def build(servers):
+    """Builds fastnet's binaries, and the peers only when one of `servers` is a peer."""
+    want_peers = any(s in PEERS for s in servers)
     if SKIP_BUILD:
         log("run_matrix: SKIP_BUILD set, using the binaries as they are")
     else:
@@ -281,11 +283,14 @@ def build():
         run_or_die(configure, "cmake configure")
         run_or_die(["cmake", "--build", BUILD_DIR, "-j", os.environ.get("FASTNET_JOBS", "2"),
                     "--target", "echo_server", "load_client"], "building echo_server and load_client")
-        log("run_matrix: building the peers ...")
-        run_or_die([os.path.join(ROOT, "bench", "build_peers.sh"), PEERS_DIR], "bench/build_peers.sh")
-    missing = [p for p in (f"{BUILD_DIR}/examples/echo_server", f"{BUILD_DIR}/bench/load_client",
-                           f"{PEERS_DIR}/go_net", f"{PEERS_DIR}/asio_echo",
-                           f"{PEERS_DIR}/caf_broker_echo") if not os.access(p, os.X_OK)]
+        if want_peers:
+            log("run_matrix: building the peers ...")
+            run_or_die([os.path.join(ROOT, "bench", "build_peers.sh"), PEERS_DIR],
+                       "bench/build_peers.sh")
+    needed = [f"{BUILD_DIR}/examples/echo_server", f"{BUILD_DIR}/bench/load_client"]
+    if want_peers:
+        needed += [f"{PEERS_DIR}/go_net", f"{PEERS_DIR}/asio_echo", f"{PEERS_DIR}/caf_broker_echo"]
+    missing = [p for p in needed if not os.access(p, os.X_OK)]
     if missing:
         die("missing binaries: " + ", ".join(missing) + " (run without SKIP_BUILD)")
     build_type = cache_value("CMAKE_BUILD_TYPE")
@@ -622,7 +627,9 @@ def render_targets(servers, cases, table):
         best = None if None in best else max(best)
         line(x, best, lambda x, y: x >= y,
              f"reactor stream MiB/s ≥ best peer's ({num(x, 0)} vs {num(best, 0)})")
-    for who, limit in ((r, 0.5), (a, 2.0)):
+    # The idle-memory issue's targets: libuv's one-loop echo holds 0.26 KiB
+    # per idle connection here; the actor mode's bound includes the actor.
+    for who, limit in ((r, 0.25), (a, 1.5)):
         if have(IDLE_CASE, who):
             x = median_of(table, who, IDLE_CASE, "rss_per_conn_kib")
             line(x, limit, lambda x, y: x <= y,
@@ -866,7 +873,8 @@ def main():
         die("DURATION must be in (0, 600] and REPS at least 1")
     check_tools()
     try:
-        build()
+        build(opts.servers.split(",") if opts.what == "matrix" and opts.servers
+              else DEFAULT_SERVERS if opts.what == "matrix" else FASTNET)
         if not opts.no_iperf and opts.what == "matrix":
             if subprocess.run(["sh", "-c", "command -v iperf3"], capture_output=True).returncode:
                 die("iperf3 is missing (bench/build_peers.sh installs it) — or pass --no-iperf")

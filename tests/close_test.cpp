@@ -244,6 +244,17 @@ tcp_server_options line_server() {
   return o;
 }
 
+/// Closes `c`'s server end by its deadline: waits for the server's FIN,
+/// answers it, and returns how long that took from `since`.
+std::chrono::milliseconds closed_after(client_socket& c,
+                                       std::chrono::steady_clock::time_point since) {
+  std::string got;
+  CHECK(c.read_to_end(got, 10s) == end_kind::eof);
+  auto took = std::chrono::steady_clock::now() - since;
+  c.close();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(took);
+}
+
 }  // namespace
 
 TEST_CASE("replies made on another thread after the peer's EOF all go out before the FIN",
@@ -321,4 +332,73 @@ TEST_CASE("after the peer's EOF, a slow reader gets every queued reply: the ling
   CHECK(rest.empty());
   REQUIRE(handler.closes.wait_for_at_least(1));
   CHECK(handler.close_reasons().at(0) == close_reason::peer_closed);
+}
+
+TEST_CASE("the frame and idle deadlines share a timer and each closes with its reason",
+          "[integration][close]") {
+  using namespace std::chrono_literals;
+  recording_echo handler;
+  auto opts = one_loop();
+  opts.codec = [] { return std::make_unique<line_codec>(); };
+
+  SECTION("a partial frame begun after the idle deadline was armed still gets its own deadline") {
+    // idle 5 s, frame 300 ms: the timer armed at connect is for idle; the
+    // partial frame that begins later must not wait for it.
+    opts.connection.idle_timeout = 5000ms;
+    opts.connection.frame_timeout = 300ms;
+    tcp_server server(opts, handler);
+    server.start();
+    auto c = client_socket::connect(server.local_address());
+    std::this_thread::sleep_for(100ms);
+    auto begun = std::chrono::steady_clock::now();
+    REQUIRE(c.write_all("no newline yet"));
+    auto took = closed_after(c, begun);
+    CHECK(took >= 250ms);
+    CHECK(took < 5000ms);  // before the idle deadline it would otherwise have waited for
+    REQUIRE(handler.closes.wait_for_at_least(1));
+    CHECK(handler.close_reasons().at(0) == close_reason::frame_timeout);
+  }
+  SECTION("a peer trickling one frame keeps the idle deadline away but meets the frame's") {
+    // Margins of 10x over the 100 ms pace, so a slow machine cannot make
+    // the trickle look idle.
+    opts.connection.idle_timeout = 1000ms;
+    opts.connection.frame_timeout = 2000ms;
+    tcp_server server(opts, handler);
+    server.start();
+    auto c = client_socket::connect(server.local_address());
+    auto begun = std::chrono::steady_clock::now();
+    std::string got;
+    for (int i = 0; i < 40; ++i) {  // a byte every 100 ms, never the newline
+      if (!c.write_all("x")) break;
+      std::this_thread::sleep_for(100ms);
+      if (std::chrono::steady_clock::now() - begun > 2500ms) break;
+    }
+    auto took = closed_after(c, begun);
+    CHECK(took >= 1900ms);
+    REQUIRE(handler.closes.wait_for_at_least(1));
+    CHECK(handler.close_reasons().at(0) == close_reason::frame_timeout);
+  }
+  SECTION("whole frames reset the frame clock; silence then meets the idle deadline") {
+    opts.connection.idle_timeout = 2000ms;  // 10x the 150 ms pace
+    opts.connection.frame_timeout = 1500ms;
+    tcp_server server(opts, handler);
+    server.start();
+    auto c = client_socket::connect(server.local_address());
+    // Each write completes one frame and begins the next: the clock restarts.
+    auto begun = std::chrono::steady_clock::now();
+    REQUIRE(c.write_all("a"));
+    for (int i = 0; i < 22; ++i) {
+      std::this_thread::sleep_for(150ms);
+      REQUIRE(c.write_all("\nb"));
+      REQUIRE(c.read_exact(2).has_value());  // the echo of the completed frame
+    }
+    REQUIRE(c.write_all("\n"));  // the last frame completes: nothing partial is left
+    REQUIRE(c.read_exact(2).has_value());
+    CHECK(std::chrono::steady_clock::now() - begun >= 3300ms);  // past two frame timeouts
+    auto quiet = std::chrono::steady_clock::now();
+    auto took = closed_after(c, quiet);
+    CHECK(took >= 1500ms);
+    REQUIRE(handler.closes.wait_for_at_least(1));
+    CHECK(handler.close_reasons().at(0) == close_reason::idle_timeout);
+  }
 }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -188,4 +189,86 @@ TEST_CASE("set_codec switches mid-stream and buffered bytes go to the new codec"
   auto got = c.read_exact(want.size());
   REQUIRE(got);
   CHECK(*got == want);
+}
+
+namespace {
+
+/// Echoes frames; "SWITCH" gives this one connection a line codec of its own.
+class switching_echo final : public tcp_handler {
+ public:
+  void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
+    if (str(frame) == "SWITCH") {
+      c->set_codec(std::make_unique<line_codec>());
+      return;
+    }
+    c->send(frame);
+  }
+};
+
+std::string len32(std::string_view payload) {
+  std::string out(4, '\0');
+  out[3] = static_cast<char>(payload.size());
+  out.append(payload);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a shareable codec is made once per loop and lent to every connection", "[codec]") {
+  std::atomic<int> made{0};
+  switching_echo handler;
+  tcp_server_options o;
+  o.address = *socket_address::ip("127.0.0.1", 0);
+  o.loops = 2;
+  o.codec = [&made] {
+    made.fetch_add(1);
+    return std::make_unique<length_prefix_codec>();
+  };
+  tcp_server server(o, handler);
+  server.start();
+  std::vector<client_socket> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(client_socket::connect(server.local_address()));
+    const std::string payload = "message " + std::to_string(i);
+    auto msg = len32(payload);
+    REQUIRE(clients.back().write_all(msg));
+    auto got = clients.back().read_exact(msg.size());
+    REQUIRE(got);
+    CHECK(*got == msg);
+  }
+  CHECK(made.load() == 2);  // one per loop, not one per connection
+
+  // A connection that switches codec gets its own; the others keep the shared one.
+  REQUIRE(clients[0].write_all(len32("SWITCH") + "line\n"));
+  auto line = clients[0].read_exact(5);
+  REQUIRE(line);
+  CHECK(*line == "line\n");
+  for (size_t i = 1; i < clients.size(); ++i) {
+    auto msg = len32("again");
+    REQUIRE(clients[i].write_all(msg));
+    auto got = clients[i].read_exact(msg.size());
+    REQUIRE(got);
+    CHECK(*got == msg);
+  }
+}
+
+TEST_CASE("a codec that is not shareable is made for every connection", "[codec]") {
+  std::atomic<int> made{0};
+  switching_echo handler;
+  tcp_server_options o;
+  o.address = *socket_address::ip("127.0.0.1", 0);
+  o.loops = 1;
+  o.codec = [&made] {
+    made.fetch_add(1);
+    return std::make_unique<line_codec>();
+  };
+  tcp_server server(o, handler);
+  server.start();
+  std::vector<client_socket> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(client_socket::connect(server.local_address()));
+    REQUIRE(clients.back().write_all("x\n"));
+    REQUIRE(clients.back().read_exact(1));
+  }
+  CHECK(made.load() == 3);
 }

@@ -83,6 +83,8 @@ std::vector<std::byte> make_wrapped(ring_buffer& rb) {
 }  // namespace
 
 TEST_CASE("empty ring holds no memory", "[unit][ring_buffer]") {
+  // One pointer: its bookkeeping lives in the block with its bytes.
+  STATIC_REQUIRE(sizeof(ring_buffer) == sizeof(void*));
   ring_buffer rb;
   CHECK(rb.size() == 0);
   CHECK(rb.empty());
@@ -448,6 +450,21 @@ TEST_CASE("move transfers the contents", "[unit][ring_buffer]") {
   ring_buffer c;
   c = std::move(b);
   CHECK(to_vec(c.linearize()) == expected);
+  // The moved-from rings are empty and hold nothing, ready for reuse.
+  CHECK(a.empty());
+  CHECK(a.capacity() == 0);
+  auto again = pattern(100, 3);
+  a.append(again);
+  CHECK(via_copy_out(a) == again);
+
+  SECTION("a retaining ring moves its retention along") {
+    ring_buffer r(8192);
+    r.append(pattern(3000));
+    ring_buffer s(std::move(r));
+    s.consume(3000);
+    CHECK(s.capacity() > 0);  // kept across the drain: max_retained came along
+    CHECK(r.capacity() == 0);
+  }
 }
 
 namespace {

@@ -47,85 +47,75 @@ inline bool deliver(caf::scheduled_actor* self, caf::message msg) {
 /// Actor: delivers what the inbox holds to the actor's behavior, oldest
 /// first (`received`, or `message` with the codec's kind), then gives the
 /// budget back: reading resumes once the actor is down to half of it. Stops
-/// early when the actor has no behavior left.
-inline void drain(caf::scheduled_actor* self, inbox& in, const connection_handle& conn) {
+/// early when the actor has no behavior left (the frames not delivered are
+/// dropped: the actor is going away, and its connection with it).
+inline void drain(caf::scheduled_actor* self, inbox& in, const inbound_budget& budget,
+                  const connection_handle& conn) {
   in.begin_drain();
-  std::string frame;
-  frame_kind kind = frame_kind::data;
-  while (in.pop(frame, kind)) {
-    size_t n = frame.size();
-    deliver(self, kind == frame_kind::data
-                      ? caf::make_message(received_atom::value, std::move(frame))
-                      : caf::make_message(message_atom::value, kind, std::move(frame)));
-    in.done(n);
-    if (self->bhvr_stack().empty()) break;
+  bool stopped = false;
+  for (auto batch = in.take(); !stopped && !batch.empty(); batch = in.take()) {
+    while (auto node = batch.pop()) {
+      const size_t n = node->frame.size();
+      deliver(self,
+              node->kind == frame_kind::data
+                  ? caf::make_message(received_atom::value, std::move(node->frame))
+                  : caf::make_message(message_atom::value, node->kind, std::move(node->frame)));
+      in.done(n);
+      if (self->bhvr_stack().empty()) {
+        stopped = true;
+        break;
+      }
+    }
   }
-  if (in.should_resume() && conn.connection())
+  if (in.should_resume(budget) && conn.connection())
     conn.connection()->resume_reading(connection::pause_source::inbound);
 }
 
-/// The loop's side of one connection's bridge, kept in connection::context().
-/// Thread safety: the connection's loop thread only.
-struct link {
-  std::shared_ptr<inbox> in;
-  caf::actor actor;
-  loop_executor* exec = nullptr;  // null: wake the actor through CAF's scheduler
+/// Loop: the one copy of a frame, out of the ring (or the read's stack
+/// buffer) into bytes the actor owns, queued under the budget. Returns true
+/// when the actor must be woken (once per batch). Loop thread of `c` only.
+inline bool hand_over(inbox& in, const inbound_budget& budget, connection& c,
+                      std::span<const std::byte> frame) {
+  std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
+  return offer(in, budget, c, std::move(owned), c.frame_kind());
+}
 
-  /// Sends the actor one of fastnet's messages.
-  template <typename... Ts>
-  void notify(Ts&&... xs) const {
-    if (exec != nullptr) {
-      exec->send(actor, caf::make_message(std::forward<Ts>(xs)...));
-    } else {
-      caf::anon_send(actor, std::forward<Ts>(xs)...);
-    }
+/// Sends an actor one of fastnet's messages from a connection's loop:
+/// through the loop's executor when there is one (the actor then runs on
+/// this loop), else through CAF's scheduler.
+template <typename... Ts>
+void notify(loop_executor* exec, const caf::actor& actor, Ts&&... xs) {
+  if (exec != nullptr) {
+    exec->send(actor, caf::make_message(std::forward<Ts>(xs)...));
+  } else {
+    caf::anon_send(actor, std::forward<Ts>(xs)...);
   }
-
-  /// The one copy of a frame: out of the ring (or the read's stack buffer)
-  /// into bytes the actor owns; one wake per batch.
-  void on_message(connection& c, std::span<const std::byte> frame) const {
-    auto keep = in;  // pausing may close the connection inside offer(), and drop the link
-    std::string owned(reinterpret_cast<const char*>(frame.data()), frame.size());
-    if (offer(*keep, c, std::move(owned), c.frame_kind())) notify(wake_atom::value);
-  }
-
-  /// The peer finished: the actor replies to what came before, then closes
-  /// (by default right after; a user who handles `peer_closed` decides).
-  /// The connection waits for that, bounded by peer_close_linger.
-  bool on_peer_eof() const {
-    notify(eof_atom::value);
-    return false;
-  }
-};
-
-/// The actor's side: the connection it serves now. Actor thread only.
-struct actor_side {
-  std::shared_ptr<inbox> in;
-  connection_handle conn;
-};
+}
 
 /// Actor: handles fastnet's own messages (wake, eof, and the optional
-/// notifications the user may leave unhandled). `on_down` is called for
-/// `down` after the last frames were delivered and before `closed` is.
-/// Returns false for any other message.
-template <typename OnDown>
-bool handle_bridge_message(caf::scheduled_actor* s, caf::type_erased_tuple& content,
-                           actor_side& side, OnDown&& on_down) {
+/// notifications the user may leave unhandled) for the connection `side`
+/// stands for. `Side` has inbox() (null once the connection is down),
+/// budget(), conn() (the connection_handle) and down(), which forgets the
+/// connection. `on_down` is called for `down` after the last frames were
+/// delivered and before `closed` is. Returns false for any other message.
+template <typename Side, typename OnDown>
+bool handle_bridge_message(caf::scheduled_actor* s, caf::type_erased_tuple& content, Side& side,
+                           OnDown&& on_down) {
   if (content.match_elements<wake_atom>()) {
-    if (side.in) drain(s, *side.in, side.conn);
+    if (auto* in = side.inbox()) drain(s, *in, side.budget(), side.conn());
     return true;
   }
   if (content.match_elements<eof_atom>()) {
-    if (side.in) drain(s, *side.in, side.conn);
+    if (auto* in = side.inbox()) drain(s, *in, side.budget(), side.conn());
     // Unhandled, the connection closes now: queued behind the replies the
     // drain just sent, so they go out before the protocol's farewell.
-    if (!deliver(s, caf::make_message(peer_closed_atom::value))) side.conn.close();
+    if (!deliver(s, caf::make_message(peer_closed_atom::value))) side.conn().close();
     return true;
   }
   if (content.match_elements<down_atom, close_reason>()) {
     auto why = content.get_as<close_reason>(1);
-    if (side.in) drain(s, *side.in, side.conn);
-    side = actor_side{};
+    if (auto* in = side.inbox()) drain(s, *in, side.budget(), side.conn());
+    side.down();
     deliver(s, caf::make_message(closed_atom::value, why));
     on_down();
     return true;

@@ -22,10 +22,37 @@ using up_atom = caf::atom_constant<caf::atom("fn_cup")>;
 
 }  // namespace
 
+namespace {
+
+/// The actor's side of the connection that is up, if any, and its frames
+/// (handle_bridge_message's Side). Actor thread only.
+struct actor_side {
+  std::shared_ptr<detail::inbox> in;
+  connection_handle handle;
+  detail::inbound_budget limits;
+
+  detail::inbox* inbox() { return in.get(); }
+  const detail::inbound_budget& budget() const { return limits; }
+  const connection_handle& conn() const { return handle; }
+  void down() {
+    in.reset();
+    handle = connection_handle{};
+  }
+};
+
+/// The loop's side of one connection, kept in connection::context().
+/// Loop thread only.
+struct link {
+  std::shared_ptr<detail::inbox> in;
+  caf::actor actor;
+};
+
+}  // namespace
+
 /// The actor-side state behind a client_handle (actor thread only), plus the
 /// flag the loop reads to stop once the actor is gone.
 struct client_handle::state {
-  detail::actor_side side;  // the connection that is up, if any, and its frames
+  actor_side side;  // the connection that is up, if any, and its frames
   std::vector<std::string> pending;
   size_t pending_bytes = 0;
   size_t max_pending = 0;
@@ -33,7 +60,7 @@ struct client_handle::state {
 };
 
 bool client_handle::send(std::string frame) const {
-  if (s_->side.conn.connected() && s_->side.conn.send(std::move(frame))) return true;
+  if (s_->side.handle.connected() && s_->side.handle.send(std::move(frame))) return true;
   // Not connected (or the connection is going down): keep it, in order, for
   // the next connect. A failed send above leaves `frame` intact.
   if (s_->pending_bytes + frame.size() > s_->max_pending) return false;
@@ -43,11 +70,11 @@ bool client_handle::send(std::string frame) const {
 }
 
 bool client_handle::connected() const {
-  return s_->side.conn.connected();
+  return s_->side.handle.connected();
 }
 
 void client_handle::close() const {
-  s_->side.conn.close();
+  s_->side.handle.close();
 }
 
 size_t client_handle::pending_bytes() const {
@@ -68,10 +95,10 @@ caf::behavior client_actor(caf::event_based_actor* self, std::shared_ptr<client_
         auto& content = mv.content();
         if (content.match_elements<up_atom, connection_handle, uint64_t, std::string,
                                    std::shared_ptr<detail::inbox>>()) {
-          st->side.conn = content.get_as<connection_handle>(1);
+          st->side.handle = content.get_as<connection_handle>(1);
           st->side.in = content.get_as<std::shared_ptr<detail::inbox>>(4);
           if (!st->pending.empty()) {
-            st->side.conn.send_all(std::exchange(st->pending, {}));
+            st->side.handle.send_all(std::exchange(st->pending, {}));
             st->pending_bytes = 0;
           }
           detail::deliver(s, caf::make_message(connected_atom::value, content.get_as<uint64_t>(2),
@@ -90,6 +117,7 @@ struct client::impl final : tcp_handler {
   impl(caf::actor_system& sys, event_loop& loop, client_options o, client_behavior behavior)
       : opts(std::move(o)), st(std::make_shared<client_handle::state>()) {
     st->max_pending = opts.max_pending_bytes;
+    st->side.limits = budget;
     opts.net.reconnect = true;
     opts.net.max_attempts = 0;
     auto user = std::make_shared<const client_behavior>(std::move(behavior));
@@ -100,7 +128,7 @@ struct client::impl final : tcp_handler {
     // stops the client at its next callback.
     actor->attach_functor([st = st](const caf::error&) {
       st->actor_gone = true;
-      st->side.conn.close();
+      st->side.handle.close();
     });
     tcp->connect();
   }
@@ -116,21 +144,29 @@ struct client::impl final : tcp_handler {
 
   void on_connect(const connection_ptr& c) override {
     if (stop_if_actor_gone()) return;
-    auto in = std::make_shared<detail::inbox>(std::max<size_t>(opts.max_inbound_frames, 1),
-                                              std::max<size_t>(opts.max_inbound_bytes, 1));
+    auto in = std::make_shared<detail::inbox>();
     caf::anon_send(actor, up_atom::value, connection_handle(c), c->id(),
                    c->peer_address().to_string(), in);
-    c->context() = detail::link{std::move(in), actor, nullptr};
+    c->context() = link{std::move(in), actor};
   }
 
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
     if (stop_if_actor_gone()) return;
-    if (auto* l = std::any_cast<detail::link>(&c->context())) l->on_message(*c, frame);
+    auto* l = std::any_cast<link>(&c->context());
+    if (l == nullptr) return;
+    // Pausing may close the connection inside hand_over(), and drop the link.
+    auto keep = l->in;
+    if (detail::hand_over(*keep, budget, *c, frame))
+      caf::anon_send(actor, detail::wake_atom::value);
   }
 
   bool on_peer_eof(const connection_ptr& c) override {
-    auto* l = std::any_cast<detail::link>(&c->context());
-    return l == nullptr || l->on_peer_eof();
+    if (std::any_cast<link>(&c->context()) == nullptr) return true;
+    // The actor replies to what came before, then closes (by default right
+    // after; a user who handles `peer_closed` decides), bounded by
+    // peer_close_linger.
+    caf::anon_send(actor, detail::eof_atom::value);
+    return false;
   }
 
   void on_high_water(const connection_ptr&, size_t queued) override {
@@ -147,6 +183,9 @@ struct client::impl final : tcp_handler {
   }
 
   client_options opts;
+  // Both sides read it: the loop to pause, the actor (a copy in st) to resume.
+  detail::inbound_budget budget{std::max<size_t>(opts.max_inbound_frames, 1),
+                                std::max<size_t>(opts.max_inbound_bytes, 1)};
   std::shared_ptr<client_handle::state> st;
   caf::actor actor;
   std::unique_ptr<tcp_client> tcp;

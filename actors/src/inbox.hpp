@@ -14,6 +14,14 @@
 
 namespace fastnet::actors::detail {
 
+/// How much a connection may hand its actor before reading pauses: frames
+/// and bytes handed over and not yet handled. Kept by whoever serves many
+/// connections alike (one per server loop), not in every inbox.
+struct inbound_budget {
+  size_t max_frames = 1024;
+  size_t max_bytes = 4 << 20;
+};
+
 /// Frames on their way from one connection's loop thread (the single
 /// producer) to its actor (the single consumer: an actor runs on one worker
 /// at a time, and CAF orders its runs), plus the accounting of the inbound
@@ -25,11 +33,23 @@ namespace fastnet::actors::detail {
 /// connection has seen traffic (4 KiB per connection for a 64-slot queue,
 /// measured with pinged idle connections); here an idle connection holds
 /// one null pointer, for the price of one small node allocation per frame.
-/// Thread safety: push/should_pause/mark_paused on the loop thread; begin_drain/pop/done
-/// on the actor; should_resume and the atomics on both.
+/// The budget is the caller's (see inbound_budget), so an inbox is 24
+/// bytes: it lives inside each connection actor.
+/// Thread safety: push/should_pause/mark_paused on the loop thread;
+/// begin_drain/take/done on the actor; should_resume and the atomics on both.
 class inbox {
  public:
-  inbox(size_t max_frames, size_t max_bytes) : max_frames_(max_frames), max_bytes_(max_bytes) {}
+  /// A frame and its codec kind, as the actor takes it.
+  struct frame_node {
+    frame_node(std::string&& f, frame_kind k) : frame(std::move(f)), kind(k) {}
+    std::string frame;
+    frame_kind kind;
+    frame_node* next = nullptr;
+  };
+  /// Frames taken together, oldest first; those not popped are freed with it.
+  using batch = fastnet::detail::node_list<frame_node>;
+
+  inbox() = default;
   inbox(const inbox&) = delete;
   inbox& operator=(const inbox&) = delete;
 
@@ -51,9 +71,9 @@ class inbox {
   /// mark_paused(): the actor's resume (which needs the mark) is thereby
   /// always a command issued after the pause, never one the pause's own
   /// dispatch runs first and then overrides.
-  bool should_pause() const {
+  bool should_pause(const inbound_budget& b) const {
     if (paused_.load(std::memory_order_seq_cst)) return false;
-    return frames_.load() >= max_frames_ || bytes_.load() >= max_bytes_;
+    return frames_.load() >= b.max_frames || bytes_.load() >= b.max_bytes;
   }
 
   /// Loop: the connection has been paused (see should_pause).
@@ -62,15 +82,8 @@ class inbox {
   /// Actor: called when a wake arrives, before draining.
   void begin_drain() { wake_pending_.store(false, std::memory_order_seq_cst); }
 
-  /// Actor: takes the next frame and its codec kind, oldest first.
-  bool pop(std::string& out, frame_kind& kind) {
-    if (taken_.empty()) taken_ = queue_.take();
-    auto node = taken_.pop();
-    if (!node) return false;
-    out = std::move(node->frame);
-    kind = node->kind;
-    return true;
-  }
+  /// Actor: everything queued so far, oldest first (empty when nothing is).
+  batch take() { return queue_.take(); }
 
   /// Actor: a frame of `n` bytes has been handled.
   void done(size_t n) {
@@ -82,9 +95,9 @@ class inbox {
   /// to half the budget. Checked by the actor after a batch and by the loop
   /// right after pausing, so a drain racing with the pause cannot strand the
   /// connection paused.
-  bool should_resume() {
+  bool should_resume(const inbound_budget& b) {
     if (!paused_.load(std::memory_order_seq_cst)) return false;
-    if (frames_.load() > max_frames_ / 2 || bytes_.load() > max_bytes_ / 2) return false;
+    if (frames_.load() > b.max_frames / 2 || bytes_.load() > b.max_bytes / 2) return false;
     return paused_.exchange(false, std::memory_order_seq_cst);
   }
 
@@ -92,21 +105,13 @@ class inbox {
   size_t bytes() const { return bytes_.load(); }
 
  private:
-  struct frame_node {
-    frame_node(std::string&& f, frame_kind k) : frame(std::move(f)), kind(k) {}
-    std::string frame;
-    frame_kind kind;
-    frame_node* next = nullptr;
-  };
-
-  const size_t max_frames_;
-  const size_t max_bytes_;
   fastnet::detail::mpsc_stack<frame_node> queue_;  // pushed by the loop
-  fastnet::detail::node_list<frame_node> taken_;   // actor side: taken, oldest first
-  std::atomic<size_t> frames_{0};
-  std::atomic<size_t> bytes_{0};
+  // Frames handed over and not yet done: at most the budget's max_frames
+  // plus one (reading pauses at the bound), so 32 bits are plenty.
+  std::atomic<uint32_t> frames_{0};
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> paused_{false};
+  std::atomic<size_t> bytes_{0};
 };
 
 /// Loop: queues one frame of `c` and applies the inbound budget: at the
@@ -114,12 +119,13 @@ class inbox {
 /// check runs once more (the actor may have drained everything before the
 /// mark and so seen nothing to resume). Returns true when the actor must be
 /// woken. Loop thread of `c` only.
-inline bool offer(inbox& in, connection& c, std::string&& frame, frame_kind kind) {
+inline bool offer(inbox& in, const inbound_budget& b, connection& c, std::string&& frame,
+                  frame_kind kind) {
   const bool wake = in.push(std::move(frame), kind);
-  if (in.should_pause()) {
+  if (in.should_pause(b)) {
     c.pause_reading(connection::pause_source::inbound);
     in.mark_paused();
-    if (in.should_resume()) c.resume_reading(connection::pause_source::inbound);
+    if (in.should_resume(b)) c.resume_reading(connection::pause_source::inbound);
   }
   return wake;
 }

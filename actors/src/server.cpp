@@ -14,27 +14,90 @@
 namespace fastnet::actors {
 namespace {
 
-using detail::link;
+/// What the connection actors of one server loop share: the user's
+/// behavior, the inbound budget, what happens on close, and the loop's
+/// executor. Counted with CAF's intrusive count (8 bytes in each actor)
+/// because an actor may outlive its server.
+struct loop_config final : caf::ref_counted {
+  std::shared_ptr<const connection_behavior> behavior;
+  detail::inbound_budget budget;
+  bool quit_on_close = true;
+  // Null: actors are woken through CAF's scheduler. Used by the loop's
+  // side only, which stops with the connections before the executor goes.
+  detail::loop_executor* exec = nullptr;
+};
 
-/// The behavior around the user's: fastnet's internal messages go through
-/// the default handler so that they survive any become() the user makes.
-caf::behavior connection_actor(caf::event_based_actor* self, std::shared_ptr<detail::inbox> in,
-                               connection_handle conn,
-                               std::shared_ptr<const connection_behavior> user,
-                               bool quit_on_close) {
-  self->set_default_handler(
-      [side = detail::actor_side{std::move(in), conn}, quit_on_close](
-          caf::scheduled_actor* s, caf::message_view& mv) mutable -> caf::result<caf::message> {
-        if (detail::handle_bridge_message(s, mv.content(), side, [&] {
-              if (quit_on_close) s->quit();
-            }))
-          return caf::message{};
-        return caf::drop(s, mv);  // CAF's own policy (logs and replies with an error)
-      });
-  // The connection ends with its actor, whatever ended the actor.
-  self->attach_functor([conn](const caf::error&) { conn.close(); });
-  return (*user)(self, conn);
-}
+/// One connection's actor: the user's behavior, plus the inbox its loop
+/// fills, inside the actor's own allocation. fastnet's internal messages go
+/// through the default handler, so they survive any become() the user makes.
+/// Thread safety: in_ as inbox says; the rest is the actor's own.
+class connection_actor final : public caf::event_based_actor {
+ public:
+  connection_actor(caf::actor_config& cfg, connection_handle conn,
+                   caf::intrusive_ptr<const loop_config> config)
+      : caf::event_based_actor(cfg), conn_(std::move(conn)), config_(std::move(config)) {
+    // Captures nothing: std::function keeps it without an allocation.
+    set_default_handler(
+        [](caf::scheduled_actor* s, caf::message_view& mv) -> caf::result<caf::message> {
+          auto& self = static_cast<connection_actor&>(*s);
+          if (detail::handle_bridge_message(s, mv.content(), self, [&] {
+                if (self.config_->quit_on_close) s->quit();
+              }))
+            return caf::message{};
+          return caf::drop(s, mv);  // CAF's own policy (logs and replies with an error)
+        });
+  }
+
+  caf::behavior make_behavior() override { return (*config_->behavior)(this, conn_); }
+
+  /// The connection ends with its actor, whatever ended the actor.
+  void on_exit() override { conn_.close(); }
+
+  // ---- the bridge: the loop's side (on the connection's loop thread) ----
+  detail::inbox& loop_inbox() { return in_; }
+  const loop_config& config() const { return *config_; }
+
+  // ---- the bridge: the actor's side (handle_bridge_message's Side) ----
+  detail::inbox* inbox() { return conn_ ? &in_ : nullptr; }
+  const detail::inbound_budget& budget() const { return config_->budget; }
+  const connection_handle& conn() const { return conn_; }
+  void down() { conn_ = connection_handle{}; }
+
+ private:
+  detail::inbox in_;
+  connection_handle conn_;  // empty once the connection is down
+  caf::intrusive_ptr<const loop_config> config_;
+};
+
+/// The loop's side of one connection's bridge, kept in connection::context():
+/// a strong reference to the actor, 8 bytes, so std::any holds it in place.
+/// Thread safety: the connection's loop thread only.
+struct link {
+  caf::actor actor;
+
+  connection_actor& self() const {
+    return static_cast<connection_actor&>(*caf::actor_cast<caf::abstract_actor*>(actor));
+  }
+  template <typename... Ts>
+  void notify(Ts&&... xs) const {
+    detail::notify(self().config().exec, actor, std::forward<Ts>(xs)...);
+  }
+  void on_message(connection& c, std::span<const std::byte> frame) const {
+    // Pausing may close the connection inside hand_over() and drop this
+    // link, the actor's last reference: hold one until the wake is sent.
+    caf::actor keep = actor;
+    auto& a = self();
+    if (detail::hand_over(a.loop_inbox(), a.config().budget, c, frame))
+      detail::notify(a.config().exec, keep, detail::wake_atom::value);
+  }
+  /// The peer finished: the actor replies to what came before, then closes
+  /// (by default right after; a user who handles `peer_closed` decides).
+  /// The connection waits for that, bounded by peer_close_linger.
+  bool on_peer_eof() const {
+    notify(detail::eof_atom::value);
+    return false;
+  }
+};
 
 }  // namespace
 
@@ -60,27 +123,36 @@ struct server::impl final : fastnet::tcp_handler {
     }
   }
 
-  /// The executor of the loop `c` belongs to (null when actors run on CAF
-  /// workers only). Loop thread only.
-  detail::loop_executor* executor_of(const connection_ptr& c) {
-    for (size_t i = 0; i < executors.size(); ++i)
-      if (&net->loops().loop(i) == &c->loop()) return executors[i].get();
-    return nullptr;
+  /// Before start(): one config per loop, sharing the behavior.
+  void make_configs() {
+    configs.clear();
+    for (size_t i = 0; i < net->loops().size(); ++i) {
+      auto cfg = caf::make_counted<loop_config>();
+      cfg->behavior = behavior;
+      cfg->budget = {opts.max_inbound_frames, opts.max_inbound_bytes};
+      cfg->quit_on_close = opts.quit_on_close;
+      cfg->exec = executors.empty() ? nullptr : executors[i].get();
+      configs.emplace_back(std::move(cfg));
+    }
+  }
+
+  /// The config of the loop `c` belongs to. Loop thread only.
+  const caf::intrusive_ptr<const loop_config>& config_of(const connection_ptr& c) const {
+    for (size_t i = 0; i + 1 < configs.size(); ++i)
+      if (&net->loops().loop(i) == &c->loop()) return configs[i];
+    return configs.back();
   }
 
   // ---- reactor callbacks, on the connection's loop thread ----
 
   void on_connect(const connection_ptr& c) override {
-    auto in = std::make_shared<detail::inbox>(opts.max_inbound_frames, opts.max_inbound_bytes);
+    const auto& cfg = config_of(c);
     connection_handle handle(c);
-    auto* exec = executor_of(c);
     // Lazily initialized when woken through the loop's executor: the
     // behavior is then built on this loop thread, not on a CAF worker.
-    caf::actor a =
-        exec != nullptr
-            ? sys.spawn<caf::lazy_init>(connection_actor, in, handle, behavior, opts.quit_on_close)
-            : sys.spawn(connection_actor, in, handle, behavior, opts.quit_on_close);
-    link l{std::move(in), std::move(a), exec};
+    caf::actor a = cfg->exec != nullptr ? sys.spawn<connection_actor, caf::lazy_init>(handle, cfg)
+                                        : sys.spawn<connection_actor>(handle, cfg);
+    link l{std::move(a)};
     l.notify(connected_atom::value, c->id(), c->peer_address().to_string());
     c->context() = std::move(l);
   }
@@ -119,6 +191,7 @@ struct server::impl final : fastnet::tcp_handler {
   // One per loop, used only by that loop's thread. Destroyed before `net`:
   // stop() has run the loops' deferred work by then.
   std::vector<std::unique_ptr<detail::loop_executor>> executors;
+  std::vector<caf::intrusive_ptr<const loop_config>> configs;  // one per loop (make_configs)
   unique_fd stop_fd{::eventfd(0, EFD_CLOEXEC)};
   std::atomic<bool> started{false};  // stop() may come from another thread while run() serves
 };
@@ -138,6 +211,7 @@ void server::start() {
   if (impl_->started) return;
   if (!impl_->behavior || !*impl_->behavior)
     throw std::logic_error("fastnet::actors::server: no connection behavior");
+  impl_->make_configs();
   impl_->net->start();
   impl_->started = true;
 }

@@ -1,13 +1,14 @@
 // fastnet — what a connection is made of, for the loop that owns it.
 #pragma once
 
-#include <array>
 #include <atomic>
-#include <functional>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "connection_owner.hpp"
 #include "fastnet/connection.hpp"
 #include "fastnet/ring_buffer.hpp"
 #include "fastnet/socket.hpp"
@@ -46,13 +47,10 @@ enum class conn_state : uint8_t {
 /// Thread safety: as connection's; everything not public is loop-thread only.
 class connection_impl final : public connection, private io_handler {
  public:
-  /// Called when the connection is fully closed, on its loop thread (the
-  /// owner's bookkeeping).
-  using closed_hook = std::function<void(const connection_ptr&)>;
-
-  connection_impl(event_loop& loop, unique_fd fd, uint64_t id, const socket_address& peer,
-                  std::unique_ptr<codec> codec, tcp_handler& handler,
-                  std::shared_ptr<const connection_options> opts, closed_hook on_closed);
+  /// A connection of `owner` (whose codec it takes: see connection_owner);
+  /// the owner is told when it closes. Loop thread only.
+  connection_impl(owner_ref owner, unique_fd fd, uint64_t id, const socket_address& peer,
+                  tcp_handler& handler);
   ~connection_impl() override;
 
   /// Registers with the loop, writes the codec's greeting and calls
@@ -69,7 +67,7 @@ class connection_impl final : public connection, private io_handler {
   uint64_t id() const { return id_; }
   socket_address peer_address() const;
   socket_address local_address() const;
-  event_loop& loop() const { return loop_; }
+  event_loop& loop() const { return owner_->loop; }
   bool send(std::span<const std::byte> payload, frame_type type);
   bool send(std::string&& payload, frame_type type);
   bool send_all(std::vector<std::string>&& frames);
@@ -86,6 +84,11 @@ class connection_impl final : public connection, private io_handler {
   fastnet::frame_kind frame_kind() const { return frame_kind_; }
   void set_codec(std::unique_ptr<codec> next);
   codec& current_codec() const { return *codec_; }
+
+  /// The owner's bookkeeping: where it keeps this connection (an index into
+  /// its table). Loop thread only.
+  uint32_t owner_slot() const { return owner_slot_; }
+  void set_owner_slot(uint32_t slot) { owner_slot_ = slot; }
 
  private:
   enum pause_bits : uint8_t {
@@ -136,7 +139,6 @@ class connection_impl final : public connection, private io_handler {
   /// The frame deadline: stamps when a partial frame is left waiting; a
   /// frame `completed` in the same pass starts the clock again.
   void track_partial_frame(bool partial, bool completed);
-  void arm_frame_timer();
 
   // ---- connection_output.cpp ----
   bool send_in_loop(std::span<const std::byte> payload, frame_type type = {});
@@ -155,34 +157,35 @@ class connection_impl final : public connection, private io_handler {
   void send_fin();
   void fail(close_reason why);
   void finish(close_reason why);
-  void arm_idle_timer();
+  /// The deadlines of an open (or half-closed) connection: idle and frame.
+  /// One timer serves both; it is armed when one applies and none is armed,
+  /// and re-armed when it fires (activity and new frames move the stamps,
+  /// not the timer).
+  void arm_deadline();
+  std::optional<clock::time_point> next_deadline() const;
+  void on_deadline();
+  void cancel_timer();
   void arm_close_linger();
   void touch() {
-    if (opts_->idle_timeout.count() > 0) last_activity_ = clock::now();
+    if (opts().idle_timeout.count() > 0) last_activity_ = clock::now();
   }
+  const connection_options& opts() const { return owner_->opts; }
+  /// Where other threads post; in_loop_thread() costs the same through the
+  /// owner as through a pointer of the connection's own (loop_inbox).
+  loop_inbox& inbox() const { return owner_->inbox; }
   conn_state state() const { return state_.load(std::memory_order_relaxed); }
   std::shared_ptr<connection_impl> self() {
     return std::static_pointer_cast<connection_impl>(shared_from_this());
   }
 
-  event_loop& loop_;                           // loop-thread use only
-  std::shared_ptr<detail::loop_inbox> inbox_;  // other threads post here; outlives loop_
-  unique_fd fd_;
+  // Every idle connection pays for each member (168 bytes in all on x86-64,
+  // checked in connection.cpp): what the connections of an owner share
+  // lives in the owner, and the small fields are packed at the end.
+  owner_ref owner_;  // loop, inbox, options, shared codec, bookkeeping; outlives the loop
   transport* transport_;
-  const uint64_t id_;
-  // The peer's sockaddr in place when it fits (IPv4, IPv6, short Unix
-  // paths): a full sockaddr_storage would double an idle connection's size.
-  static constexpr size_t peer_inline = 28;  // sizeof(sockaddr_in6)
-  std::array<std::byte, peer_inline> peer_bytes_{};
-  uint8_t peer_len_ = 0;
-  std::unique_ptr<const socket_address> long_peer_;  // longer Unix paths only
-  std::unique_ptr<codec> codec_;
-  std::unique_ptr<codec> retired_codec_;  // replaced during a delivery; the frame may point into it
   tcp_handler& handler_;
-  std::shared_ptr<const connection_options> opts_;  // shared by the owner's connections
-  closed_hook on_closed_;
-
-  std::atomic<conn_state> state_{conn_state::open};
+  codec_ref codec_;  // its own, or the owner's shared one
+  const uint64_t id_;
   std::atomic<size_t> pending_output_{0};
   mpsc_stack<command> outbox_;  // calls from other threads
   ring_buffer input_;
@@ -190,25 +193,31 @@ class connection_impl final : public connection, private io_handler {
   std::any context_;
   clock::time_point last_activity_;
   clock::time_point frame_started_{};  // a partial frame waits since; epoch = none
-  timer_id idle_timer_;
-  timer_id frame_timer_;
-  timer_id linger_timer_;             // close_linger or peer_close_linger, by state
-  uint32_t interest_ = 0;             // events currently registered with epoll
+  // The one timer: the idle and frame deadlines while open or half-closed
+  // (see arm_deadline), close_linger or peer_close_linger while closing.
+  timer_id timer_;
+  // The peer: an IPv4 address and port in place (peer_ip4_, peer_port_), as
+  // most peers of a server are; any other address (IPv6, Unix) in a heap
+  // copy of its exact length (peer_len_ bytes).
+  std::unique_ptr<std::byte[]> other_peer_;
+
+  unique_fd fd_;
+  uint32_t owner_slot_ = 0;  // see owner_slot()
+  uint32_t peer_ip4_ = 0;    // network byte order
+  uint16_t peer_port_ = 0;   // network byte order
+  uint8_t peer_len_ = 0;
+  std::atomic<conn_state> state_{conn_state::open};
+  uint8_t interest_ = 0;              // events registered with epoll (EPOLLIN, EPOLLOUT)
   uint8_t paused_ = 0;                // pause_bits
   fastnet::frame_kind frame_kind_{};  // decode_result::kind of the frame being delivered
   close_reason close_why_ = close_reason::local_close;
-  bool registered_ = false;        // watched by the loop (between start and finish)
-  bool eof_ = false;               // the transport read the peer's EOF
-  bool fin_sent_ = false;          // our sending side is shut
-  bool above_high_water_ = false;  // between a high-water crossing and the low one
-  bool delivering_ = false;        // inside the decode loop (re-entrancy guard)
-  bool in_outbox_ = false;         // inside run_outbox (re-entrancy guard)
+  bool registered_ : 1 = false;        // watched by the loop (between start and finish)
+  bool eof_ : 1 = false;               // the transport read the peer's EOF
+  bool fin_sent_ : 1 = false;          // our sending side is shut
+  bool above_high_water_ : 1 = false;  // between a high-water crossing and the low one
+  bool delivering_ : 1 = false;        // inside the decode loop (re-entrancy guard)
+  bool in_outbox_ : 1 = false;         // inside run_outbox (re-entrancy guard)
 };
-
-/// `o` with every timeout made safe to add to a clock reading: negative
-/// ones are 0 (off, or at once for the lingers) and any beyond ten years
-/// are ten years, where steady_clock's nanoseconds would overflow near 292.
-connection_options normalized(connection_options o);
 
 /// The implementation behind a connection handed out by tcp_server/tcp_client.
 inline connection_impl& impl_of(connection& c) {

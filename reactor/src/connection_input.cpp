@@ -80,7 +80,7 @@ void connection_impl::on_eof() {
   // from the loop's deferred queue) usually closes the connection by then,
   // and closing makes that epoll_ctl needless.
   if (state() != conn_state::closed)
-    loop_.defer([self = self()] {
+    loop().defer([self = self()] {
       if (self->state() != conn_state::closed) self->update_interest();
     });
 }
@@ -111,7 +111,6 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
       guarded([&](const connection_ptr& me) { handler_.on_message(me, r.frame); });
     }
     offset += r.consumed;
-    retired_codec_.reset();  // the frame that pointed into it has been handled
     completed |= r.state == decode_result::status::frame || !codec_->mid_frame();
     if (r.close_after == decode_result::close_mode::peer) {
       peer_finished(close_reason::peer_closed);  // its protocol's EOF
@@ -161,7 +160,7 @@ void connection_impl::start_codec() {
   // lets a closed connection go.
   std::weak_ptr<connection_impl> weak = self();
   const codec* armed_for = codec_.get();
-  loop_.run_after(deadline, [weak, armed_for] {
+  loop().run_after(deadline, [weak, armed_for] {
     auto self = weak.lock();
     if (!self || self->state() == conn_state::closed) return;
     if (self->codec_.get() != armed_for || self->codec_->handshake_done()) return;
@@ -172,21 +171,20 @@ void connection_impl::start_codec() {
 }
 
 void connection_impl::set_codec(std::unique_ptr<codec> next) {
-  loop_.assert_in_loop_thread();
+  loop().assert_in_loop_thread();
   if (!next) return;
   if (delivering_) {
     // The frame being delivered may point into the old codec's storage:
-    // keep it until the callback returns. The decode loop picks up codec_
-    // afresh for the next frame.
-    if (retired_codec_) {
-      codec_ = std::move(next);  // a second switch: the first old codec is the one to keep
-    } else {
-      retired_codec_ = std::exchange(codec_, std::move(next));
-    }
+    // it is destroyed after this loop pass, once the callback has returned
+    // (a shared codec lives on with its owner). The decode loop picks up
+    // codec_ afresh for the next frame.
+    if (auto old = codec_.release_owned())
+      loop().defer([old = std::shared_ptr<codec>(std::move(old))] {});
+    codec_ = codec_ref(std::move(next));
     start_codec();
     return;
   }
-  codec_ = std::move(next);
+  codec_ = codec_ref(std::move(next));
   start_codec();
   if (paused_ == 0) deliver_buffered();
 }
@@ -205,8 +203,8 @@ void connection_impl::update_interest() {
   if (wants_input) want |= EPOLLIN;
   if (!output_.empty()) want |= EPOLLOUT;
   if (want != interest_) {
-    loop_.modify(fd_.get(), want, this);
-    interest_ = want;
+    loop().modify(fd_.get(), want, this);
+    interest_ = static_cast<uint8_t>(want);  // EPOLLIN | EPOLLOUT fit in a byte
   }
 }
 
@@ -221,41 +219,18 @@ void connection_impl::set_pause(uint8_t bit, bool on) {
   if (!on && paused_ == 0) deliver_buffered();
 }
 
-// ---- the frame deadline ---------------------------------------------------
-//
-// The idle timeout re-arms on every byte, so a peer trickling a frame one
-// byte at a time would hold the connection forever. Once a frame has begun
-// and the decoder waits for its rest, the rest must come within
-// frame_timeout. One timer at most per connection, armed only while a
-// partial frame waits: small whole frames never touch it.
+// ---- the frame deadline (its timer: connection_lifecycle.cpp) --------------
 
 void connection_impl::track_partial_frame(bool partial, bool completed) {
   if (!partial) {
     frame_started_ = {};
     return;
   }
-  if (opts_->frame_timeout.count() <= 0) return;
+  if (opts().frame_timeout.count() <= 0) return;
   // A frame completed in this read: the one left over starts its own clock.
   if (completed || frame_started_ == clock::time_point{}) frame_started_ = clock::now();
-  if (!frame_timer_) arm_frame_timer();
-}
-
-void connection_impl::arm_frame_timer() {
-  std::weak_ptr<connection_impl> weak = self();
-  frame_timer_ = loop_.run_after(frame_started_ + opts_->frame_timeout - clock::now(), [weak] {
-    auto self = weak.lock();
-    if (!self) return;
-    self->frame_timer_ = {};
-    if (self->frame_started_ == clock::time_point{} || !self->accepting_input()) return;
-    if (clock::now() - self->frame_started_ < self->opts_->frame_timeout) {
-      self->arm_frame_timer();  // a later frame began: its own deadline
-      return;
-    }
-    detail::log().info("conn {} {}: a {} frame begun {} ms ago is still incomplete; closing",
-                       self->id_, self->peer_address().to_string(), self->codec_->name(),
-                       self->opts_->frame_timeout.count());
-    self->enter(conn_state::closing, close_reason::frame_timeout);
-  });
+  // An armed timer fires by this frame's deadline (see next_deadline).
+  if (!timer_) arm_deadline();
 }
 
 }  // namespace fastnet::detail

@@ -1,5 +1,5 @@
 // fastnet — a connection's lifecycle: its states, the one function that
-// changes them, and the timers that bound each wait (idle, lingers).
+// changes them, and the timer that bounds each wait (idle, frame, lingers).
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -17,22 +17,22 @@ connection_options normalized(connection_options o) {
 }
 
 void connection_impl::start() {
-  loop_.assert_in_loop_thread();
+  loop().assert_in_loop_thread();
   touch();
   interest_ = EPOLLIN;
   try {
-    loop_.watch(fd_.get(), interest_, this);
+    loop().watch(fd_.get(), interest_, this);
   } catch (const std::system_error& e) {
     // The handler never saw this connection: undo the owner's bookkeeping only.
     detail::log().error("conn {} {}: cannot watch socket: {}", id_, peer_address().to_string(),
                         e.what());
     state_.store(conn_state::closed, std::memory_order_release);
     fd_.reset();
-    if (on_closed_) on_closed_(shared_from_this());
+    owner_->connection_closed(*this);
     return;
   }
   registered_ = true;
-  arm_idle_timer();
+  arm_deadline();
   start_codec();
   guarded([&](const connection_ptr& me) { handler_.on_connect(me); });
 }
@@ -62,14 +62,16 @@ void connection_impl::enter(conn_state next, close_reason why) {
         enter(conn_state::closing, close_reason::peer_closed);
         return;
       }
-      // The handler finishes its replies and closes; this bounds the wait.
+      // The handler finishes its replies and closes; this bounds the wait
+      // (nothing is read any more: the idle and frame deadlines are over).
+      cancel_timer();
       std::weak_ptr<connection_impl> weak = self();
-      linger_timer_ = loop_.run_after(opts_->peer_close_linger, [weak] {
+      timer_ = loop().run_after(opts().peer_close_linger, [weak] {
         auto self = weak.lock();
         if (!self || self->state() != conn_state::peer_closed) return;
-        self->linger_timer_ = {};
+        self->timer_ = {};
         detail::log().debug("conn {}: the handler did not close within {} ms of the peer; closing",
-                            self->id_, self->opts_->peer_close_linger.count());
+                            self->id_, self->opts().peer_close_linger.count());
         self->enter(conn_state::closing, close_reason::peer_closed);
       });
       return;
@@ -91,7 +93,7 @@ void connection_impl::enter(conn_state next, close_reason why) {
       // (and keeps the reason it finished with).
       if (from != conn_state::peer_closed) close_why_ = eof_ ? close_reason::peer_closed : why;
       state_.store(conn_state::closing, std::memory_order_release);
-      if (linger_timer_) loop_.cancel(std::exchange(linger_timer_, {}));
+      cancel_timer();  // the idle and frame deadlines, or the peer's linger
       if (!delivering_) input_.clear();
       track_partial_frame(false, true);
       if (auto bye = codec_->farewell(close_why_); !bye.empty()) write_reply(bye);
@@ -107,7 +109,7 @@ void connection_impl::enter(conn_state next, close_reason why) {
       // A write failed inside a caller's send(): not from in there, on the
       // next loop pass. Until then nothing more is sent or delivered.
       state_.store(conn_state::failing, std::memory_order_release);
-      loop_.queue_in_loop([self = self(), why] { self->fail(why); });
+      loop().queue_in_loop([self = self(), why] { self->fail(why); });
       return;
 
     case conn_state::closed:
@@ -137,7 +139,7 @@ void connection_impl::send_fin() {
 }
 
 void connection_impl::close_now(close_reason why) {
-  loop_.assert_in_loop_thread();
+  loop().assert_in_loop_thread();
   if (state() == conn_state::closed) return;
   if (!output_.empty()) handle_write();  // one last non-blocking attempt
   finish(why);
@@ -152,10 +154,9 @@ void connection_impl::fail(close_reason why) {
 void connection_impl::finish(close_reason why) {
   if (state() == conn_state::closed) return;
   state_.store(conn_state::closed, std::memory_order_release);
-  for (timer_id* t : {&idle_timer_, &frame_timer_, &linger_timer_})
-    if (*t) loop_.cancel(std::exchange(*t, {}));
+  cancel_timer();
   if (registered_) {
-    loop_.unwatch(fd_.get());
+    loop().unwatch(fd_.get());
     registered_ = false;
   }
   fd_.reset();
@@ -166,7 +167,7 @@ void connection_impl::finish(close_reason why) {
   auto keep = shared_from_this();
   // The owner's bookkeeping first: once on_close runs, the connection no
   // longer counts against max_connections or its loop's load.
-  if (on_closed_) on_closed_(keep);
+  owner_->connection_closed(*this);
   try {
     handler_.on_close(keep, why);
   } catch (const std::exception& e) {
@@ -176,7 +177,7 @@ void connection_impl::finish(close_reason why) {
   }
   // Other events of the current epoll batch may still name this object:
   // keep it alive until the batch is over.
-  loop_.queue_in_loop([keep] {});
+  loop().queue_in_loop([keep] {});
 }
 
 // While closing, the linger bounds a stall, not the whole drain: a peer that
@@ -185,11 +186,11 @@ void connection_impl::finish(close_reason why) {
 // writes. A peer that reads nothing for close_linger is reset.
 void connection_impl::arm_close_linger() {
   std::weak_ptr<connection_impl> weak = self();
-  linger_timer_ = loop_.run_after(last_activity_ + opts_->close_linger - clock::now(), [weak] {
+  timer_ = loop().run_after(last_activity_ + opts().close_linger - clock::now(), [weak] {
     auto self = weak.lock();
     if (!self || self->state() == conn_state::closed) return;
-    self->linger_timer_ = {};
-    if (!self->output_.empty() && clock::now() - self->last_activity_ < self->opts_->close_linger) {
+    self->timer_ = {};
+    if (!self->output_.empty() && clock::now() - self->last_activity_ < self->opts().close_linger) {
       self->arm_close_linger();  // still draining
       return;
     }
@@ -199,27 +200,71 @@ void connection_impl::arm_close_linger() {
   });
 }
 
-// ---- idle timeout -------------------------------------------------------
+// ---- the deadlines of an open connection -----------------------------------
+//
+// The idle timeout re-arms on every byte, so a peer trickling a frame one
+// byte at a time would hold the connection forever. Once a frame has begun
+// and the decoder waits for its rest, the rest must come within
+// frame_timeout. Both deadlines share one timer, armed while either
+// applies: activity and frames only move their stamps, and the timer
+// checks the stamps when it fires, then re-arms for what is left. Small
+// whole frames never touch it.
 
-void connection_impl::arm_idle_timer() {
-  if (opts_->idle_timeout.count() <= 0) return;
-  auto due = last_activity_ + opts_->idle_timeout;
-  std::weak_ptr<connection_impl> weak = self();
-  // One timer per connection, re-armed only when it fires: activity just
-  // moves the last_activity_ stamp, so busy connections cost no timer work.
-  idle_timer_ = loop_.run_after(due - clock::now(), [weak] {
-    auto self = weak.lock();
-    if (!self) return;
-    self->idle_timer_ = {};
-    // peer_closed and closing have bounds of their own.
-    if (self->state() != conn_state::open && self->state() != conn_state::half_closed) return;
-    if (clock::now() - self->last_activity_ >= self->opts_->idle_timeout) {
-      detail::log().debug("conn {} {}: idle timeout", self->id_, self->peer_address().to_string());
-      self->enter(conn_state::closing, close_reason::idle_timeout);
-    } else {
-      self->arm_idle_timer();
+void connection_impl::cancel_timer() {
+  if (timer_) loop().cancel(std::exchange(timer_, {}));
+}
+
+std::optional<clock::time_point> connection_impl::next_deadline() const {
+  std::optional<clock::time_point> due;
+  auto earliest = [&due](clock::time_point t) {
+    if (!due || t < *due) due = t;
+  };
+  const auto& o = opts();
+  if (o.idle_timeout.count() > 0) earliest(last_activity_ + o.idle_timeout);
+  if (o.frame_timeout.count() > 0) {
+    if (frame_started_ != clock::time_point{}) {
+      earliest(frame_started_ + o.frame_timeout);
+    } else if (due) {
+      // A frame that begins while this timer is armed finds it armed and
+      // relies on it: it must fire by that frame's deadline at the latest.
+      earliest(clock::now() + o.frame_timeout);
     }
+  }
+  return due;
+}
+
+void connection_impl::arm_deadline() {
+  auto due = next_deadline();
+  if (!due) return;
+  std::weak_ptr<connection_impl> weak = self();
+  timer_ = loop().run_after(*due - clock::now(), [weak] {
+    if (auto self = weak.lock()) self->on_deadline();
   });
+}
+
+void connection_impl::on_deadline() {
+  timer_ = {};
+  // peer_closed and closing have their lingers (and cancelled this).
+  if (state() != conn_state::open && state() != conn_state::half_closed) return;
+  const auto now = clock::now();
+  const auto& o = opts();
+  const bool frame_late = o.frame_timeout.count() > 0 && frame_started_ != clock::time_point{} &&
+                          now - frame_started_ >= o.frame_timeout;
+  const bool idle_late = o.idle_timeout.count() > 0 && now - last_activity_ >= o.idle_timeout;
+  // Both late: the reason is the one whose deadline came first.
+  if (frame_late &&
+      (!idle_late || frame_started_ + o.frame_timeout <= last_activity_ + o.idle_timeout)) {
+    detail::log().info("conn {} {}: a {} frame begun {} ms ago is still incomplete; closing", id_,
+                       peer_address().to_string(), codec_->name(), o.frame_timeout.count());
+    enter(conn_state::closing, close_reason::frame_timeout);
+    return;
+  }
+  if (idle_late) {
+    detail::log().debug("conn {} {}: idle timeout", id_, peer_address().to_string());
+    enter(conn_state::closing, close_reason::idle_timeout);
+    return;
+  }
+  arm_deadline();
 }
 
 }  // namespace fastnet::detail

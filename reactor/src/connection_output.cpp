@@ -66,9 +66,9 @@ bool connection_impl::write_pieces(std::span<const iovec> pieces, size_t total) 
     }
     if (written == total) return true;
   }
-  if (output_.size() + (total - written) > opts_->max_output_bytes) {
+  if (output_.size() + (total - written) > opts().max_output_bytes) {
     detail::log().warn("conn {} {}: output above {} bytes (peer not reading); resetting", id_,
-                       peer_address().to_string(), opts_->max_output_bytes);
+                       peer_address().to_string(), opts().max_output_bytes);
     enter(conn_state::failing, close_reason::output_overflow);
     return false;
   }
@@ -122,11 +122,11 @@ void connection_impl::on_output_drained() {
 
 void connection_impl::after_output_change(size_t before) {
   size_t now = output_.size();
-  if (!above_high_water_ && now >= opts_->high_water_mark && before < opts_->high_water_mark) {
+  if (!above_high_water_ && now >= opts().high_water_mark && before < opts().high_water_mark) {
     above_high_water_ = true;
     guarded([&](const connection_ptr& me) { handler_.on_high_water(me, now); });
-    if (opts_->pause_reading_on_high_water) set_pause(pause_high_water, true);
-  } else if (above_high_water_ && now <= opts_->low_water_mark) {
+    if (opts().pause_reading_on_high_water) set_pause(pause_high_water, true);
+  } else if (above_high_water_ && now <= opts().low_water_mark) {
     above_high_water_ = false;
     guarded([&](const connection_ptr& me) { handler_.on_low_water(me, now); });
     if (paused_ & pause_high_water) set_pause(pause_high_water, false);

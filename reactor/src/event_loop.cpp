@@ -180,7 +180,7 @@ int event_loop::poll_timeout_ms() {
 }
 
 void event_loop::run() {
-  inbox_->set_owner(std::this_thread::get_id());
+  const auto* outer = inbox_->enter();
   std::vector<epoll_event> events(max_events);
   while (!quit_.load(std::memory_order_acquire)) {
     int timeout = poll_timeout_ms();
@@ -211,7 +211,7 @@ void event_loop::run() {
   // so nothing accepted before quit() is silently dropped.
   while (run_tasks() + run_deferred() > 0) {
   }
-  inbox_->set_owner(std::thread::id{});
+  inbox_->leave(outer);
 }
 
 }  // namespace fastnet

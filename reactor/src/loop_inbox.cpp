@@ -8,6 +8,8 @@
 
 namespace fastnet::detail {
 
+constinit thread_local const loop_inbox* loop_inbox::running_here_ = nullptr;
+
 loop_inbox::loop_inbox() : doorbell_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (!doorbell_) throw std::system_error(errno, std::generic_category(), "eventfd");
 }

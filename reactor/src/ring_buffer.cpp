@@ -4,6 +4,7 @@
 #include <bit>
 #include <cassert>
 #include <cstring>
+#include <new>
 
 namespace fastnet {
 namespace {
@@ -13,93 +14,114 @@ constexpr size_t min_capacity = 512;
 constexpr size_t shrink_threshold = 64 * 1024;
 }  // namespace
 
+ring_buffer::ring_buffer(size_t max_retained) {
+  // A retaining ring needs somewhere to keep its max_retained while it has
+  // no data: a block of bookkeeping alone. The default ring stays empty.
+  if (max_retained > 0) reallocate(0, max_retained);
+}
+
 void ring_buffer::append(std::span<const std::byte> data) {
   if (data.empty()) return;
-  reserve(size_ + data.size());
-  size_t tail = (head_ + size_) & (cap_ - 1);
-  size_t first = std::min(data.size(), cap_ - tail);
-  std::memcpy(data_.get() + tail, data.data(), first);
-  std::memcpy(data_.get(), data.data() + first, data.size() - first);
-  size_ += data.size();
+  reserve(size() + data.size());
+  header& h = *meta();
+  size_t tail = (h.start + h.size) & (h.cap - 1);
+  size_t first = std::min(data.size(), h.cap - tail);
+  std::memcpy(this->data() + tail, data.data(), first);
+  std::memcpy(this->data(), data.data() + first, data.size() - first);
+  h.size += data.size();
 }
 
 void ring_buffer::consume(size_t n) {
-  assert(n <= size_);
-  n = std::min(n, size_);
-  size_ -= n;
-  if (size_ == 0) {
-    head_ = 0;
-    if (cap_ > max_retained_) {
-      data_.reset();
-      cap_ = 0;
+  assert(n <= size());
+  if (n == 0) return;
+  header& h = *meta();
+  n = std::min(n, h.size);
+  h.size -= n;
+  if (h.size == 0) {
+    h.start = 0;
+    if (h.cap > h.max_retained) {
+      if (h.max_retained > 0) {
+        reallocate(0, h.max_retained);
+      } else {
+        block_.reset();
+      }
     }
     return;
   }
-  head_ = (head_ + n) & (cap_ - 1);
-  if (cap_ > shrink_threshold && cap_ > max_retained_ && size_ < cap_ / 4)
-    reallocate(std::max({min_capacity, std::bit_ceil(size_ * 2), max_retained_}));
+  h.start = (h.start + n) & (h.cap - 1);
+  if (h.cap > shrink_threshold && h.cap > h.max_retained && h.size < h.cap / 4)
+    reallocate(std::max({min_capacity, std::bit_ceil(h.size * 2), h.max_retained}), h.max_retained);
 }
 
 void ring_buffer::clear() {
-  data_.reset();
-  cap_ = head_ = size_ = 0;
+  if (!block_) return;
+  if (meta()->max_retained > 0) {
+    meta()->size = 0;
+    reallocate(0, meta()->max_retained);  // drops the data, keeps the bookkeeping
+  } else {
+    block_.reset();
+  }
 }
 
 std::span<const std::byte> ring_buffer::linearize() {
-  if (size_ == 0) return {};
-  if (head_ + size_ > cap_) {
+  if (size() == 0) return {};
+  header& h = *meta();
+  if (h.start + h.size > h.cap) {
     // Wrapped: rotate in place so the data starts at index 0 (no allocation).
-    std::rotate(data_.get(), data_.get() + head_, data_.get() + cap_);
-    head_ = 0;
+    std::rotate(data(), data() + h.start, data() + h.cap);
+    h.start = 0;
   }
-  return {data_.get() + head_, size_};
+  return {data() + h.start, h.size};
 }
 
 int ring_buffer::readable_iov(iovec (&iov)[2]) const {
-  if (size_ == 0) return 0;
-  size_t first = std::min(size_, cap_ - head_);
-  iov[0] = {data_.get() + head_, first};
-  if (first == size_) return 1;
-  iov[1] = {data_.get(), size_ - first};
+  if (size() == 0) return 0;
+  const header& h = *meta();
+  size_t first = std::min(h.size, h.cap - h.start);
+  iov[0] = {data() + h.start, first};
+  if (first == h.size) return 1;
+  iov[1] = {data(), h.size - first};
   return 2;
 }
 
 int ring_buffer::writable_iov(iovec (&iov)[2], size_t n) {
-  reserve(size_ + n);
-  if (cap_ == size_) return 0;
-  size_t tail = (head_ + size_) & (cap_ - 1);
+  reserve(size() + n);
+  if (capacity() == size()) return 0;
+  header& h = *meta();
+  size_t tail = (h.start + h.size) & (h.cap - 1);
   int count = 0;
-  if (tail >= head_) {  // free space is [tail, cap) and [0, head)
-    iov[count++] = {data_.get() + tail, cap_ - tail};
-    if (head_ > 0) iov[count++] = {data_.get(), head_};
-  } else {  // data wraps: free space is [tail, head)
-    iov[count++] = {data_.get() + tail, head_ - tail};
+  if (tail >= h.start) {  // free space is [tail, cap) and [0, start)
+    iov[count++] = {data() + tail, h.cap - tail};
+    if (h.start > 0) iov[count++] = {data(), h.start};
+  } else {  // data wraps: free space is [tail, start)
+    iov[count++] = {data() + tail, h.start - tail};
   }
   return count;
 }
 
 void ring_buffer::copy_out(size_t offset, std::span<std::byte> out) const {
-  assert(offset + out.size() <= size_);
+  assert(offset + out.size() <= size());
   if (out.empty()) return;
-  size_t start = (head_ + offset) & (cap_ - 1);
-  size_t first = std::min(out.size(), cap_ - start);
-  std::memcpy(out.data(), data_.get() + start, first);
-  std::memcpy(out.data() + first, data_.get(), out.size() - first);
+  const header& h = *meta();
+  size_t from = (h.start + offset) & (h.cap - 1);
+  size_t first = std::min(out.size(), h.cap - from);
+  std::memcpy(out.data(), data() + from, first);
+  std::memcpy(out.data() + first, data(), out.size() - first);
 }
 
 void ring_buffer::reserve(size_t needed) {
-  if (needed <= cap_) return;
-  reallocate(std::max(min_capacity, std::bit_ceil(needed)));
+  if (needed <= capacity()) return;
+  reallocate(std::max(min_capacity, std::bit_ceil(needed)), block_ ? meta()->max_retained : 0);
 }
 
-void ring_buffer::reallocate(size_t new_cap) {
-  assert(new_cap >= size_ && std::has_single_bit(new_cap));
+void ring_buffer::reallocate(size_t new_cap, size_t max_retained) {
+  const size_t n = size();
+  assert(new_cap >= n && (new_cap == 0 || std::has_single_bit(new_cap)));
   // make_unique_for_overwrite: no zero-fill of memory that is written before it is read.
-  auto fresh = std::make_unique_for_overwrite<std::byte[]>(new_cap);
-  if (size_ > 0) copy_out(0, {fresh.get(), size_});
-  data_ = std::move(fresh);
-  cap_ = new_cap;
-  head_ = 0;
+  auto fresh = std::make_unique_for_overwrite<std::byte[]>(sizeof(header) + new_cap);
+  ::new (fresh.get()) header{new_cap, 0, n, max_retained};
+  if (n > 0) copy_out(0, {fresh.get() + sizeof(header), n});
+  block_ = std::move(fresh);
 }
 
 }  // namespace fastnet

@@ -14,10 +14,19 @@
 namespace fastnet {
 
 struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
+  /// What the client's connections share; tells the client when one closes.
+  struct client_owner final : detail::connection_owner {
+    client_owner(std::weak_ptr<impl> c, event_loop& loop, const tcp_client_options& o)
+        : connection_owner(loop, o.connection, o.codec), client(std::move(c)) {}
+    void connection_closed(detail::connection_impl&) override {
+      if (auto s = client.lock()) s->on_connection_closed();
+    }
+    std::weak_ptr<impl> client;
+  };
+
   impl(event_loop& l, tcp_client_options o, tcp_handler& h)
       : loop(l), opts(std::move(o)), handler(h) {
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
-    connection_opts = std::make_shared<const connection_options>(detail::normalized(opts.connection));
     delay = opts.retry_initial;
   }
 
@@ -72,12 +81,11 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     auto self = shared_from_this();
     attempts_since_success = 0;
     delay = opts.retry_initial;
-    std::weak_ptr<impl> weak = self;
-    auto c = std::make_shared<detail::connection_impl>(
-        loop, std::move(pending), next_id++, opts.address, opts.codec(), handler, connection_opts,
-        [weak](const connection_ptr&) {
-          if (auto s = weak.lock()) s->on_connection_closed();
-        });
+    // Made with the first connection: the owner refers back to this
+    // client, whose shared_ptr does not exist yet in the constructor.
+    if (!owner) owner = detail::owner_ref(std::make_unique<client_owner>(self, loop, opts));
+    auto c = std::make_shared<detail::connection_impl>(owner, std::move(pending), next_id++,
+                                                       opts.address, handler);
     {
       std::lock_guard lock(mutex);
       conn = c;
@@ -146,9 +154,9 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
 
   event_loop& loop;
   tcp_client_options opts;
-  std::shared_ptr<const connection_options> connection_opts;
   tcp_handler& handler;
-  unique_fd pending;  // socket of the attempt in progress
+  detail::owner_ref owner;  // loop thread only
+  unique_fd pending;        // socket of the attempt in progress
   bool connecting = false;
   bool active = false;
   timer_id timeout_timer;

@@ -1,11 +1,11 @@
 #include "fastnet/tcp_server.hpp"
 
 #include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-#include <unordered_map>
 
 #include "acceptor.hpp"
 #include "connection_impl.hpp"
@@ -15,9 +15,22 @@
 namespace fastnet {
 
 struct tcp_server::impl {
-  // Connections of one loop; touched only on that loop's thread.
+  /// What the connections of one loop share; tells the server when one closes.
+  struct loop_owner final : detail::connection_owner {
+    loop_owner(impl& s, size_t i)
+        : connection_owner(s.loops.loop(i), s.opts.connection, s.opts.codec), server(s), index(i) {}
+    void connection_closed(detail::connection_impl& c) override { server.on_closed(index, c); }
+    impl& server;  // only used while the server lives (it outlives its open connections)
+    size_t index;
+  };
+
+  // The connections of one loop; touched only on that loop's thread.
   struct loop_state {
-    std::unordered_map<uint64_t, connection_ptr> connections;
+    detail::owner_ref owner;
+    // A connection's owner_slot() is its index here: O(1) removal by moving
+    // the last one into its place. A deque, not a vector: its blocks grow
+    // with the count instead of doubling (about 16 bytes per connection).
+    std::deque<connection_ptr> connections;
     std::unique_ptr<detail::acceptor> acceptor;  // reuse_port mode, or a single loop
   };
 
@@ -25,8 +38,9 @@ struct tcp_server::impl {
       : opts(std::move(o)), handler(h), loops(opts.loops, "fastnet-io") {
     if (!opts.balancer) opts.balancer = round_robin();
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
-    connection_opts = std::make_shared<const connection_options>(detail::normalized(opts.connection));
     states = std::vector<loop_state>(loops.size());
+    for (size_t i = 0; i < loops.size(); ++i)
+      states[i].owner = detail::owner_ref(std::make_unique<loop_owner>(*this, i));
     loops_accepting = loops.size();
     // A single loop does the control work itself: one thread fewer, and a
     // server run() on one loop has no thread of its own at all.
@@ -52,7 +66,7 @@ struct tcp_server::impl {
   /// Closes every connection of loop `i` (on that loop).
   void close_loop(size_t i, bool hard);
   void on_accept(unique_fd fd, const socket_address& peer, size_t accepting_loop);
-  void on_closed(size_t loop_index, const connection_ptr& c);
+  void on_closed(size_t loop_index, detail::connection_impl& c);
   /// One counted connection is gone (closed, or dropped before it started).
   void connection_gone();
   /// Called (maybe more than once) once every loop has stopped accepting
@@ -63,7 +77,6 @@ struct tcp_server::impl {
   static void run_and_wait(event_loop& loop, std::function<void()> fn);
 
   tcp_server_options opts;
-  std::shared_ptr<const connection_options> connection_opts;
   tcp_handler& handler;
   loop_group loops;
   // Server timers and, with several loops and no reuse_port, the acceptor:
@@ -228,16 +241,24 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
       connection_gone();
       return;
     }
-    auto c = std::make_shared<detail::connection_impl>(
-        loops.loop(index), std::move(owned), id, peer_copy, opts.codec(), handler, connection_opts,
-        [this, index](const connection_ptr& closed) { on_closed(index, closed); });
-    states[index].connections.emplace(id, c);
+    auto& state = states[index];
+    auto c = std::make_shared<detail::connection_impl>(state.owner, std::move(owned), id, peer_copy,
+                                                       handler);
+    // A loop holds far fewer than 2^32 connections (one descriptor each).
+    c->set_owner_slot(static_cast<uint32_t>(state.connections.size()));
+    state.connections.push_back(c);
     c->start();
   });
 }
 
-void tcp_server::impl::on_closed(size_t loop_index, const connection_ptr& c) {
-  states[loop_index].connections.erase(c->id());
+void tcp_server::impl::on_closed(size_t loop_index, detail::connection_impl& c) {
+  auto& table = states[loop_index].connections;
+  const uint32_t slot = c.owner_slot();
+  if (slot != table.size() - 1) {
+    table[slot] = std::move(table.back());
+    detail::impl_of(*table[slot]).set_owner_slot(slot);
+  }
+  table.pop_back();  // the caller keeps `c` alive through this
   loops.add_load(loop_index, -1);
   connection_gone();
 }
@@ -267,7 +288,7 @@ bool tcp_server::impl::on_own_thread() {
 void tcp_server::impl::close_loop(size_t i, bool hard) {
   std::vector<connection_ptr> all;
   all.reserve(states[i].connections.size());
-  for (auto& [id, c] : states[i].connections)
+  for (auto& c : states[i].connections)
     all.push_back(c);
   for (auto& c : all)
     hard ? c->abort() : detail::impl_of(*c).close(close_reason::server_stopping);

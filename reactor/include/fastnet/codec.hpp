@@ -123,11 +123,21 @@ class codec {
   virtual std::chrono::milliseconds handshake_timeout() const { return {}; }
   virtual bool handshake_done() const { return true; }
 
+  /// True when the codec keeps no state between calls (only its
+  /// configuration): one object can then serve every connection of a loop,
+  /// and tcp_server and tcp_client make one per loop with the factory and
+  /// lend it to each new connection instead of making one per connection
+  /// (an allocation less per connection). Its calls must then not depend on
+  /// which connection makes them. raw, fixed_size and length_prefix are
+  /// shareable; codecs that scan, reassemble or hold a handshake (line,
+  /// delimiter, WebSocket) are not. Default: false.
+  virtual bool shareable() const { return false; }
+
   /// Short name for logs ("raw", "line", "length_prefix").
   virtual const char* name() const = 0;
 };
 
-/// Makes one codec per connection.
+/// Makes one codec per connection (one per loop when it is shareable).
 using codec_factory = std::function<std::unique_ptr<codec>()>;
 
 }  // namespace fastnet

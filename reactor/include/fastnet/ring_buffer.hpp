@@ -16,30 +16,28 @@ namespace fastnet {
 /// holds no heap memory; after a burst the memory goes back (shrink policy in
 /// consume()). Readers get one contiguous view of all readable bytes through
 /// linearize(), writers get iovecs of the readable regions for writev.
+///
+/// The object itself is one pointer: the ring's bookkeeping (capacity, head,
+/// size, max_retained) sits at the front of the block that holds its bytes,
+/// so a connection's two idle rings take 16 bytes. A ring that retains
+/// memory (max_retained > 0) keeps a block of bookkeeping alone while it has
+/// no capacity.
 /// Thread safety: none; a ring belongs to its connection's loop thread.
 class ring_buffer {
  public:
   /// `max_retained` is the capacity kept across a drain before memory is given
   /// back; 0 (the default) frees on every drain.
-  explicit ring_buffer(size_t max_retained = 0) : max_retained_(max_retained) {}
-  /// Moving leaves the source empty (and holding no memory), ready for reuse.
-  ring_buffer(ring_buffer&& other) noexcept { *this = std::move(other); }
-  ring_buffer& operator=(ring_buffer&& other) noexcept {
-    if (this != &other) {
-      data_ = std::move(other.data_);
-      cap_ = std::exchange(other.cap_, 0);
-      head_ = std::exchange(other.head_, 0);
-      size_ = std::exchange(other.size_, 0);
-      max_retained_ = other.max_retained_;
-    }
-    return *this;
-  }
+  explicit ring_buffer(size_t max_retained = 0);
+  /// Moving leaves the source empty, holding no memory and retaining none
+  /// (max_retained 0), ready for reuse.
+  ring_buffer(ring_buffer&& other) noexcept = default;
+  ring_buffer& operator=(ring_buffer&& other) noexcept = default;
 
   /// Bytes stored and not yet consumed.
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-  /// Bytes of heap currently held (0 when idle).
-  size_t capacity() const { return cap_; }
+  size_t size() const { return block_ ? meta()->size : 0; }
+  bool empty() const { return size() == 0; }
+  /// Bytes of heap currently held for data (0 when idle).
+  size_t capacity() const { return block_ ? meta()->cap : 0; }
 
   /// Appends `data`, growing to the next power of two when needed.
   void append(std::span<const std::byte> data);
@@ -66,21 +64,30 @@ class ring_buffer {
   /// returns up to two iovecs of free space; call commit() with what was filled.
   int writable_iov(iovec (&iov)[2], size_t n);
   /// Marks `n` bytes written into the regions returned by writable_iov().
-  void commit(size_t n) { size_ += n; }
+  void commit(size_t n) {
+    if (n > 0) meta()->size += n;
+  }
 
   /// Copies `out.size()` bytes starting `offset` bytes into the readable data.
   void copy_out(size_t offset, std::span<std::byte> out) const;
 
  private:
-  void reserve(size_t needed);
-  void reallocate(size_t new_cap);
-  size_t head_index() const { return head_ & (cap_ - 1); }
+  /// At the front of the block; the ring's bytes follow it.
+  struct header {
+    size_t cap;    // bytes of data after the header, a power of two (or 0)
+    size_t start;  // index of the first readable byte, in [0, cap)
+    size_t size;
+    size_t max_retained;
+  };
 
-  std::unique_ptr<std::byte[]> data_;
-  size_t cap_ = 0;
-  size_t head_ = 0;  // index of the first readable byte, in [0, cap_)
-  size_t size_ = 0;
-  size_t max_retained_ = 0;
+  header* meta() const { return reinterpret_cast<header*>(block_.get()); }
+  std::byte* data() const { return block_.get() + sizeof(header); }
+  void reserve(size_t needed);
+  /// Replaces the block with one of `new_cap` bytes (the data moved to its
+  /// start); `new_cap` 0 keeps the bookkeeping alone.
+  void reallocate(size_t new_cap, size_t max_retained);
+
+  std::unique_ptr<std::byte[]> block_;  // header + cap bytes; null: empty, retaining nothing
 };
 
 }  // namespace fastnet

@@ -27,7 +27,7 @@ struct tcp_client_options {
   size_t max_attempts = 8;
   /// Connect again (with the same back-off) when an established connection closes.
   bool reconnect = false;
-  codec_factory codec;  ///< default raw
+  codec_factory codec;  ///< default raw; a shareable() codec is made once and kept
   connection_options connection;
   socket_options socket;
 };

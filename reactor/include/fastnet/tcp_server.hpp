@@ -29,7 +29,8 @@ struct tcp_server_options {
   bool reuse_port = false;
   /// Chooses the loop for each accepted connection; default round_robin().
   balancer_ptr balancer;
-  /// One codec per connection; default raw (every read is one frame).
+  /// One codec per connection (one per loop when the codec is shareable());
+  /// default raw (every read is one frame).
   codec_factory codec;
   /// At most this many open connections; more are accepted and closed at once.
   size_t max_connections = 100000;

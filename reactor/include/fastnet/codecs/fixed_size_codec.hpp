@@ -16,6 +16,8 @@ class fixed_size_codec final : public codec {
   explicit fixed_size_codec(size_t size);
   decode_result decode(std::span<const std::byte> input) override;
   void encode(std::span<const std::byte> payload, encoded_frame& out) override;
+  /// Keeps no state between calls: one object serves a whole loop.
+  bool shareable() const override { return true; }
   const char* name() const override { return "fixed_size"; }
 
  private:

@@ -30,6 +30,8 @@ class length_prefix_codec final : public codec {
   /// The payload must fit in the header and in max_frame; otherwise throws
   /// std::length_error (a local programming error, not a peer's).
   void encode(std::span<const std::byte> payload, encoded_frame& out) override;
+  /// Keeps no state between calls: one object serves a whole loop.
+  bool shareable() const override { return true; }
   const char* name() const override { return "length_prefix"; }
 
  private:

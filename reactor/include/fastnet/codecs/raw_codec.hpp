@@ -12,6 +12,8 @@ class raw_codec final : public codec {
  public:
   explicit raw_codec(size_t max_chunk = 1 << 20) : max_chunk_(max_chunk) {}
   decode_result decode(std::span<const std::byte> input) override;
+  /// Keeps no state between calls: one object serves a whole loop.
+  bool shareable() const override { return true; }
   const char* name() const override { return "raw"; }
 
  private:
