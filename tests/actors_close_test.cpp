@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 #include <thread>
 
+#include "support/actor_env.hpp"
 #include "support/test_socket.hpp"
 
 using namespace fastnet;
@@ -19,15 +20,6 @@ using namespace fastnet::actors;
 using namespace fastnet::test;
 
 namespace {
-
-struct actor_env {
-  static caf::actor_system_config& configured(caf::actor_system_config& c) {
-    apply(c);
-    return c;
-  }
-  caf::actor_system_config cfg;
-  caf::actor_system sys{configured(cfg)};
-};
 
 actors::server_options line_server() {
   actors::server_options o;

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/actor_env.hpp"
 #include "support/test_socket.hpp"
 #include "support/ws_wire.hpp"
 
@@ -25,17 +26,6 @@ using namespace fastnet::actors;
 using namespace fastnet::test;
 
 namespace {
-
-/// One actor system per test, with fastnet's scheduler settings (applied
-/// before the system is built: members initialize before a constructor body).
-struct actor_env {
-  static caf::actor_system_config& configured(caf::actor_system_config& c) {
-    apply(c);
-    return c;
-  }
-  caf::actor_system_config cfg;
-  caf::actor_system sys{configured(cfg)};
-};
 
 actors::server_options local(size_t loops = 2) {
   actors::server_options o;

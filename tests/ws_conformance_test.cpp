@@ -22,32 +22,30 @@ class ws_echo final : public tcp_handler {
   }
 };
 
-}  // namespace
-
-TEST_CASE("WebSocket conformance (Autobahn categories 1-7, 9, 10)", "[ws][conformance]") {
+/// A two-loop echo server on 127.0.0.1 whose frames and messages may reach `limit`.
+tcp_server_options echo_server_options(size_t limit) {
   ws::server_codec_options o;
-  o.max_frame = max_message;
-  o.max_message = max_message;
+  o.max_frame = limit;
+  o.max_message = limit;
   tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 2;
   opts.codec = ws::server_codec_factory(o);
+  return opts;
+}
+
+}  // namespace
+
+TEST_CASE("WebSocket conformance (Autobahn categories 1-7, 9, 10)", "[ws][conformance]") {
   ws_echo handler;
-  tcp_server server(opts, handler);
+  tcp_server server(echo_server_options(max_message), handler);
   server.start();
   CHECK(run_conformance(server.local_address(), "reactor") == "");
 }
 
 TEST_CASE("WebSocket: messages up to 16 MiB then a close in one write", "[ws][conformance]") {
-  ws::server_codec_options o;
-  o.max_frame = large_max_message;
-  o.max_message = large_max_message;
-  tcp_server_options opts;
-  opts.address = *socket_address::ip("127.0.0.1", 0);
-  opts.loops = 2;
-  opts.codec = ws::server_codec_factory(o);
   ws_echo handler;
-  tcp_server server(opts, handler);
+  tcp_server server(echo_server_options(large_max_message), handler);
   server.start();
   CHECK(run_cases(server.local_address(), "reactor, large", large_cases()) == "");
 }
