@@ -6,6 +6,7 @@
 #include <any>
 #include <atomic>
 #include <cstring>
+#include <mutex>
 
 #include <caf/all.hpp>
 
@@ -193,7 +194,8 @@ struct server::impl final : fastnet::tcp_handler {
   std::vector<std::unique_ptr<detail::loop_executor>> executors;
   std::vector<caf::intrusive_ptr<const loop_config>> configs;  // one per loop (make_configs)
   unique_fd stop_fd{::eventfd(0, EFD_CLOEXEC)};
-  std::atomic<bool> started{false};  // stop() may come from another thread while run() serves
+  std::mutex control;    // start() and stop() may run on two threads while run() serves
+  bool started = false;  // guarded by control
 };
 
 server::server(caf::actor_system& sys, server_options opts)
@@ -208,6 +210,7 @@ void server::spawn_per_connection(connection_behavior behavior) {
 }
 
 void server::start() {
+  std::lock_guard lock(impl_->control);
   if (impl_->started) return;
   if (!impl_->behavior || !*impl_->behavior)
     throw std::logic_error("fastnet::actors::server: no connection behavior");
@@ -218,15 +221,24 @@ void server::start() {
 
 void server::run() {
   start();
-  // stop() rings stop_fd once it has stopped the server.
+  // stop() rings stop_fd; one that came before (even before start())
+  // makes this return at once, and the server is stopped either way.
   uint64_t value = 0;
   while (::read(impl_->stop_fd.get(), &value, sizeof value) < 0 && errno == EINTR) {
   }
+  stop();
 }
 
 void server::stop() {
-  if (!impl_->started.exchange(false)) return;
-  impl_->net->stop();
+  {
+    // Serialized with start(): a stop() racing with run()'s start() waits
+    // for it to finish, then stops what it started.
+    std::lock_guard lock(impl_->control);
+    if (impl_->started) {
+      impl_->started = false;
+      impl_->net->stop();
+    }
+  }
   uint64_t one = 1;  // wake a run() blocked on another thread
   (void)!::write(impl_->stop_fd.get(), &one, sizeof one);
 }
