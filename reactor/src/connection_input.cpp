@@ -15,10 +15,6 @@ namespace {
 // front of it, a single readv takes at least this much.
 constexpr size_t read_spill = 64 * 1024;
 
-bool would_block(int err) {
-  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
-}
-
 }  // namespace
 
 void connection_impl::handle_read() {

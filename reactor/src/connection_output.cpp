@@ -7,13 +7,6 @@
 #include "log.hpp"
 
 namespace fastnet::detail {
-namespace {
-
-bool would_block(int err) {
-  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
-}
-
-}  // namespace
 
 bool connection_impl::send_in_loop(std::span<const std::byte> payload, frame_type type) {
   if (!connected()) return false;

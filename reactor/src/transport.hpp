@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <cstddef>
 
 namespace fastnet::detail {
@@ -28,6 +29,12 @@ class transport {
   /// Short name for logs ("tcp").
   virtual const char* name() const = 0;
 };
+
+/// True for a read or write error that only means "not now" (try again
+/// when the socket is ready), as opposed to a failed connection.
+inline bool would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
 
 /// Plain TCP (or a Unix domain stream): the system calls themselves. It
 /// keeps no state, so every plain connection shares one.
