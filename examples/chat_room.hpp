@@ -120,14 +120,14 @@ inline fastnet::actors::server_options chat_server_options(const fastnet::socket
 inline fastnet::actors::server_options chat_ws_server_options(
     const fastnet::socket_address& address, std::string page, size_t loops = 0) {
   fastnet::actors::server_options opts = chat_server_options(address, loops);
-  fastnet::ws::server_codec_options ws;
+  fastnet::ws::server_protocol_options ws;
   ws.path = "/chat";
   ws.page_path = "/";
   ws.page = std::move(page);
   ws.max_frame = 4096;
   ws.max_message = 4096;
   ws.default_kind = fastnet::ws::kind::text;
-  opts.net.codec = fastnet::ws::server_codec_factory(std::move(ws));
+  opts.net.protocol = fastnet::ws::server_protocol_factory(std::move(ws));
   return opts;
 }
 

@@ -18,7 +18,7 @@
 #include <fastnet/actors/server.hpp>
 #include <fastnet/actors/worker_ring.hpp>
 #include <fastnet/fastnet.hpp>
-#include <fastnet/ws/codecs.hpp>
+#include <fastnet/ws/layers.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -60,7 +60,9 @@ fastnet::actors::server_options gateway_server_options(const fastnet::socket_add
   fastnet::actors::server_options sopts;
   sopts.net.address = addr;
   sopts.net.reuse_port = reuseport;
-  sopts.net.codec = *fastnet::ws::make_codec_factory(websocket ? "websocket" : "line", 64 * 1024);
+  auto layers = *fastnet::ws::make_layers(websocket ? "websocket" : "line", 64 * 1024);
+  sopts.net.codec = std::move(layers.codec);
+  sopts.net.protocol = std::move(layers.protocol);
   sopts.net.connection.high_water_mark = 1 << 20;
   sopts.net.connection.low_water_mark = 256 << 10;
   sopts.output = fastnet::actors::output_policy::disconnect;

@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  fastnet::ws::server_codec_options ws;
+  fastnet::ws::server_protocol_options ws;
   ws.path = "";  // any path
   ws.max_frame = max_message;
   ws.max_message = max_message;
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   fastnet::tcp_server_options opts;
   opts.address = *addr;
   opts.loops = loops;
-  opts.codec = fastnet::ws::server_codec_factory(std::move(ws));
+  opts.protocol = fastnet::ws::server_protocol_factory(std::move(ws));
   opts.connection.frame_timeout =
       std::chrono::milliseconds(static_cast<long long>(std::ceil(frame_timeout * 1000)));
   // An echo of a 16 MiB message is queued whole when the peer reads slowly.

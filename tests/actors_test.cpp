@@ -451,7 +451,7 @@ TEST_CASE("a reactor callback handler runs as a connection actor through the ada
 TEST_CASE("WebSocket frames reach actors with their kind, and go back with it", "[actors][ws]") {
   actor_env env;
   auto opts = local(1);
-  opts.net.codec = ws::server_codec_factory({});
+  opts.net.protocol = ws::server_protocol_factory({});
   actors::server srv(env.sys, opts);
   srv.spawn_per_connection([](caf::event_based_actor*, connection_handle conn) -> caf::behavior {
     return {[conn](message_atom, frame_kind kind, std::string& payload) {

@@ -67,12 +67,12 @@ connection_behavior echo_via(caf::actor other) {
 
 struct actor_env {
   explicit actor_env(size_t max_message) {
-    ws::server_codec_options o;
+    ws::server_protocol_options o;
     o.max_frame = max_message;
     o.max_message = max_message;
     opts.net.address = *socket_address::ip("127.0.0.1", 0);
     opts.net.loops = 2;
-    opts.net.codec = ws::server_codec_factory(o);
+    opts.net.protocol = ws::server_protocol_factory(o);
     opts.max_inbound_bytes = 2 * max_message;
   }
   ~actor_env() {

@@ -1,8 +1,9 @@
-// The codec contract as the connection honours it, over real sockets: frame
-// kinds on input and output (including sends from other threads), bytes a
-// codec asks to write raw ("reply"), "consumed, nothing to deliver", "close
-// after writing this", an error with a reply, and set_codec() switching
-// codec mid-stream with the bytes already buffered going to the new codec.
+// The codec and protocol contracts as the connection honours them, over real
+// sockets: frame kinds on input and output (including sends from other
+// threads), a protocol's replies, frames it absorbs, its end of the peer's
+// input, a failure and its farewell, its greeting, and set_codec() and
+// set_protocol() switching layers mid-stream with the bytes already
+// buffered going to the new ones.
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>
 
@@ -23,29 +24,15 @@ std::string str(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-/// A toy line protocol: "T:x" is a frame of kind 1, "B:x" of kind 2, "PING"
-/// is answered with "PONG\n" by the codec itself, "QUIT" is answered with
-/// "BYE\n" and closes, "BAD" is an error answered with "ERR\n". encode_as
-/// prefixes the kind as a digit.
+/// A toy framing with kinds: lines, where "T:x" is a frame of kind text and
+/// "B:x" of kind binary. encode_as prefixes the kind as a digit.
 class toy_codec final : public codec {
  public:
   decode_result decode(std::span<const std::byte> input) override {
     decode_result r = line_.decode(input);
     if (r.state != decode_result::status::frame) return r;
-    std::string line = str(r.frame);
-    if (line == "PING") {
-      r.state = decode_result::status::consumed;
-      r.reply = bytes("PONG\n");
-    } else if (line == "QUIT") {
-      r.state = decode_result::status::consumed;
-      r.reply = bytes("BYE\n");
-      r.close_after = decode_result::close_mode::peer;
-    } else if (line == "BAD") {
-      r.state = decode_result::status::error;
-      r.error = "bad line";
-      r.reply = bytes("ERR\n");
-    } else if (line.size() >= 2 && line[1] == ':') {
-      r.kind = line[0] == 'T' ? frame_kind::text : frame_kind::binary;
+    if (r.frame.size() >= 2 && static_cast<char>(r.frame[1]) == ':') {
+      r.kind = static_cast<char>(r.frame[0]) == 'T' ? frame_kind::text : frame_kind::binary;
       r.frame = r.frame.subspan(2);
     }
     return r;
@@ -61,13 +48,51 @@ class toy_codec final : public codec {
   const char* name() const override { return "toy"; }
 
  private:
-  static std::span<const std::byte> bytes(const char* s) {
-    return std::as_bytes(std::span(s, std::char_traits<char>::length(s)));
-  }
   line_codec line_;
 };
 
-/// Echoes each frame with its kind; "SWITCH" switches to len32.
+/// A toy protocol on toy_codec: "PING" is answered with "PONG\n" by the
+/// protocol itself, "QUIT" is answered with "BYE\n" and ends the peer's
+/// input, "BAD" breaks the protocol (its farewell says "ERR\n"); its
+/// greeting is "HELLO\n" when asked for one.
+class toy_protocol final : public protocol {
+ public:
+  explicit toy_protocol(bool greet = false) : greet_(greet) {}
+  codec& framing() override { return framing_; }
+  protocol_step on_frame(const decode_result& r) override {
+    protocol_step s;
+    std::string line = str(r.frame);
+    if (line == "PING") {
+      s.reply = bytes("PONG\n");
+    } else if (line == "QUIT") {
+      s.reply = bytes("BYE\n");
+      s.then = protocol_step::next::peer_closed;
+    } else if (line == "BAD") {
+      s.then = protocol_step::next::fail;
+      s.error = "bad line";
+    } else {
+      s.deliver = true;
+      s.kind = r.kind;
+      s.payload = r.frame;
+    }
+    return s;
+  }
+  std::span<const std::byte> greeting() override { return greet_ ? bytes("HELLO\n") : bytes(""); }
+  std::span<const std::byte> farewell(close_reason why) override {
+    return why == close_reason::protocol_error ? bytes("ERR\n") : bytes("");
+  }
+  const char* name() const override { return "toy"; }
+
+ private:
+  static std::span<const std::byte> bytes(const char* s) {
+    return std::as_bytes(std::span(s, std::char_traits<char>::length(s)));
+  }
+  toy_codec framing_;
+  bool greet_;
+};
+
+/// Echoes each frame with its kind; "SWITCH" switches to len32, "UPGRADE"
+/// to toy_protocol (with its greeting).
 class kind_echo final : public tcp_handler {
  public:
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
@@ -76,6 +101,10 @@ class kind_echo final : public tcp_handler {
       length_prefix_codec::options o;
       c->set_codec(std::make_unique<length_prefix_codec>(o));
       c->send(std::string_view("switched"), frame_kind::data);  // already framed by the new codec
+      return;
+    }
+    if (s == "UPGRADE") {
+      c->set_protocol(std::make_unique<toy_protocol>(true));
       return;
     }
     if (s == "THREAD") {
@@ -102,7 +131,7 @@ tcp_server_options toy_server() {
   tcp_server_options o;
   o.address = *socket_address::ip("127.0.0.1", 0);
   o.loops = 1;
-  o.codec = [] { return std::make_unique<toy_codec>(); };
+  o.protocol = [] { return std::make_unique<toy_protocol>(); };
   return o;
 }
 
@@ -119,7 +148,7 @@ TEST_CASE("frame kinds reach the handler and go back out through encode_as", "[c
   CHECK(*got == "1hello\n2world\n0plain\n");  // no prefix: kind 0
 }
 
-TEST_CASE("a codec's reply is written and nothing is delivered for it", "[codec]") {
+TEST_CASE("a protocol's reply is written and nothing is delivered for it", "[codec]") {
   kind_echo handler;
   tcp_server server(toy_server(), handler);
   server.start();
@@ -130,8 +159,9 @@ TEST_CASE("a codec's reply is written and nothing is delivered for it", "[codec]
   CHECK(*got == "PONG\n1a\nPONG\n");
 }
 
-TEST_CASE("close_after writes the reply, then closes, and later input is not delivered",
-          "[codec]") {
+TEST_CASE(
+    "a protocol's peer_closed writes the reply, then closes, and later input is not delivered",
+    "[codec]") {
   kind_echo handler;
   tcp_server server(toy_server(), handler);
   server.start();
@@ -146,7 +176,7 @@ TEST_CASE("close_after writes the reply, then closes, and later input is not del
   CHECK(handler.reasons.at(0) == close_reason::peer_closed);
 }
 
-TEST_CASE("an error with a reply writes it, then closes as a protocol error", "[codec]") {
+TEST_CASE("a protocol failure writes the farewell, then closes as a protocol error", "[codec]") {
   kind_echo handler;
   tcp_server server(toy_server(), handler);
   server.start();
@@ -189,6 +219,25 @@ TEST_CASE("set_codec switches mid-stream and buffered bytes go to the new codec"
   auto got = c.read_exact(want.size());
   REQUIRE(got);
   CHECK(*got == want);
+}
+
+TEST_CASE("set_protocol upgrades a live connection and buffered bytes go to the protocol",
+          "[codec]") {
+  kind_echo handler;
+  tcp_server_options o = toy_server();
+  o.protocol = nullptr;
+  o.codec = [] { return std::make_unique<toy_codec>(); };
+  tcp_server server(o, handler);
+  server.start();
+  auto c = client_socket::connect(server.local_address());
+  // One write: before the upgrade PING is a frame like any other; after it,
+  // in the same read, the protocol answers it; its greeting comes first.
+  REQUIRE(c.write_all("PING\nUPGRADE\nPING\nT:after\nQUIT\n"));
+  std::string out;
+  CHECK(c.read_to_end(out) == end_kind::eof);
+  CHECK(out == "0PING\nHELLO\nPONG\n1after\nBYE\n");
+  c.close();
+  REQUIRE(handler.closes.wait_for_at_least(1));
 }
 
 namespace {

@@ -98,8 +98,8 @@ std::string mutate(std::string s, std::mt19937& rng) {
 }
 
 void run(int codec_index, const std::string& stream, std::mt19937& rng) {
-  auto c = make_zoo_codec(codec_index);
-  codec_sim sim{*c};
+  auto zoo = make_zoo(codec_index);
+  codec_sim sim = zoo.sim();
   const size_t max_chunk = 1 + rng() % 512;
   sim.feed_split(rng, to_byte_vector(stream), max_chunk);
   // Bounded: what stays buffered never exceeds the limit plus one read.
@@ -139,11 +139,11 @@ TEST_CASE("valid streams decode without errors in any chunking", "[unit][codec][
     for (uint32_t seed = 1; seed <= 200; ++seed) {
       std::mt19937 rng(seed);
       std::string stream = valid_stream(i, rng);
-      auto whole = make_zoo_codec(i);
-      codec_sim a{*whole};
+      auto whole = make_zoo(i);
+      codec_sim a = whole.sim();
       a.feed(stream);
-      auto split = make_zoo_codec(i);
-      codec_sim b{*split};
+      auto split = make_zoo(i);
+      codec_sim b = split.sim();
       b.feed_split(rng, to_byte_vector(stream), 1 + rng() % 17);
       INFO("seed " << seed);
       REQUIRE_FALSE(a.failed);

@@ -20,7 +20,7 @@ endif()
 
 # Each component's headers are installed with it, and only with it.
 set(headers_reactor include/fastnet/fastnet.hpp include/fastnet/tcp_server.hpp)
-set(headers_ws include/fastnet/ws.hpp include/fastnet/ws/server_codec.hpp)
+set(headers_ws include/fastnet/ws.hpp include/fastnet/ws/server_protocol.hpp)
 set(headers_actors include/fastnet/actors/server.hpp)
 foreach(c reactor ws actors)
   foreach(f IN LISTS headers_${c})

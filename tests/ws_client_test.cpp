@@ -24,10 +24,10 @@ class server_echo final : public tcp_handler {
   void on_message(const connection_ptr& c, std::span<const std::byte> frame) override {
     frame_kind k = c->frame_kind();
     if (k == ws::kind::open) {
-      auto& codec = dynamic_cast<ws::server_codec&>(c->current_codec());
+      auto& ws = dynamic_cast<ws::server_protocol&>(*c->current_protocol());
       std::lock_guard lock(mutex);
-      origin = std::string(codec.request().origin());
-      path = codec.request().path;
+      origin = std::string(ws.request().origin());
+      path = ws.request().path;
     }
     if (k == ws::kind::text || k == ws::kind::binary) c->send(frame, k);
   }
@@ -42,7 +42,7 @@ class client_side final : public tcp_handler {
     std::lock_guard lock(mutex);
     seen.emplace_back(c->frame_kind(), str(frame));
     if (c->frame_kind() == ws::kind::open) {
-      protocol = dynamic_cast<ws::client_codec&>(c->current_codec()).protocol();
+      protocol = dynamic_cast<ws::client_protocol&>(*c->current_protocol()).subprotocol();
       c->send(std::string_view("hello"), ws::kind::text);
       c->send(std::string_view("\x01\x02"), ws::kind::binary);
       c->send(std::string_view("frag"), ws::kind::text, fragment::more);
@@ -80,24 +80,24 @@ class loop_thread {
 }  // namespace
 
 TEST_CASE("ws client and server exchange messages and close cleanly", "[ws][client]") {
-  ws::server_codec_options so;
+  ws::server_protocol_options so;
   so.path = "/chat";
   so.protocols = {"v2", "v1"};
   tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
-  opts.codec = ws::server_codec_factory(so);
+  opts.protocol = ws::server_protocol_factory(so);
   server_echo server_handler;
   tcp_server server(opts, server_handler);
   server.start();
 
-  ws::client_codec_options co;
+  ws::client_protocol_options co;
   co.path = "/chat";
   co.origin = "http://example.test";
   co.protocols = {"v1", "v2"};
   tcp_client_options copts;
   copts.address = server.local_address();
-  copts.codec = ws::client_codec_factory(co);
+  copts.protocol = ws::client_protocol_factory(co);
   client_side handler;
   {
     loop_thread lt;
@@ -156,7 +156,7 @@ TEST_CASE("ws client rejects a wrong 101", "[ws][client]") {
     server.start();
     tcp_client_options copts;
     copts.address = server.local_address();
-    copts.codec = ws::client_codec_factory({});
+    copts.protocol = ws::client_protocol_factory({});
     client_side handler;
     loop_thread lt;
     tcp_client client(lt.loop, copts, handler);

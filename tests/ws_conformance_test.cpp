@@ -1,5 +1,5 @@
 // The WebSocket conformance suite (tests/support/ws_conformance.hpp) against
-// a reactor-mode echo server (ws::server_codec + a callback handler), and
+// a reactor-mode echo server (ws::server_protocol + a callback handler), and
 // the opening handshake's answers and deadline.
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>
@@ -24,13 +24,13 @@ class ws_echo final : public tcp_handler {
 
 /// A two-loop echo server on 127.0.0.1 whose frames and messages may reach `limit`.
 tcp_server_options echo_server_options(size_t limit) {
-  ws::server_codec_options o;
+  ws::server_protocol_options o;
   o.max_frame = limit;
   o.max_message = limit;
   tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 2;
-  opts.codec = ws::server_codec_factory(o);
+  opts.protocol = ws::server_protocol_factory(o);
   return opts;
 }
 
@@ -51,7 +51,7 @@ TEST_CASE("WebSocket: messages up to 16 MiB then a close in one write", "[ws][co
 }
 
 TEST_CASE("handshake: bad requests are answered and closed", "[ws][handshake]") {
-  ws::server_codec_options o;
+  ws::server_protocol_options o;
   o.path = "/ws";
   o.protocols = {"chat.v2", "chat.v1"};
   o.page_path = "/";
@@ -59,7 +59,7 @@ TEST_CASE("handshake: bad requests are answered and closed", "[ws][handshake]") 
   tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
-  opts.codec = ws::server_codec_factory(o);
+  opts.protocol = ws::server_protocol_factory(o);
   ws_echo handler;
   tcp_server server(opts, handler);
   server.start();
@@ -100,12 +100,12 @@ TEST_CASE("handshake: bad requests are answered and closed", "[ws][handshake]") 
 
 TEST_CASE("handshake: a peer that never finishes it is dropped at the deadline",
           "[ws][handshake]") {
-  ws::server_codec_options o;
+  ws::server_protocol_options o;
   o.handshake_timeout = std::chrono::milliseconds(200);
   tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
-  opts.codec = ws::server_codec_factory(o);
+  opts.protocol = ws::server_protocol_factory(o);
   recording_echo handler;
   tcp_server server(opts, handler);
   server.start();
@@ -117,16 +117,17 @@ TEST_CASE("handshake: a peer that never finishes it is dropped at the deadline",
   CHECK(handler.close_reasons().at(0) == close_reason::protocol_error);
 }
 
-TEST_CASE(
-    "ws::make_codec_factory: \"websocket\" bounded by max_frame, other names from the reactor",
-    "[ws][factory]") {
+TEST_CASE("ws::make_layers: \"websocket\" bounded by max_frame, other names from the reactor",
+          "[ws][factory]") {
   constexpr size_t limit = 64;  // max_frame bounds frames and messages
-  auto factory = ws::make_codec_factory("websocket", limit);
-  REQUIRE(factory.has_value());
+  auto layers = ws::make_layers("websocket", limit);
+  REQUIRE(layers.has_value());
+  REQUIRE(layers->protocol);
+  CHECK_FALSE(layers->codec);
   tcp_server_options opts;
   opts.address = *socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
-  opts.codec = *factory;
+  opts.protocol = layers->protocol;
   ws_echo handler;
   tcp_server server(opts, handler);
   server.start();
@@ -138,8 +139,9 @@ TEST_CASE(
                                           {},
                                           {1009}}) == "");
 
-  auto line = ws::make_codec_factory("line", 8);
+  auto line = ws::make_layers("line", 8);
   REQUIRE(line.has_value());
-  CHECK(std::string((*line)()->name()) == "line");
-  CHECK_FALSE(ws::make_codec_factory("json", 8).has_value());
+  CHECK_FALSE(line->protocol);
+  CHECK(std::string(line->codec()->name()) == "line");
+  CHECK_FALSE(ws::make_layers("json", 8).has_value());
 }

@@ -118,6 +118,12 @@ frame_kind connection::frame_kind() const {
 void connection::set_codec(std::unique_ptr<codec> next) {
   impl_of(*this).set_codec(std::move(next));
 }
+void connection::set_protocol(std::unique_ptr<fastnet::protocol> next) {
+  impl_of(*this).set_protocol(std::move(next));
+}
+fastnet::protocol* connection::current_protocol() const {
+  return impl_of(*this).current_protocol();
+}
 codec& connection::current_codec() const {
   return impl_of(*this).current_codec();
 }
@@ -142,7 +148,7 @@ connection_impl::connection_impl(owner_ref owner, unique_fd fd, uint64_t id,
     : owner_(std::move(owner)),
       transport_(&tcp_transport::instance()),
       handler_(handler),
-      codec_(owner_->new_codec()),
+      layers_(owner_->new_layers()),
       id_(id),
       fd_(std::move(fd)) {
   if (peer.family() == AF_INET && peer.size() == sizeof(sockaddr_in)) {

@@ -83,7 +83,9 @@ class connection_impl final : public connection, private io_handler {
   std::any& context() { return context_; }
   fastnet::frame_kind frame_kind() const { return frame_kind_; }
   void set_codec(std::unique_ptr<codec> next);
-  codec& current_codec() const { return *codec_; }
+  void set_protocol(std::unique_ptr<protocol> next);
+  codec& current_codec() const { return layers_.framing(); }
+  fastnet::protocol* current_protocol() const { return layers_.proto(); }
 
   /// The owner's bookkeeping: where it keeps this connection (an index into
   /// its table). Loop thread only.
@@ -130,7 +132,13 @@ class connection_impl final : public connection, private io_handler {
   void peer_finished(close_reason why);
   void decode_input(std::span<const std::byte> data, bool from_ring);
   void deliver_buffered();
-  void start_codec();
+  /// Replaces the layers above the transport (set_codec, set_protocol).
+  void replace_layers(layer_ref next);
+  /// The protocol's greeting and handshake deadline, when layers take over.
+  void start_layers();
+  /// Hands one decoded frame on: through the protocol, if any, to the
+  /// handler. False: stop decoding (the connection no longer reads).
+  bool on_frame(const decode_result& r);
   void set_pause(uint8_t bit, bool on);
   /// Epoll interest: input while reading, output while any is queued.
   void update_interest();
@@ -184,7 +192,7 @@ class connection_impl final : public connection, private io_handler {
   owner_ref owner_;  // loop, inbox, options, shared codec, bookkeeping; outlives the loop
   transport* transport_;
   tcp_handler& handler_;
-  codec_ref codec_;  // its own, or the owner's shared one
+  layer_ref layers_;  // its codec or protocol, or the owner's shared codec
   const uint64_t id_;
   std::atomic<size_t> pending_output_{0};
   mpsc_stack<command> outbox_;  // calls from other threads

@@ -1,5 +1,6 @@
 // fastnet — a connection's input: reading through the transport, cutting
-// frames with the codec, pausing, and the deadline of a frame begun.
+// frames with the codec, handing them through the protocol, pausing, and the
+// deadline of a frame begun.
 #include <sys/epoll.h>
 
 #include <cerrno>
@@ -87,35 +88,23 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
   bool completed = false;  // a frame ended in this pass (for the frame deadline)
   delivering_ = true;
   while (accepting_input() && paused_ == 0) {
-    // codec_ is read afresh for every frame: set_codec() from a handler
-    // switches it between two frames of the same read.
-    decode_result r = codec_->decode(data.subspan(offset));
+    // The framing is looked up for every frame: a protocol switches it, and
+    // set_codec() or set_protocol() from a handler replaces the layers,
+    // between two frames of the same read.
+    codec& framing = layers_.framing();
+    decode_result r = framing.decode(data.subspan(offset));
     if (r.state == decode_result::status::need_more) break;
-    // The codec's own answer (a pong, a handshake response) goes out before
-    // the frame is delivered, so it precedes any reply to it.
-    if (!r.reply.empty()) write_reply(r.reply);
     if (r.state == decode_result::status::error) {
       detail::log().warn("conn {} {}: {} codec: {}; closing", id_, peer_address().to_string(),
-                         codec_->name(), r.error);
+                         framing.name(), r.error);
       // The peer's input ends here, as at its EOF: replies to the frames
-      // before go out first, then the codec's farewell (its error Close).
+      // before go out first, then the protocol's farewell (its error answer).
       peer_finished(close_reason::protocol_error);
       break;
     }
-    if (r.state == decode_result::status::frame && accepting_input()) {
-      frame_kind_ = r.kind;
-      guarded([&](const connection_ptr& me) { handler_.on_message(me, r.frame); });
-    }
     offset += r.consumed;
-    completed |= r.state == decode_result::status::frame || !codec_->mid_frame();
-    if (r.close_after == decode_result::close_mode::peer) {
-      peer_finished(close_reason::peer_closed);  // its protocol's EOF
-      break;
-    }
-    if (r.close_after == decode_result::close_mode::local) {
-      enter(conn_state::closing, close_reason::local_close);
-      break;
-    }
+    completed |= r.state == decode_result::status::frame || !framing.mid_frame();
+    if (r.state == decode_result::status::frame && !on_frame(r)) break;
   }
   delivering_ = false;
   if (!accepting_input()) {
@@ -128,7 +117,41 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
   } else {
     input_.append(data.subspan(offset));
   }
-  if (paused_ == 0) track_partial_frame(!input_.empty() || codec_->mid_frame(), completed);
+  if (paused_ == 0)
+    track_partial_frame(!input_.empty() || layers_.framing().mid_frame(), completed);
+}
+
+bool connection_impl::on_frame(const decode_result& r) {
+  protocol* p = layers_.proto();
+  if (p == nullptr) {
+    frame_kind_ = r.kind;
+    guarded([&](const connection_ptr& me) { handler_.on_message(me, r.frame); });
+    return true;
+  }
+  protocol_step step = p->on_frame(r);
+  // The protocol's own answer (a pong, a handshake response) goes out before
+  // the frame is delivered, so it precedes any reply to it.
+  if (!step.reply.empty()) write_reply(step.reply);
+  if (step.deliver && accepting_input()) {
+    frame_kind_ = step.kind;
+    guarded([&](const connection_ptr& me) { handler_.on_message(me, step.payload); });
+  }
+  switch (step.then) {
+    case protocol_step::next::go_on:
+      return true;
+    case protocol_step::next::peer_closed:
+      peer_finished(close_reason::peer_closed);  // its protocol's EOF
+      return false;
+    case protocol_step::next::finished:
+      enter(conn_state::closing, close_reason::local_close);
+      return false;
+    case protocol_step::next::fail:
+      detail::log().warn("conn {} {}: {}: {}; closing", id_, peer_address().to_string(), p->name(),
+                         step.error);
+      peer_finished(close_reason::protocol_error);
+      return false;
+  }
+  return false;
 }
 
 void connection_impl::peer_finished(close_reason why) {
@@ -148,40 +171,49 @@ bool connection_impl::accepting_input() const {
   return s == conn_state::open || s == conn_state::half_closed;
 }
 
-void connection_impl::start_codec() {
-  if (auto hello = codec_->greeting(); !hello.empty()) write_reply(hello);
-  auto deadline = codec_->handshake_timeout();
+void connection_impl::start_layers() {
+  protocol* p = layers_.proto();
+  if (p == nullptr) return;
+  if (auto hello = p->greeting(); !hello.empty()) write_reply(hello);
+  auto deadline = p->handshake_timeout();
   if (deadline.count() <= 0) return;
   // Not cancelled on success: the check is cheap and the weak reference
   // lets a closed connection go.
   std::weak_ptr<connection_impl> weak = self();
-  const codec* armed_for = codec_.get();
+  const protocol* armed_for = p;
   loop().run_after(deadline, [weak, armed_for] {
     auto self = weak.lock();
     if (!self || self->state() == conn_state::closed) return;
-    if (self->codec_.get() != armed_for || self->codec_->handshake_done()) return;
+    protocol* now = self->layers_.proto();
+    if (now != armed_for || now->handshake_done()) return;
     detail::log().warn("conn {} {}: {} handshake not done in time; resetting", self->id_,
-                       self->peer_address().to_string(), self->codec_->name());
+                       self->peer_address().to_string(), now->name());
     self->fail(close_reason::protocol_error);
   });
 }
 
 void connection_impl::set_codec(std::unique_ptr<codec> next) {
+  if (next) replace_layers(layer_ref(std::move(next)));
+}
+
+void connection_impl::set_protocol(std::unique_ptr<protocol> next) {
+  if (next) replace_layers(layer_ref(std::move(next)));
+}
+
+void connection_impl::replace_layers(layer_ref next) {
   loop().assert_in_loop_thread();
-  if (!next) return;
   if (delivering_) {
-    // The frame being delivered may point into the old codec's storage:
-    // it is destroyed after this loop pass, once the callback has returned
-    // (a shared codec lives on with its owner). The decode loop picks up
-    // codec_ afresh for the next frame.
-    if (auto old = codec_.release_owned())
-      loop().defer([old = std::shared_ptr<codec>(std::move(old))] {});
-    codec_ = codec_ref(std::move(next));
-    start_codec();
+    // The frame being delivered may point into the old layers' storage:
+    // they are destroyed after this loop pass, once the callback has
+    // returned (a shared codec lives on with its owner). The decode loop
+    // picks up the new framing for the next frame.
+    if (auto old = layers_.release_owned()) loop().defer([old = std::move(old)] {});
+    layers_ = std::move(next);
+    start_layers();
     return;
   }
-  codec_ = codec_ref(std::move(next));
-  start_codec();
+  layers_ = std::move(next);
+  start_layers();
   if (paused_ == 0) deliver_buffered();
 }
 

@@ -33,7 +33,7 @@ void connection_impl::start() {
   }
   registered_ = true;
   arm_deadline();
-  start_codec();
+  start_layers();
   guarded([&](const connection_ptr& me) { handler_.on_connect(me); });
 }
 
@@ -96,7 +96,8 @@ void connection_impl::enter(conn_state next, close_reason why) {
       cancel_timer();  // the idle and frame deadlines, or the peer's linger
       if (!delivering_) input_.clear();
       track_partial_frame(false, true);
-      if (auto bye = codec_->farewell(close_why_); !bye.empty()) write_reply(bye);
+      if (auto* p = layers_.proto())
+        if (auto bye = p->farewell(close_why_); !bye.empty()) write_reply(bye);
       if (state() != conn_state::closing) return;  // writing it failed
       update_interest();  // keep reading (and dropping) input to see the peer's FIN
       last_activity_ = clock::now();
@@ -255,7 +256,8 @@ void connection_impl::on_deadline() {
   if (frame_late &&
       (!idle_late || frame_started_ + o.frame_timeout <= last_activity_ + o.idle_timeout)) {
     detail::log().info("conn {} {}: a {} frame begun {} ms ago is still incomplete; closing", id_,
-                       peer_address().to_string(), codec_->name(), o.frame_timeout.count());
+                       peer_address().to_string(), layers_.framing().name(),
+                       o.frame_timeout.count());
     enter(conn_state::closing, close_reason::frame_timeout);
     return;
   }

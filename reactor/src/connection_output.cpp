@@ -1,4 +1,4 @@
-// fastnet — a connection's output: framing sends with the codec, writing
+// fastnet — a connection's output: framing sends (protocol, codec), writing
 // through the transport, buffering what the socket did not take, water marks.
 #include <cerrno>
 #include <cstring>
@@ -12,7 +12,10 @@ bool connection_impl::send_in_loop(std::span<const std::byte> payload, frame_typ
   if (!connected()) return false;
   encoded_frame f;
   try {
-    codec_->encode_as(payload, type.kind, type.frag, f);
+    if (auto* p = layers_.proto())
+      p->encode(payload, type.kind, type.frag, f);
+    else
+      layers_.framing().encode_as(payload, type.kind, type.frag, f);
   } catch (const std::exception& e) {
     detail::log().error("conn {}: cannot encode a {}-byte frame: {}", id_, payload.size(),
                         e.what());

@@ -6,10 +6,10 @@
 #include <memory>
 #include <utility>
 
-#include "codec_ref.hpp"
 #include "fastnet/codec.hpp"
 #include "fastnet/connection.hpp"
 #include "fastnet/event_loop.hpp"
+#include "layer_ref.hpp"
 #include "loop_inbox.hpp"
 
 namespace fastnet::detail {
@@ -36,11 +36,14 @@ connection_options normalized(connection_options o);
 
 class connection_owner {
  public:
-  connection_owner(event_loop& loop, const connection_options& opts, codec_factory factory)
+  /// Connections speak `protocol` when it is set, else frames of `codec`.
+  connection_owner(event_loop& loop, const connection_options& opts, codec_factory codec,
+                   protocol_factory protocol)
       : loop(loop),
         inbox(*loop.inbox()),
         opts(normalized(opts)),
-        factory_(std::move(factory)),
+        codec_factory_(std::move(codec)),
+        protocol_factory_(std::move(protocol)),
         inbox_ref_(loop.inbox()) {}
   virtual ~connection_owner() = default;
   connection_owner(const connection_owner&) = delete;
@@ -49,17 +52,18 @@ class connection_owner {
   /// `c` has closed (or could not start): the owner's bookkeeping. Loop thread only.
   virtual void connection_closed(connection_impl& c) = 0;
 
-  /// The codec for a new connection. A codec that says it is shareable is
-  /// made once and lent to every later connection of this owner (one object
-  /// per loop instead of one per connection); any other is the connection's
-  /// own. Loop thread only.
-  codec_ref new_codec() {
+  /// The layers for a new connection: its protocol, or its codec. A codec
+  /// that says it is shareable is made once and lent to every later
+  /// connection of this owner (one object per loop instead of one per
+  /// connection); any other is the connection's own. Loop thread only.
+  layer_ref new_layers() {
+    if (protocol_factory_) return layer_ref(protocol_factory_());
     if (!shared_codec_) {
-      auto made = factory_();
-      if (!made->shareable()) return codec_ref(std::move(made));
+      auto made = codec_factory_();
+      if (!made->shareable()) return layer_ref(std::move(made));
       shared_codec_ = std::move(made);
     }
-    return codec_ref::lent(*shared_codec_);
+    return layer_ref::lent(*shared_codec_);
   }
 
   event_loop& loop;
@@ -69,7 +73,8 @@ class connection_owner {
  private:
   friend class owner_ref;
 
-  codec_factory factory_;
+  codec_factory codec_factory_;
+  protocol_factory protocol_factory_;
   std::unique_ptr<codec> shared_codec_;
   std::shared_ptr<loop_inbox> inbox_ref_;
   std::atomic<uint32_t> refs_{0};

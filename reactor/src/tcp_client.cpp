@@ -17,7 +17,7 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
   /// What the client's connections share; tells the client when one closes.
   struct client_owner final : detail::connection_owner {
     client_owner(std::weak_ptr<impl> c, event_loop& loop, const tcp_client_options& o)
-        : connection_owner(loop, o.connection, o.codec), client(std::move(c)) {}
+        : connection_owner(loop, o.connection, o.codec, o.protocol), client(std::move(c)) {}
     void connection_closed(detail::connection_impl&) override {
       if (auto s = client.lock()) s->on_connection_closed();
     }

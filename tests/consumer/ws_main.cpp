@@ -23,7 +23,7 @@ int main() {
   fastnet::tcp_server_options opts;
   opts.address = *fastnet::socket_address::ip("127.0.0.1", 0);
   opts.loops = 1;
-  opts.codec = *fastnet::ws::make_codec_factory("websocket", 1024);
+  opts.protocol = fastnet::ws::make_layers("websocket", 1024)->protocol;
   fastnet::tcp_server server(opts, handler);
   server.start();
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -13,8 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fastnet::test;
   if (size == 0) return 0;
   const size_t chunk = 1 + data[0] % 64 * 8;
-  auto codec = make_zoo_codec(FASTNET_FUZZ_CODEC);
-  codec_sim sim{*codec};
+  auto zoo = make_zoo(FASTNET_FUZZ_CODEC);
+  codec_sim sim = zoo.sim();
   auto input = std::as_bytes(std::span(data + 1, size - 1));
   for (size_t pos = 0; pos < input.size() && !sim.done(); pos += chunk)
     sim.feed(input.subspan(pos, std::min(chunk, input.size() - pos)));

@@ -1,4 +1,4 @@
-// fastnet's WebSocket client (tcp_client + ws::client_codec) against an
+// fastnet's WebSocket client (tcp_client + ws::client_protocol) against an
 // independent WebSocket server (tests/interop/ws_server.mjs or ws_server.py):
 // text, binary from 1 B to 16 MiB, fragmented text with a ping between the
 // fragments, the server pinging us (our automatic pong), and the close
@@ -119,12 +119,12 @@ int main(int argc, char** argv) {
   bool peer_reports_pings = argc > 2 && std::string(argv[2]) == "--peer-reports-pings";
   namespace ws = fastnet::ws;
 
-  ws::client_codec_options co;
+  ws::client_protocol_options co;
   co.host = "127.0.0.1:" + std::to_string(port);
   fastnet::tcp_client_options opts;
   opts.address = *fastnet::socket_address::ip("127.0.0.1", port);
   opts.max_attempts = 1;
-  opts.codec = ws::client_codec_factory(co);
+  opts.protocol = ws::client_protocol_factory(co);
   inbox in;
   fastnet::event_loop loop;
   std::thread loop_thread([&] { loop.run(); });

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fastnet/codec.hpp>
+#include <fastnet/protocol.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -34,12 +35,14 @@ struct sim_frame {
   bool operator==(const sim_frame&) const = default;
 };
 
-/// A connection's view of one codec. Contract violations throw
-/// std::logic_error (tests may run it off the main thread, or in a loop of
-/// thousands of cases where a REQUIRE per call would be too slow).
+/// A connection's view of one codec, or of one protocol and its framing.
+/// Contract violations throw std::logic_error (tests may run it off the
+/// main thread, or in a loop of thousands of cases where a REQUIRE per call
+/// would be too slow).
 class codec_sim {
  public:
-  explicit codec_sim(codec& c) : c_(c) {}
+  explicit codec_sim(codec& c) : c_(&c) {}
+  explicit codec_sim(protocol& p) : p_(&p) {}
 
   /// Appends `chunk` and decodes until need_more, an error or a close.
   void feed(std::span<const std::byte> chunk) {
@@ -48,34 +51,29 @@ class codec_sim {
     max_buffered_ = std::max(max_buffered_, buffer_.size());
     for (int guard = 0;; ++guard) {
       if (guard > 10'000'000) throw std::logic_error("decode loops without progress");
-      decode_result r = c_.decode(buffer_);
+      codec& framing = p_ ? p_->framing() : *c_;
+      decode_result r = framing.decode(buffer_);
       if (r.consumed > buffer_.size()) throw std::logic_error("consumed past the input");
-      replies += to_text(r.reply);
       switch (r.state) {
         case decode_result::status::need_more:
           if (r.consumed != 0) throw std::logic_error("need_more consumed bytes");
           return;
         case decode_result::status::error:
           if (r.error.empty()) throw std::logic_error("error without a reason");
-          failed = true;
-          error = r.error;
+          fail(r.error);
           return;
         case decode_result::status::frame:
-          frames.push_back({r.kind, to_text(r.frame)});
-          break;
         case decode_result::status::consumed:
           break;
         default:
           throw std::logic_error("invalid status");
       }
       // A result that uses no input would make the connection spin.
-      if (r.consumed == 0 && r.close_after == decode_result::close_mode::none)
-        throw std::logic_error("no progress");
-      buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(r.consumed));
-      if (r.close_after != decode_result::close_mode::none) {
-        closed = r.close_after;
-        return;
-      }
+      if (r.consumed == 0) throw std::logic_error("no progress");
+      const size_t used = r.consumed;
+      if (r.state == decode_result::status::frame) deliver(r);
+      buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(used));
+      if (closed != protocol_step::next::go_on) return;
     }
   }
   void feed(std::string_view s) { feed(to_byte_vector(s)); }
@@ -91,18 +89,42 @@ class codec_sim {
     }
   }
 
-  bool done() const { return failed || closed != decode_result::close_mode::none; }
+  bool done() const { return failed || closed != protocol_step::next::go_on; }
   size_t buffered() const { return buffer_.size(); }
   size_t max_buffered() const { return max_buffered_; }
 
   std::vector<sim_frame> frames;
-  std::string replies;  ///< every reply the codec asked to write, in order
+  /// Every reply the protocol asked to write, in order, and its farewell
+  /// after an error.
+  std::string replies;
   bool failed = false;
   std::string error;
-  decode_result::close_mode closed = decode_result::close_mode::none;
+  /// How the protocol ended the exchange (go_on: it did not).
+  protocol_step::next closed = protocol_step::next::go_on;
 
  private:
-  codec& c_;
+  void deliver(const decode_result& r) {
+    if (!p_) {
+      frames.push_back({r.kind, to_text(r.frame)});
+      return;
+    }
+    protocol_step step = p_->on_frame(r);
+    replies += to_text(step.reply);
+    if (step.deliver) frames.push_back({step.kind, to_text(step.payload)});
+    if (step.then == protocol_step::next::fail) {
+      if (step.error.empty()) throw std::logic_error("protocol failure without a reason");
+      fail(step.error);
+    }
+    closed = step.then;
+  }
+  void fail(const std::string& why) {
+    failed = true;
+    error = why;
+    if (p_) replies += to_text(p_->farewell(close_reason::protocol_error));
+  }
+
+  codec* c_ = nullptr;
+  protocol* p_ = nullptr;
   byte_vector buffer_;
   size_t max_buffered_ = 0;
 };

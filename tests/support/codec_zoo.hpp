@@ -1,4 +1,5 @@
-// Test support: every built-in decoder, ready to take input, by index. Used
+// Test support: every built-in decoder (codecs, and the WebSocket protocols
+// with their framing), ready to take input, by index. Used
 // by the seeded robustness tests and by the libFuzzer targets.
 #pragma once
 
@@ -20,19 +21,26 @@ inline const char* const zoo_names[] = {
     "len32", "len16le+hdr", "ws_server_handshake", "ws_server", "ws_client"};
 inline constexpr int zoo_size = sizeof zoo_names / sizeof zoo_names[0];
 
-/// A fresh codec for zoo index `i` (0 <= i < zoo_size). The ws_server and
+/// One zoo entry: a codec, or a protocol (WebSocket) with its framing.
+struct zoo_entry {
+  std::unique_ptr<fastnet::codec> framing;
+  std::unique_ptr<fastnet::protocol> proto;
+  codec_sim sim() { return proto ? codec_sim{*proto} : codec_sim{*framing}; }
+};
+
+/// A fresh entry for zoo index `i` (0 <= i < zoo_size). The ws_server and
 /// ws_client entries have completed their handshake already, so input goes
 /// straight to the frame decoder.
-inline std::unique_ptr<codec> make_zoo_codec(int i) {
+inline zoo_entry make_zoo(int i) {
   switch (i) {
     case 0:
-      return std::make_unique<raw_codec>(zoo_limit);
+      return {std::make_unique<raw_codec>(zoo_limit), nullptr};
     case 1:
-      return std::make_unique<line_codec>(zoo_limit);
+      return {std::make_unique<line_codec>(zoo_limit), nullptr};
     case 2:
-      return std::make_unique<delimiter_codec>("\r\n\r\n", zoo_limit);
+      return {std::make_unique<delimiter_codec>("\r\n\r\n", zoo_limit), nullptr};
     case 3:
-      return std::make_unique<fixed_size_codec>(7);
+      return {std::make_unique<fixed_size_codec>(7), nullptr};
     case 4:
     case 5:
     case 6: {
@@ -42,16 +50,16 @@ inline std::unique_ptr<codec> make_zoo_codec(int i) {
           i == 6 ? length_prefix_codec::byte_order::little : length_prefix_codec::byte_order::big;
       o.length_includes_header = i == 6;
       o.max_frame = zoo_limit;
-      return std::make_unique<length_prefix_codec>(o);
+      return {std::make_unique<length_prefix_codec>(o), nullptr};
     }
     case 7:
     case 8: {
-      ws::server_codec_options o;
+      ws::server_protocol_options o;
       o.max_frame = zoo_limit;
       o.max_message = zoo_limit;
       o.max_request = zoo_limit;
-      auto c =
-          std::make_unique<ws::server_codec>(std::make_shared<const ws::server_codec_options>(o));
+      auto c = std::make_unique<ws::server_protocol>(
+          std::make_shared<const ws::server_protocol_options>(o));
       if (i == 8) {
         codec_sim sim{*c};
         sim.feed(
@@ -59,14 +67,14 @@ inline std::unique_ptr<codec> make_zoo_codec(int i) {
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
         if (!c->handshake_done()) throw std::logic_error("zoo: server handshake failed");
       }
-      return c;
+      return {nullptr, std::move(c)};
     }
     default: {
-      ws::client_codec_options o;
+      ws::client_protocol_options o;
       o.max_frame = zoo_limit;
       o.max_message = zoo_limit;
-      auto c =
-          std::make_unique<ws::client_codec>(std::make_shared<const ws::client_codec_options>(o));
+      auto c = std::make_unique<ws::client_protocol>(
+          std::make_shared<const ws::client_protocol_options>(o));
       std::string request = to_text(c->greeting());
       auto at = request.find("Sec-WebSocket-Key: ") + 19;
       std::string key = request.substr(at, request.find("\r\n", at) - at);
@@ -76,7 +84,7 @@ inline std::unique_ptr<codec> make_zoo_codec(int i) {
           "Sec-WebSocket-Accept: " +
           ws::accept_key(key) + "\r\n\r\n");
       if (!c->handshake_done()) throw std::logic_error("zoo: client handshake failed");
-      return c;
+      return {nullptr, std::move(c)};
     }
   }
 }

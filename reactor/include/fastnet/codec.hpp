@@ -1,8 +1,9 @@
-// fastnet — the codec hook: bytes to frames on input, frames to bytes on output.
+// fastnet — the framing layer: bytes to frames on input, frames to bytes on
+// output, and nothing else. Handshakes, automatic replies and closing
+// handshakes belong to the protocol layer above (fastnet/protocol.hpp).
 #pragma once
 
 #include <array>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -10,26 +11,17 @@
 #include <span>
 #include <string>
 
-#include "fastnet/close_reason.hpp"
 #include "fastnet/frame_kind.hpp"
 
 namespace fastnet {
 
-/// Outcome of one decode() call. A simple codec sets `state`, `consumed` and
-/// `frame` (or `error`) and leaves the rest at their defaults; a protocol
-/// codec (WebSocket) also uses `kind`, `reply` and `close_after`.
+/// Outcome of one decode() call: a frame, or how far the codec got.
 struct decode_result {
   enum class status : uint8_t {
     need_more,  ///< no complete frame yet; call again when more bytes arrive
     frame,      ///< `frame` is complete; drop `consumed` input bytes after using it
-    error,     ///< protocol error: `error` says why; `reply` is written, then the connection closes
-    consumed,  ///< `consumed` bytes were used but there is nothing to deliver (a ping, a header)
-  };
-  /// What the connection does once `reply` is written (frame and consumed only).
-  enum class close_mode : uint8_t {
-    none,   ///< keep going
-    peer,   ///< the peer ended the protocol (it sent a close): as its EOF (on_peer_eof)
-    local,  ///< our own close completed (the peer answered it): close as local_close
+    error,      ///< the input breaks the framing: `error` says why; the connection closes
+    consumed,   ///< `consumed` bytes were used but there is no frame yet (a streamed payload)
   };
   status state = status::need_more;
   size_t consumed = 0;  ///< input bytes this result used (header + payload)
@@ -37,16 +29,10 @@ struct decode_result {
   /// reassembled or unmasked message). Valid until the next decode() call.
   std::span<const std::byte> frame;
   std::string error;
-  /// The frame's kind for codecs that have several (WebSocket: text,
-  /// binary, close, open); `data` for codecs that have one. Read it in a
-  /// handler with connection::frame_kind().
+  /// The frame's kind for framings that have several (WebSocket: text,
+  /// binary, ping, pong, close); `data` for codecs that have one. A handler
+  /// reads it with connection::frame_kind().
   frame_kind kind = frame_kind::data;
-  close_mode close_after = close_mode::none;
-  /// Bytes the connection writes unchanged, before delivering `frame` (an
-  /// automatic pong, an error's close frame, an HTTP handshake response).
-  /// Replies the peer's close calls for are farewell()'s. A view into
-  /// storage the codec owns, valid until the next decode() call.
-  std::span<const std::byte> reply;
 };
 
 /// One outgoing frame as up to three pieces written in order: a small header,
@@ -95,33 +81,12 @@ class codec {
     encode(payload, out);
   }
 
-  /// Bytes the connection writes as soon as this codec takes over (at
-  /// start, before on_connect, or at set_codec): a client's opening
-  /// handshake. Valid until the next call on the codec. Default: none.
-  virtual std::span<const std::byte> greeting() { return {}; }
-
   /// True while the codec is inside a frame whose bytes it has already
   /// taken (a codec that streams a payload as it arrives and so leaves no
   /// input buffered). With input left over after decode(), the connection
   /// knows a frame has begun without asking. Drives the frame deadline
   /// (connection_options::frame_timeout). Default: false.
   virtual bool mid_frame() const { return false; }
-
-  /// Bytes written when the connection closes gracefully, after all queued
-  /// output and before the FIN: a protocol's closing handshake (WebSocket:
-  /// a Close frame, echoing the peer's code when the peer closed first).
-  /// `why` is the connection's close reason. Valid until the next call on
-  /// the codec. Default: none.
-  virtual std::span<const std::byte> farewell(close_reason why) {
-    (void)why;
-    return {};
-  }
-
-  /// For protocols with an opening handshake: how long the peer has, from
-  /// the moment this codec takes over, until handshake_done() must be true;
-  /// otherwise the connection is reset (protocol_error). 0 = no deadline.
-  virtual std::chrono::milliseconds handshake_timeout() const { return {}; }
-  virtual bool handshake_done() const { return true; }
 
   /// True when the codec keeps no state between calls (only its
   /// configuration): one object can then serve every connection of a loop,

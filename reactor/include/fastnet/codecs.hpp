@@ -22,7 +22,7 @@ namespace fastnet {
 ///   "fixed:N"             frames of exactly N bytes (max_frame unused)
 ///   "len8" "len16" "len32" "len64"   big-endian payload length header
 ///   "len16le" "len32le" "len64le"    the same, little-endian
-/// "websocket" is ws::make_codec_factory's (fastnet/ws/codecs.hpp, fastnet::ws).
+/// "websocket" is a protocol: ws::make_layers (fastnet/ws/layers.hpp, fastnet::ws).
 /// Returns nullopt for an unknown or malformed name. Any thread.
 std::optional<codec_factory> make_codec_factory(std::string_view name, size_t max_frame);
 

@@ -15,6 +15,7 @@
 #include "fastnet/codec.hpp"
 #include "fastnet/event_loop.hpp"
 #include "fastnet/handler.hpp"
+#include "fastnet/protocol.hpp"
 #include "fastnet/socket_address.hpp"
 
 namespace fastnet {
@@ -144,15 +145,26 @@ class connection : public std::enable_shared_from_this<connection> {
   /// A slot for the application's per-connection state. Loop thread only.
   std::any& context();
 
-  /// The kind of the frame being delivered (decode_result::kind; `data`
-  /// for codecs with one kind). Meaningful inside on_message. Loop thread only.
+  /// The kind of the frame being delivered (the protocol's, else the
+  /// codec's decode_result::kind; `data` for codecs with one kind). Meaningful inside on_message.
+  /// Loop thread only.
   fastnet::frame_kind frame_kind() const;
-  /// Replaces the codec on the live connection, at once: later sends are
-  /// encoded and input not yet decoded (buffered or still to come) is decoded
-  /// by the new codec. Inside on_message the frame stays valid until the
-  /// callback returns. Loop thread only.
+  /// Replaces the layers above the transport with `next`, a framing codec
+  /// whose frames go straight to the handler (any protocol goes with the
+  /// old layers). At once: later sends are encoded and input not yet
+  /// decoded (buffered or still to come) is decoded by the new codec.
+  /// Inside on_message the frame stays valid until the callback returns.
+  /// Loop thread only.
   void set_codec(std::unique_ptr<codec> next);
-  /// The codec in use (for protocol state such as a WebSocket handshake).
+  /// Replaces the layers above the transport with `next`, a protocol with
+  /// its own framing (an HTTP Upgrade to WebSocket), the same way as
+  /// set_codec: its greeting goes out and its handshake deadline starts
+  /// now, and buffered input goes to it. Loop thread only.
+  void set_protocol(std::unique_ptr<fastnet::protocol> next);
+  /// The protocol in use (for its state: a WebSocket handshake's request,
+  /// a selected subprotocol); null when there is none. Loop thread only.
+  fastnet::protocol* current_protocol() const;
+  /// The codec framing the bytes now (the protocol's, when there is one).
   /// Loop thread only.
   fastnet::codec& current_codec() const;
 

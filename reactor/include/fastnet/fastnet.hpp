@@ -10,6 +10,7 @@
 #include "fastnet/hash_ring.hpp"
 #include "fastnet/log.hpp"
 #include "fastnet/loop_group.hpp"
+#include "fastnet/protocol.hpp"
 #include "fastnet/ring_buffer.hpp"
 #include "fastnet/socket.hpp"
 #include "fastnet/socket_address.hpp"

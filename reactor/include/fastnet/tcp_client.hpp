@@ -9,6 +9,7 @@
 #include "fastnet/connection.hpp"
 #include "fastnet/event_loop.hpp"
 #include "fastnet/handler.hpp"
+#include "fastnet/protocol.hpp"
 #include "fastnet/socket_address.hpp"
 
 namespace fastnet {
@@ -28,6 +29,9 @@ struct tcp_client_options {
   /// Connect again (with the same back-off) when an established connection closes.
   bool reconnect = false;
   codec_factory codec;  ///< default raw; a shareable() codec is made once and kept
+  /// When set, the connection speaks this protocol (which brings its own
+  /// framing, so `codec` is unused): WebSocket is ws::client_protocol_factory().
+  protocol_factory protocol;
   connection_options connection;
   socket_options socket;
 };

@@ -11,6 +11,7 @@
 #include "fastnet/connection.hpp"
 #include "fastnet/handler.hpp"
 #include "fastnet/loop_group.hpp"
+#include "fastnet/protocol.hpp"
 #include "fastnet/socket.hpp"
 #include "fastnet/socket_address.hpp"
 
@@ -32,6 +33,9 @@ struct tcp_server_options {
   /// One codec per connection (one per loop when the codec is shareable());
   /// default raw (every read is one frame).
   codec_factory codec;
+  /// When set, each connection speaks this protocol (which brings its own
+  /// framing, so `codec` is unused): WebSocket is ws::server_protocol_factory().
+  protocol_factory protocol;
   /// At most this many open connections; more are accepted and closed at once.
   size_t max_connections = 100000;
   /// Water marks, output cap, idle timeout, close linger.

@@ -1,10 +1,10 @@
-// fastnet — WebSocket (RFC 6455): server and client codecs and their helpers
-// (library fastnet::ws).
+// fastnet — WebSocket (RFC 6455): server and client protocols and their
+// helpers (library fastnet::ws).
 #pragma once
 
-#include "fastnet/ws/client_codec.hpp"
-#include "fastnet/ws/codecs.hpp"
+#include "fastnet/ws/client_protocol.hpp"
 #include "fastnet/ws/frame.hpp"
 #include "fastnet/ws/handshake.hpp"
-#include "fastnet/ws/server_codec.hpp"
+#include "fastnet/ws/layers.hpp"
+#include "fastnet/ws/server_protocol.hpp"
 #include "fastnet/ws/utf8_validator.hpp"

@@ -1,4 +1,4 @@
-#include "frame_parser.hpp"
+#include "frame_codec.hpp"
 
 #include <openssl/rand.h>
 
@@ -49,27 +49,27 @@ void unmask(std::byte* out, const std::byte* in, size_t n, const std::array<std:
 
 }  // namespace
 
-frame_parser::frame_parser(role r, size_t max_frame, size_t max_message, frame_kind default_kind)
+frame_codec::frame_codec(role r, size_t max_frame, size_t max_message, frame_kind default_kind)
     : role_(r),
       max_frame_(max_frame),
       max_message_(max_message),
       default_kind_(default_kind == kind::text ? op_text : op_binary) {}
 
-decode_result frame_parser::fail(uint16_t code, std::string why) {
+decode_result frame_codec::fail(uint16_t code, std::string why) {
   decode_result r;
   r.state = decode_result::status::error;
   r.error = std::move(why);
   // Nothing more is read. The peer is told why (RFC 6455 7.1.7: "Fail the
-  // WebSocket Connection") by the farewell: after the replies the handler
-  // still makes to the messages before the bad frame.
-  failed_ = true;
+  // WebSocket Connection") by the protocol's farewell: after the replies the
+  // handler still makes to the messages before the bad frame.
+  ended_ = true;
   fail_payload_ = close_payload(code, r.error);
   return r;
 }
 
-decode_result frame_parser::decode(std::span<const std::byte> input) {
+decode_result frame_codec::decode(std::span<const std::byte> input) {
   decode_result r;
-  if (close_received_ || failed_) return r;  // nothing is read after the peer's close
+  if (ended_) return r;
   if (in_frame_) return stream(input, 0);
   if (input.size() < 2) return r;
   const auto b0 = static_cast<uint8_t>(input[0]);
@@ -148,7 +148,7 @@ decode_result frame_parser::decode(std::span<const std::byte> input) {
   return stream(input, header);
 }
 
-decode_result frame_parser::stream(std::span<const std::byte> input, size_t offset) {
+decode_result frame_codec::stream(std::span<const std::byte> input, size_t offset) {
   decode_result r;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(input.size() - offset, remaining_));
   if (n > 0) {
@@ -182,67 +182,18 @@ decode_result frame_parser::stream(std::span<const std::byte> input, size_t offs
   return r;
 }
 
-decode_result frame_parser::control(uint8_t opcode, std::span<const std::byte> payload,
-                                    size_t consumed) {
+decode_result frame_codec::control(uint8_t opcode, std::span<const std::byte> payload,
+                                   size_t consumed) {
   decode_result r;
   r.consumed = consumed;
-  r.state = decode_result::status::consumed;
-  if (opcode == op_ping) {
-    // Answered at once, between the fragments of a message if need be.
-    if (!close_sent_) {
-      build_reply(op_pong, payload);
-      r.reply = reply_;
-    }
-    return r;
-  }
-  if (opcode == op_pong) return r;  // unsolicited or answering ours: nothing to do
-  // close
-  if (payload.size() == 1) return fail(close_code::protocol_error, "close payload of 1 byte");
-  close_info info = parse_close_payload(payload);
-  if (payload.size() >= 2) {
-    if (!is_valid_close_code(info.code))
-      return fail(close_code::protocol_error, "invalid close code " + std::to_string(info.code));
-    utf8_validator reason;
-    if (!(reason.feed(payload.subspan(2)) && reason.complete()))
-      return fail(close_code::invalid_payload, "invalid UTF-8 in the close reason");
-  }
-  close_received_ = true;
   r.state = decode_result::status::frame;
-  r.kind = kind::close;
+  r.kind = static_cast<frame_kind>(opcode);
   r.frame = payload;
-  if (close_sent_) {
-    r.close_after = decode_result::close_mode::local;  // the answer to our close
-  } else {
-    // The peer is done. Our echo of its code (RFC 6455 5.5.1) is the
-    // farewell, written when the connection closes: after the replies the
-    // handler still makes to messages that came before this Close.
-    peer_code_len_ = payload.size() >= 2 ? 2 : 0;
-    std::copy_n(payload.begin(), peer_code_len_, peer_code_.begin());
-    r.close_after = decode_result::close_mode::peer;
-  }
+  if (opcode == op_close) ended_ = true;
   return r;
 }
 
-std::span<const std::byte> frame_parser::farewell(close_reason why) {
-  if (close_sent_) return {};
-  if (failed_) {
-    build_reply(op_close, std::as_bytes(std::span(fail_payload_)));
-  } else if (close_received_) {
-    build_reply(op_close, std::span(peer_code_.data(), peer_code_len_));
-  } else {
-    // The peer's TCP ended without a Close: there is nobody to answer.
-    if (why == close_reason::peer_closed || why == close_reason::reset) return {};
-    uint16_t code = why == close_reason::server_stopping ? close_code::going_away
-                    : why == close_reason::frame_timeout ? close_code::policy_violation
-                                                         : close_code::normal;
-    std::string payload = close_payload(code);
-    build_reply(op_close, std::as_bytes(std::span(payload)));
-  }
-  close_sent_ = true;
-  return reply_;
-}
-
-std::array<std::byte, 4> frame_parser::next_mask() {
+std::array<std::byte, 4> frame_codec::next_mask() {
   // Masks must be unpredictable to the page's script (RFC 6455 10.3): taken
   // from the system's CSPRNG, 256 bytes per call to keep the cost down.
   if (random_pos_ + 4 > random_.size()) {
@@ -256,8 +207,8 @@ std::array<std::byte, 4> frame_parser::next_mask() {
   return m;
 }
 
-size_t frame_parser::write_header(std::byte* out, bool fin, uint8_t opcode, uint64_t len,
-                                  const std::array<std::byte, 4>* mask) {
+size_t frame_codec::write_header(std::byte* out, bool fin, uint8_t opcode, uint64_t len,
+                                 const std::array<std::byte, 4>* mask) {
   size_t h = 0;
   out[h++] = static_cast<std::byte>((fin ? 0x80 : 0) | opcode);
   const std::byte mask_bit{static_cast<uint8_t>(mask ? 0x80 : 0)};
@@ -279,23 +230,29 @@ size_t frame_parser::write_header(std::byte* out, bool fin, uint8_t opcode, uint
   return h;
 }
 
-void frame_parser::build_reply(uint8_t opcode, std::span<const std::byte> payload) {
+std::span<const std::byte> frame_codec::control_frame(frame_kind kind,
+                                                      std::span<const std::byte> payload) {
   reply_.resize(14 + payload.size());
   std::array<std::byte, 4> m{};
   const bool client = role_ == role::client;
   if (client) m = next_mask();
-  size_t h = write_header(reply_.data(), true, opcode, payload.size(), client ? &m : nullptr);
+  size_t h = write_header(reply_.data(), true, static_cast<uint8_t>(kind), payload.size(),
+                          client ? &m : nullptr);
   if (client) {
     unmask(reply_.data() + h, payload.data(), payload.size(), m, 0);
   } else {
     std::memcpy(reply_.data() + h, payload.data(), payload.size());
   }
   reply_.resize(h + payload.size());
+  return reply_;
 }
 
-void frame_parser::encode(std::span<const std::byte> payload, frame_kind kind, fragment frag,
-                          encoded_frame& out) {
-  if (close_sent_) throw std::logic_error("ws: a close frame was already sent");
+void frame_codec::encode(std::span<const std::byte> payload, encoded_frame& out) {
+  encode_as(payload, frame_kind::data, fragment::last, out);
+}
+
+void frame_codec::encode_as(std::span<const std::byte> payload, frame_kind kind, fragment frag,
+                            encoded_frame& out) {
   uint8_t op = kind == frame_kind::data ? default_kind_ : static_cast<uint8_t>(kind);
   const bool more = frag == fragment::more;
   if (op != op_text && op != op_binary && op != op_close && op != op_ping && op != op_pong)
@@ -305,7 +262,6 @@ void frame_parser::encode(std::span<const std::byte> payload, frame_kind kind, f
   if ((op & 0x08) != 0) {
     if (payload.size() > 125) throw std::length_error("ws: control frame payload over 125 bytes");
     if (more) throw std::invalid_argument("ws: control frames cannot be fragmented");
-    if (op == op_close) close_sent_ = true;
   } else {
     if (out_fragmenting_) wire_op = op_continuation;
     fin = !more;
