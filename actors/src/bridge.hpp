@@ -17,6 +17,7 @@
 #include <fastnet/actors/connection_handle.hpp>
 #include <fastnet/actors/messages.hpp>
 
+#include "caf_internals.hpp"
 #include "inbox.hpp"
 #include "loop_executor.hpp"
 
@@ -36,12 +37,7 @@ using down_atom = caf::atom_constant<caf::atom("fn_down")>;
 /// `received` messages for the price of one scheduling. Returns false when
 /// no handler matched (or the actor has no behavior left).
 inline bool deliver(caf::scheduled_actor* self, caf::message msg) {
-  auto& stack = self->bhvr_stack();
-  if (stack.empty()) return false;
-  // A counted copy: the handler may quit() or become() while it runs, which
-  // would otherwise destroy the behavior under its own call.
-  caf::behavior current = stack.back();
-  return static_cast<bool>(current(msg));
+  return apply_behavior(self, msg);
 }
 
 /// Actor: delivers what the inbox holds to the actor's behavior, oldest
@@ -61,7 +57,7 @@ inline void drain(caf::scheduled_actor* self, inbox& in, const inbound_budget& b
                   ? caf::make_message(received_atom::value, std::move(node->frame))
                   : caf::make_message(message_atom::value, node->kind, std::move(node->frame)));
       in.done(n);
-      if (self->bhvr_stack().empty()) {
+      if (!has_behavior(self)) {
         stopped = true;
         break;
       }

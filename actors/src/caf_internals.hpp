@@ -1,12 +1,41 @@
-// fastnet::actors — CAF's clock, minus the thread wake-up on every actor exit.
+// fastnet::actors — every use of CAF 0.17 beyond its documented API, in one
+// place: running a message through an actor's current behavior from outside
+// its mailbox, and a scheduler whose clock skips needless work. Porting to
+// another CAF version starts and ends here. (loop_executor implements CAF's
+// execution_unit, the interface CAF offers for running actors elsewhere.)
 #pragma once
 
 #include <mutex>
 #include <unordered_set>
 
+#include <caf/actor_system.hpp>
+#include <caf/behavior.hpp>
 #include <caf/detail/thread_safe_actor_clock.hpp>
+#include <caf/detail/type_list.hpp>
+#include <caf/message.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/scheduler/coordinator.hpp>
 
 namespace fastnet::actors::detail {
+
+/// True while `self` has a behavior (it has not quit and not become() an
+/// empty one). Actor thread only.
+inline bool has_behavior(caf::scheduled_actor* self) {
+  return !self->bhvr_stack().empty();
+}
+
+/// Runs `msg` through the actor's current behavior synchronously, from
+/// inside one of its own handlers (no mailbox round trip). Returns false
+/// when no handler matched or the actor has no behavior left. Actor thread
+/// only.
+inline bool apply_behavior(caf::scheduled_actor* self, caf::message& msg) {
+  auto& stack = self->bhvr_stack();
+  if (stack.empty()) return false;
+  // A counted copy: the handler may quit() or become() while it runs, which
+  // would otherwise destroy the behavior under its own call.
+  caf::behavior current = stack.back();
+  return static_cast<bool>(current(msg));
+}
 
 /// A CAF clock that forwards everything to the scheduler's own clock, except
 /// the timeout cancel that CAF 0.17 makes when any actor exits
@@ -74,6 +103,28 @@ class timeout_clock final : public caf::detail::thread_safe_actor_clock {
   caf::detail::thread_safe_actor_clock& real_;
   std::mutex mutex_;
   std::unordered_set<caf::abstract_actor*> with_timeouts_;
+};
+
+/// CAF's coordinator (work sharing or stealing, as `Policy` says) with its
+/// clock wrapped in a timeout_clock. Loaded into an actor_system_config
+/// with cfg.load<coordinator<Policy>>().
+template <class Policy>
+class coordinator final : public caf::scheduler::coordinator<Policy> {
+ public:
+  using super = caf::scheduler::coordinator<Policy>;
+
+  explicit coordinator(caf::actor_system& sys) : super(sys), clock_(super::clock()) {}
+
+  /// CAF's module factory: the actor_system takes ownership of the raw
+  /// pointer (its API), so this is the one place that says new.
+  static caf::actor_system::module* make(caf::actor_system& sys, caf::detail::type_list<>) {
+    return new coordinator(sys);
+  }
+
+  caf::detail::thread_safe_actor_clock& clock() noexcept override { return clock_; }
+
+ private:
+  timeout_clock clock_;
 };
 
 }  // namespace fastnet::actors::detail
