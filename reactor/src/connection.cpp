@@ -53,6 +53,8 @@ const char* to_string(close_reason r) {
       return "output_overflow";
     case close_reason::handler_error:
       return "handler_error";
+    case close_reason::handshake_failed:
+      return "handshake_failed";
   }
   return "unknown";
 }
@@ -121,6 +123,9 @@ void connection::set_codec(std::unique_ptr<codec> next) {
 void connection::set_protocol(std::unique_ptr<fastnet::protocol> next) {
   impl_of(*this).set_protocol(std::move(next));
 }
+const fastnet::transport& connection::current_transport() const {
+  return impl_of(*this).current_transport();
+}
 fastnet::protocol* connection::current_protocol() const {
   return impl_of(*this).current_protocol();
 }
@@ -146,7 +151,7 @@ struct connection_impl::command {
 connection_impl::connection_impl(owner_ref owner, unique_fd fd, uint64_t id,
                                  const socket_address& peer, tcp_handler& handler)
     : owner_(std::move(owner)),
-      transport_(&tcp_transport::instance()),
+      transport_(owner_->new_transport()),
       handler_(handler),
       layers_(owner_->new_layers()),
       id_(id),

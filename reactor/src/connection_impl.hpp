@@ -28,6 +28,8 @@ struct frame_type {
 /// A connection's lifecycle. Every change of state goes through
 /// connection_impl::enter(), which does what the new state implies.
 enum class conn_state : uint8_t {
+  handshaking,  ///< the transport's handshake (TLS) runs; the handler has not seen the
+                ///< connection yet, nothing is delivered or sent
   open,         ///< reading and writing
   peer_closed,  ///< the peer finished (EOF or its protocol's close): nothing more is
                 ///< read; sends go on until the handler closes (or peer_close_linger)
@@ -39,7 +41,8 @@ enum class conn_state : uint8_t {
 };
 
 /// The connection behind a fastnet::connection: its layers are the socket, a
-/// transport (plain TCP), the ring buffers, the codec and the handler.
+/// transport (plain TCP or TLS), the ring buffers, the codec or protocol, and
+/// the handler.
 /// Its code is split by concern: connection.cpp (public calls and the
 /// outbox of calls made off the loop), connection_input.cpp (reading,
 /// decoding, pausing, the frame deadline), connection_output.cpp (sending,
@@ -53,9 +56,12 @@ class connection_impl final : public connection, private io_handler {
                   tcp_handler& handler);
   ~connection_impl() override;
 
-  /// Registers with the loop, writes the codec's greeting and calls
-  /// on_connect. Loop thread only.
+  /// Registers with the loop and starts the transport; once it is ready
+  /// (at once for plain TCP, after its handshake for TLS) writes the
+  /// protocol's greeting and calls on_connect. Loop thread only.
   void start();
+  /// True once on_connect ran (the handler knows the connection). Loop thread only.
+  bool opened() const { return opened_; }
   /// Closes gracefully with `why` as the reason (a server that stops says
   /// server_stopping). Any thread.
   void close(close_reason why);
@@ -85,6 +91,7 @@ class connection_impl final : public connection, private io_handler {
   void set_codec(std::unique_ptr<codec> next);
   void set_protocol(std::unique_ptr<protocol> next);
   codec& current_codec() const { return layers_.framing(); }
+  const fastnet::transport& current_transport() const { return *transport_.get(); }
   fastnet::protocol* current_protocol() const { return layers_.proto(); }
 
   /// The owner's bookkeeping: where it keeps this connection (an index into
@@ -126,6 +133,14 @@ class connection_impl final : public connection, private io_handler {
 
   // ---- connection_input.cpp ----
   void handle_read();
+  /// After transport IO while handshaking: opens the connection once the
+  /// transport is ready, and keeps epoll interest in step with it.
+  void after_handshake_io();
+  /// Reads again on the next loop pass when the transport holds input.
+  void read_buffered_later();
+  /// A transport call failed with `err` (not "would block"): closes with
+  /// the reason it implies.
+  void transport_failed(const char* what, int err);
   void on_eof();
   /// The peer sends nothing more that will be read: its EOF, its protocol's
   /// close, or input the codec rejected (`why` says which).
@@ -174,6 +189,7 @@ class connection_impl final : public connection, private io_handler {
   void on_deadline();
   void cancel_timer();
   void arm_close_linger();
+  void arm_handshake_deadline();
   void touch() {
     if (opts().idle_timeout.count() > 0) last_activity_ = clock::now();
   }
@@ -189,8 +205,8 @@ class connection_impl final : public connection, private io_handler {
   // Every idle connection pays for each member (168 bytes in all on x86-64,
   // checked in connection.cpp): what the connections of an owner share
   // lives in the owner, and the small fields are packed at the end.
-  owner_ref owner_;  // loop, inbox, options, shared codec, bookkeeping; outlives the loop
-  transport* transport_;
+  owner_ref owner_;          // loop, inbox, options, shared codec, bookkeeping; outlives the loop
+  transport_ref transport_;  // its own (TLS) or the shared plain one
   tcp_handler& handler_;
   layer_ref layers_;  // its codec or protocol, or the owner's shared codec
   const uint64_t id_;
@@ -214,12 +230,13 @@ class connection_impl final : public connection, private io_handler {
   uint32_t peer_ip4_ = 0;    // network byte order
   uint16_t peer_port_ = 0;   // network byte order
   uint8_t peer_len_ = 0;
-  std::atomic<conn_state> state_{conn_state::open};
+  std::atomic<conn_state> state_{conn_state::handshaking};
   uint8_t interest_ = 0;              // events registered with epoll (EPOLLIN, EPOLLOUT)
   uint8_t paused_ = 0;                // pause_bits
   fastnet::frame_kind frame_kind_{};  // decode_result::kind of the frame being delivered
   close_reason close_why_ = close_reason::local_close;
   bool registered_ : 1 = false;        // watched by the loop (between start and finish)
+  bool opened_ : 1 = false;            // on_connect ran: on_close is owed
   bool eof_ : 1 = false;               // the transport read the peer's EOF
   bool fin_sent_ : 1 = false;          // our sending side is shut
   bool above_high_water_ : 1 = false;  // between a high-water crossing and the low one

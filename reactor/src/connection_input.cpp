@@ -34,11 +34,28 @@ void connection_impl::handle_read() {
   }
   iov[count++] = {spill, sizeof spill};
   ssize_t n = transport_->read(fd_.get(), iov, count);
+  const int err = errno;
+  if (state() == conn_state::handshaking) {
+    if (n == 0) {
+      detail::log().debug("conn {} {}: the peer left during the {} handshake", id_,
+                          peer_address().to_string(), transport_->name());
+      fail(close_reason::handshake_failed);
+      return;
+    }
+    if (n < 0 && !would_block(err)) {
+      transport_failed("read", err);
+      return;
+    }
+    after_handshake_io();
+    // Bytes read: the handshake completed and application data came with it.
+    if (n < 0 || state() == conn_state::closed) return;
+  }
   if (n < 0) {
-    if (would_block(errno)) return;
-    detail::log().debug("conn {} {}: read: {}", id_, peer_address().to_string(),
-                        std::strerror(errno));
-    fail(close_reason::reset);
+    if (!would_block(err)) {
+      transport_failed("read", err);
+    } else if (transport_->wants_write()) {
+      update_interest();  // the transport has bytes of its own to send
+    }
     return;
   }
   if (n == 0) {
@@ -55,12 +72,42 @@ void connection_impl::handle_read() {
     // The common small-message case: frames are cut straight from the stack
     // and only an incomplete tail is copied into the ring.
     decode_input({spill, got}, false);
-    return;
+  } else {
+    size_t in_ring = std::min(got, ring_space);
+    input_.commit(in_ring);
+    input_.append(spill, got - in_ring);
+    decode_input(input_.linearize(), true);
   }
-  size_t in_ring = std::min(got, ring_space);
-  input_.commit(in_ring);
-  input_.append(spill, got - in_ring);
-  decode_input(input_.linearize(), true);
+  read_buffered_later();
+}
+
+void connection_impl::read_buffered_later() {
+  // Bytes the transport took from the socket and holds (TLS: the rest of a
+  // decrypted record) would not wake the loop: read them on the next pass.
+  if (!transport_->has_buffered_input() || !accepting_input() || paused_ != 0) return;
+  loop().defer([self = self()] {
+    if (self->accepting_input() && self->paused_ == 0) self->handle_read();
+  });
+}
+
+void connection_impl::after_handshake_io() {
+  if (state() != conn_state::handshaking) return;
+  if (transport_->ready()) enter(conn_state::open, close_reason::local_close);
+  if (state() != conn_state::closed) update_interest();
+}
+
+void connection_impl::transport_failed(const char* what, int err) {
+  const bool handshaking = state() == conn_state::handshaking;
+  if (err == EPROTO) {
+    detail::log().debug("conn {} {}: {} {}: {}", id_, peer_address().to_string(),
+                        transport_->name(), what, transport_->failure());
+  } else {
+    detail::log().debug("conn {} {}: {}: {}", id_, peer_address().to_string(), what,
+                        std::strerror(err));
+  }
+  fail(handshaking     ? close_reason::handshake_failed
+       : err == EPROTO ? close_reason::protocol_error
+                       : close_reason::reset);
 }
 
 void connection_impl::on_eof() {
@@ -226,10 +273,10 @@ void connection_impl::update_interest() {
   // the peer's FIN.
   bool wants_input =
       !eof_ &&
-      (state() == conn_state::closing ||
+      (state() == conn_state::closing || state() == conn_state::handshaking ||
        (paused_ == 0 && (state() == conn_state::open || state() == conn_state::half_closed)));
   if (wants_input) want |= EPOLLIN;
-  if (!output_.empty()) want |= EPOLLOUT;
+  if (!output_.empty() || transport_->wants_write()) want |= EPOLLOUT;
   if (want != interest_) {
     loop().modify(fd_.get(), want, this);
     interest_ = static_cast<uint8_t>(want);  // EPOLLIN | EPOLLOUT fit in a byte
@@ -243,8 +290,12 @@ void connection_impl::set_pause(uint8_t bit, bool on) {
   // A paused connection does not read: the peer cannot be late meanwhile.
   if (on) track_partial_frame(false, true);
   update_interest();
-  // Frames already buffered were held back while paused: hand them over now.
-  if (!on && paused_ == 0) deliver_buffered();
+  // Frames already buffered were held back while paused: hand them over now,
+  // and what the transport still holds after them.
+  if (!on && paused_ == 0) {
+    deliver_buffered();
+    read_buffered_later();
+  }
 }
 
 // ---- the frame deadline (its timer: connection_lifecycle.cpp) --------------

@@ -32,9 +32,28 @@ void connection_impl::start() {
     return;
   }
   registered_ = true;
-  arm_deadline();
-  start_layers();
-  guarded([&](const connection_ptr& me) { handler_.on_connect(me); });
+  transport_->start(fd_.get());
+  if (transport_->ready()) {
+    enter(conn_state::open, close_reason::local_close);
+    return;
+  }
+  arm_handshake_deadline();
+  update_interest();  // the transport may have bytes to send (a client's hello)
+}
+
+void connection_impl::arm_handshake_deadline() {
+  auto limit = std::min(transport_->handshake_timeout(),
+                        std::chrono::milliseconds(std::chrono::hours(24 * 365 * 10)));
+  if (limit.count() <= 0) return;
+  std::weak_ptr<connection_impl> weak = self();
+  timer_ = loop().run_after(limit, [weak] {
+    auto self = weak.lock();
+    if (!self || self->state() != conn_state::handshaking) return;
+    self->timer_ = {};
+    detail::log().debug("conn {} {}: {} handshake not done in time; closing", self->id_,
+                        self->peer_address().to_string(), self->transport_->name());
+    self->fail(close_reason::handshake_failed);
+  });
 }
 
 // Every transition is made here. What is sent because of the peer (the
@@ -45,8 +64,18 @@ void connection_impl::enter(conn_state next, close_reason why) {
   const conn_state from = state();
   if (from == conn_state::closed || from == next) return;
   switch (next) {
-    case conn_state::open:
+    case conn_state::handshaking:
       return;  // the initial state only
+
+    case conn_state::open:
+      if (from != conn_state::handshaking) return;
+      state_.store(conn_state::open, std::memory_order_release);
+      cancel_timer();  // the handshake deadline
+      opened_ = true;
+      arm_deadline();
+      start_layers();
+      guarded([&](const connection_ptr& me) { handler_.on_connect(me); });
+      return;
 
     case conn_state::peer_closed: {
       if (from != conn_state::open) return;
@@ -89,6 +118,10 @@ void connection_impl::enter(conn_state next, close_reason why) {
 
     case conn_state::closing: {
       if (from == conn_state::failing) return;
+      if (from == conn_state::handshaking) {  // nothing of the handler's to flush
+        fail(why);
+        return;
+      }
       // After the peer finished, the close completes what the peer started
       // (and keeps the reason it finished with).
       if (from != conn_state::peer_closed) close_why_ = eof_ ? close_reason::peer_closed : why;
@@ -169,12 +202,15 @@ void connection_impl::finish(close_reason why) {
   // The owner's bookkeeping first: once on_close runs, the connection no
   // longer counts against max_connections or its loop's load.
   owner_->connection_closed(*this);
-  try {
-    handler_.on_close(keep, why);
-  } catch (const std::exception& e) {
-    detail::log().error("conn {}: on_close threw: {}", id_, e.what());
-  } catch (...) {
-    detail::log().error("conn {}: on_close threw", id_);
+  // A connection that never opened was never the handler's.
+  if (opened_) {
+    try {
+      handler_.on_close(keep, why);
+    } catch (const std::exception& e) {
+      detail::log().error("conn {}: on_close threw: {}", id_, e.what());
+    } catch (...) {
+      detail::log().error("conn {}: on_close threw", id_);
+    }
   }
   // Other events of the current epoll batch may still name this object:
   // keep it alive until the batch is over.

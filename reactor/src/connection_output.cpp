@@ -86,7 +86,16 @@ bool connection_impl::write_pieces(std::span<const iovec> pieces, size_t total) 
 
 void connection_impl::handle_write() {
   if (output_.empty()) {
-    update_interest();
+    // Nothing of ours: the transport's own bytes (a handshake) may wait.
+    if (transport_->wants_write() && transport_->write(fd_.get(), nullptr, 0) < 0 &&
+        !would_block(errno)) {
+      transport_failed("write", errno);
+      return;
+    }
+    if (state() == conn_state::handshaking)
+      after_handshake_io();
+    else
+      update_interest();
     return;
   }
   iovec iov[2];
@@ -94,9 +103,7 @@ void connection_impl::handle_write() {
   ssize_t n = transport_->write(fd_.get(), iov, static_cast<size_t>(count));
   if (n < 0) {
     if (would_block(errno)) return;
-    detail::log().debug("conn {} {}: write: {}", id_, peer_address().to_string(),
-                        std::strerror(errno));
-    fail(close_reason::reset);
+    transport_failed("write", errno);
     return;
   }
   // Always stamped here (not only with an idle timeout): a closing

@@ -11,6 +11,7 @@
 #include "fastnet/event_loop.hpp"
 #include "layer_ref.hpp"
 #include "loop_inbox.hpp"
+#include "transport.hpp"
 
 namespace fastnet::detail {
 
@@ -38,12 +39,13 @@ class connection_owner {
  public:
   /// Connections speak `protocol` when it is set, else frames of `codec`.
   connection_owner(event_loop& loop, const connection_options& opts, codec_factory codec,
-                   protocol_factory protocol)
+                   protocol_factory protocol, transport_factory transport)
       : loop(loop),
         inbox(*loop.inbox()),
         opts(normalized(opts)),
         codec_factory_(std::move(codec)),
         protocol_factory_(std::move(protocol)),
+        transport_factory_(std::move(transport)),
         inbox_ref_(loop.inbox()) {}
   virtual ~connection_owner() = default;
   connection_owner(const connection_owner&) = delete;
@@ -66,6 +68,12 @@ class connection_owner {
     return layer_ref::lent(*shared_codec_);
   }
 
+  /// The transport for a new connection: the factory's, else plain TCP.
+  /// Loop thread only.
+  transport_ref new_transport() {
+    return transport_ref(transport_factory_ ? transport_factory_() : nullptr);
+  }
+
   event_loop& loop;
   loop_inbox& inbox;  // kept alive by inbox_ref_, also once the loop is gone
   const connection_options opts;
@@ -75,6 +83,7 @@ class connection_owner {
 
   codec_factory codec_factory_;
   protocol_factory protocol_factory_;
+  transport_factory transport_factory_;
   std::unique_ptr<codec> shared_codec_;
   std::shared_ptr<loop_inbox> inbox_ref_;
   std::atomic<uint32_t> refs_{0};

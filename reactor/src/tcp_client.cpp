@@ -17,9 +17,10 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
   /// What the client's connections share; tells the client when one closes.
   struct client_owner final : detail::connection_owner {
     client_owner(std::weak_ptr<impl> c, event_loop& loop, const tcp_client_options& o)
-        : connection_owner(loop, o.connection, o.codec, o.protocol), client(std::move(c)) {}
-    void connection_closed(detail::connection_impl&) override {
-      if (auto s = client.lock()) s->on_connection_closed();
+        : connection_owner(loop, o.connection, o.codec, o.protocol, o.transport),
+          client(std::move(c)) {}
+    void connection_closed(detail::connection_impl& c) override {
+      if (auto s = client.lock()) s->on_connection_closed(c.opened());
     }
     std::weak_ptr<impl> client;
   };
@@ -79,8 +80,6 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     }
     stop_connecting();
     auto self = shared_from_this();
-    attempts_since_success = 0;
-    delay = opts.retry_initial;
     // Made with the first connection: the owner refers back to this
     // client, whose shared_ptr does not exist yet in the constructor.
     if (!owner) owner = detail::owner_ref(std::make_unique<client_owner>(self, loop, opts));
@@ -121,11 +120,20 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     delay = std::min(next, opts.retry_max);
   }
 
-  void on_connection_closed() {
+  void on_connection_closed(bool opened) {
     {
       std::lock_guard lock(mutex);
       conn.reset();
     }
+    // A transport handshake (TLS) that failed is a failed attempt: retried
+    // with back-off, reported by on_connect_failed after max_attempts.
+    if (!opened) {
+      failed(EPROTO);
+      return;
+    }
+    // The attempt succeeded: the count and the back-off start over.
+    attempts_since_success = 0;
+    delay = opts.retry_initial;
     if (active && opts.reconnect) {
       std::weak_ptr<impl> weak = shared_from_this();
       retry_timer = loop.run_after(delay, [weak] {

@@ -18,7 +18,8 @@ struct tcp_server::impl {
   /// What the connections of one loop share; tells the server when one closes.
   struct loop_owner final : detail::connection_owner {
     loop_owner(impl& s, size_t i)
-        : connection_owner(s.loops.loop(i), s.opts.connection, s.opts.codec, s.opts.protocol),
+        : connection_owner(s.loops.loop(i), s.opts.connection, s.opts.codec, s.opts.protocol,
+                           s.opts.transport),
           server(s),
           index(i) {}
     void connection_closed(detail::connection_impl& c) override { server.on_closed(index, c); }

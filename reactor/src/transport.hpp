@@ -1,34 +1,15 @@
-// fastnet — the transport layer: moves bytes between a socket and a connection.
+// fastnet — plain TCP, the default transport, and how a connection holds
+// its transport (internal).
 #pragma once
 
-#include <sys/types.h>
-#include <sys/uio.h>
-
 #include <cerrno>
-#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "fastnet/transport.hpp"
 
 namespace fastnet::detail {
-
-/// The lowest layer of a connection: reads what the peer sent into the
-/// connection's buffers and writes the connection's output to the socket.
-/// The connection's framing codec, protocol and handler sit above it and
-/// see application bytes only, so a transport that encrypts (TLS) or one
-/// driven by completions (io_uring) slots in here without them noticing.
-/// Results follow the system calls: bytes moved, 0 for the peer's EOF on
-/// read, -1 with errno set (EAGAIN: try again when the socket is ready).
-/// Thread safety: the owning connection's loop thread only.
-class transport {
- public:
-  virtual ~transport() = default;
-  /// Reads into `count` buffers, filling them in order.
-  virtual ssize_t read(int fd, const iovec* iov, int count) = 0;
-  /// Writes `count` buffers in order; may write part of them.
-  virtual ssize_t write(int fd, const iovec* iov, size_t count) = 0;
-  /// Ends our sending side once everything written has been taken (FIN).
-  virtual void shutdown_write(int fd) = 0;
-  /// Short name for logs ("tcp").
-  virtual const char* name() const = 0;
-};
 
 /// True for a read or write error that only means "not now" (try again
 /// when the socket is ready), as opposed to a failed connection.
@@ -47,6 +28,31 @@ class tcp_transport final : public transport {
 
   /// The shared instance. Any thread (it has no state).
   static tcp_transport& instance();
+};
+
+/// A connection's transport: its own (TLS), or the shared plain one. One
+/// word: a transport is pointer-aligned, so the lowest bit says "owned".
+/// Thread safety: none; the connection's loop thread.
+class transport_ref {
+ public:
+  /// Owns `own`; null: the shared tcp_transport.
+  explicit transport_ref(std::unique_ptr<transport> own) noexcept
+      : bits_(own ? reinterpret_cast<uintptr_t>(own.release()) | owned_bit
+                  : reinterpret_cast<uintptr_t>(&tcp_transport::instance())) {}
+  transport_ref(const transport_ref&) = delete;
+  transport_ref& operator=(const transport_ref&) = delete;
+  ~transport_ref() {
+    if ((bits_ & owned_bit) != 0) std::unique_ptr<transport> owned(get());
+  }
+
+  transport* get() const noexcept { return reinterpret_cast<transport*>(bits_ & ~owned_bit); }
+  transport* operator->() const noexcept { return get(); }
+
+ private:
+  static constexpr uintptr_t owned_bit = 1;
+  static_assert(alignof(transport) > owned_bit, "the owned bit must be free in the address");
+
+  uintptr_t bits_;
 };
 
 }  // namespace fastnet::detail

@@ -16,6 +16,9 @@ enum class close_reason : unsigned char {
   protocol_error,   ///< the codec rejected the input
   output_overflow,  ///< queued output passed max_output_bytes (peer not reading)
   handler_error,    ///< a handler callback threw; the connection was reset
+  /// the transport's handshake (TLS) failed or did not finish in time; the
+  /// handler never saw the connection (no on_connect, no on_close)
+  handshake_failed,
 };
 
 /// Printable name of a close reason ("peer_closed", ...). Any thread.

@@ -17,6 +17,7 @@
 #include "fastnet/handler.hpp"
 #include "fastnet/protocol.hpp"
 #include "fastnet/socket_address.hpp"
+#include "fastnet/transport.hpp"
 
 namespace fastnet {
 
@@ -164,6 +165,9 @@ class connection : public std::enable_shared_from_this<connection> {
   /// The protocol in use (for its state: a WebSocket handshake's request,
   /// a selected subprotocol); null when there is none. Loop thread only.
   fastnet::protocol* current_protocol() const;
+  /// The transport under the buffers (plain TCP, or TLS: see
+  /// fastnet::tls::info). Loop thread only.
+  const fastnet::transport& current_transport() const;
   /// The codec framing the bytes now (the protocol's, when there is one).
   /// Loop thread only.
   fastnet::codec& current_codec() const;

@@ -11,6 +11,7 @@
 #include "fastnet/handler.hpp"
 #include "fastnet/protocol.hpp"
 #include "fastnet/socket_address.hpp"
+#include "fastnet/transport.hpp"
 
 namespace fastnet {
 
@@ -32,6 +33,9 @@ struct tcp_client_options {
   /// When set, the connection speaks this protocol (which brings its own
   /// framing, so `codec` is unused): WebSocket is ws::client_protocol_factory().
   protocol_factory protocol;
+  /// The connection's transport; empty = plain TCP. TLS:
+  /// fastnet::tls::context::client(cfg)->transports().
+  transport_factory transport;
   connection_options connection;
   socket_options socket;
 };

@@ -14,6 +14,7 @@
 #include "fastnet/protocol.hpp"
 #include "fastnet/socket.hpp"
 #include "fastnet/socket_address.hpp"
+#include "fastnet/transport.hpp"
 
 namespace fastnet {
 
@@ -36,6 +37,9 @@ struct tcp_server_options {
   /// When set, each connection speaks this protocol (which brings its own
   /// framing, so `codec` is unused): WebSocket is ws::server_protocol_factory().
   protocol_factory protocol;
+  /// One transport per connection; empty = plain TCP. TLS:
+  /// fastnet::tls::context::server(cfg)->transports().
+  transport_factory transport;
   /// At most this many open connections; more are accepted and closed at once.
   size_t max_connections = 100000;
   /// Water marks, output cap, idle timeout, close linger.
