@@ -4,6 +4,7 @@
 //               [--max-conns N] [--idle-timeout SECONDS] [--frame-timeout SECONDS]
 //               [--max-frame BYTES] [--reuseport]
 //               [--balancer round-robin|least-conn|hash] [--log-level LEVEL] [--burn-ns N]
+//               [--tls-cert FILE --tls-key FILE [--tls-ca FILE --tls-verify-client]]
 //
 // --mode reactor (default): a tcp_handler replies from the loop thread; the
 //   server is run() on the main thread, so with --loops 1 the process has one
@@ -11,6 +12,9 @@
 // --mode actors: one CAF actor per connection replies through its handle.
 // Prints the connection count every 2 s through the server's timer API and
 // stops gracefully (flushing what is queued) on SIGINT or SIGTERM.
+// --tls-cert/--tls-key serve TLS (in either mode; scripts/make_test_certs.sh
+//   makes a throwaway CA and certificates); --tls-verify-client also asks for
+//   a client certificate signed by --tls-ca.
 // --burn-ns spins before each echo: a known handicap that shows whether a
 // benchmark can see a slower server at all (bench/RESULTS.md).
 #include <fastnet/actors/scheduler.hpp>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -34,6 +39,7 @@
 #include <functional>
 #include <iostream>
 #include <system_error>
+#include "tls_flags.hpp"
 
 namespace {
 
@@ -149,6 +155,8 @@ int main(int argc, char** argv) {
   app.add_option("--burn-ns", burn_ns, "spin N ns before each echo (benchmark sensitivity check)")
       ->check(CLI::Range(0LL, 1'000'000'000LL))
       ->capture_default_str();
+  tls_flags tls;
+  tls.add_to(app);
   CLI11_PARSE(app, argc, argv);
   const std::chrono::nanoseconds burn_time{burn_ns};
 
@@ -170,6 +178,7 @@ int main(int argc, char** argv) {
   opts.reuse_port = reuseport;
   opts.codec = *fastnet::make_codec_factory(codec, max_frame);
   opts.max_connections = max_conns;
+  if (!tls.make(opts.transport)) return 2;
   opts.connection.idle_timeout =
       std::chrono::milliseconds(static_cast<long long>(std::ceil(idle_timeout * 1000)));
   opts.connection.frame_timeout =

@@ -1,0 +1,58 @@
+// fastnet::tls — TLS as a connection's transport (internal).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+
+#include "context_impl.hpp"
+#include "fastnet/transport.hpp"
+
+namespace fastnet::tls {
+
+struct ssl_free {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+
+/// One connection's TLS session. Plaintext is read straight into the
+/// connection's buffers and written from them; ciphertext goes through the
+/// socket BIO with no buffer of its own. The handshake runs inside read()
+/// and write() until ready().
+/// Thread safety: the connection's loop thread only.
+class tls_transport final : public transport {
+ public:
+  explicit tls_transport(std::shared_ptr<context::impl> ctx) : ctx_(std::move(ctx)) {}
+
+  void start(int fd) override;
+  ssize_t read(int fd, const iovec* iov, int count) override;
+  ssize_t write(int fd, const iovec* iov, size_t count) override;
+  void shutdown_write(int fd) override;
+  bool ready() const override { return phase_ == phase::open; }
+  bool wants_write() const override { return wants_write_; }
+  bool has_buffered_input() const override;
+  std::chrono::milliseconds handshake_timeout() const override;
+  std::string failure() const override { return failure_; }
+  const char* name() const override { return "tls"; }
+
+  /// The session, for tls::info (null before start).
+  const SSL* ssl() const { return ssl_.get(); }
+
+ private:
+  enum class phase : uint8_t { handshaking, open, failed };
+
+  /// One step of the handshake; true once it is done. Otherwise errno is
+  /// EAGAIN (waiting for the socket) or EPROTO (failed).
+  bool handshake();
+  /// Classifies a failed SSL call `ret`: sets errno (EAGAIN, ECONNRESET,
+  /// EPROTO) and wants_write_; returns 0 for the peer's close_notify.
+  int failed_call(int ret, const char* what);
+
+  std::shared_ptr<context::impl> ctx_;
+  std::unique_ptr<SSL, ssl_free> ssl_;
+  std::string failure_;
+  phase phase_ = phase::handshaking;
+  bool wants_write_ = false;
+};
+
+}  // namespace fastnet::tls
