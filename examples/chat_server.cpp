@@ -1,7 +1,8 @@
 // chat_server — a line-based TCP chat with rooms, one actor per connection.
 //
 //   chat_server --port 9000 [--ws-port 9080] [--host 0.0.0.0] [--loops N]
-//               [--log-level LEVEL]
+//               [--log-level LEVEL] [--tls-cert FILE --tls-key FILE [--tls-ca FILE
+//               --tls-verify-client]]
 //
 // Try it with two terminals running `nc 127.0.0.1 9000`:
 //   hello            everyone in your room gets "guest1: hello" (you too)
@@ -12,6 +13,9 @@
 //
 // With --ws-port, browsers join the same rooms: open http://127.0.0.1:9080/
 // (a small page whose WebSocket sends and shows lines; commands work too).
+// With --tls-cert and --tls-key both ports speak TLS: the page is served
+// over https and connects with wss://, and the line chat takes
+// `openssl s_client -quiet -connect 127.0.0.1:9000` instead of nc.
 //
 // The chat itself (rooms, directory, member actors, the protocol) is in
 // chat_room.hpp, shared with tests/chat_test.cpp. This file is the program
@@ -31,6 +35,7 @@
 #include <optional>
 
 #include "chat_room.hpp"
+#include "tls_flags.hpp"
 
 namespace {
 
@@ -48,7 +53,7 @@ const show = (text) => {
   item.textContent = text;  // never parsed as HTML
   log.append(item);
 };
-const ws = new WebSocket(`ws://${location.host}/chat`);
+const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/chat`);
 ws.onopen = () => { document.body.dataset.state = 'open'; };
 ws.onmessage = (e) => show(e.data);
 ws.onclose = (e) => { show(`* disconnected (${e.code})`); document.body.dataset.state = 'closed'; };
@@ -76,7 +81,11 @@ int main(int argc, char** argv) {
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
+  tls_flags tls;
+  tls.add_to(app);
   CLI11_PARSE(app, argc, argv);
+  fastnet::transport_factory transport;
+  if (!tls.make(transport)) return 2;
 
   auto level = fastnet::parse_log_level(log_level);
   if (!level) {
@@ -102,14 +111,18 @@ int main(int argc, char** argv) {
   fastnet::actors::apply(cfg);
   caf::actor_system sys{cfg};
   // Declared after `sys`, so both are gone before ~actor_system waits for actors.
-  fastnet::actors::server server(sys, chat::chat_server_options(*addr, loops));
+  auto line_opts = chat::chat_server_options(*addr, loops);
+  line_opts.net.transport = transport;
+  fastnet::actors::server server(sys, line_opts);
   chat::chat_service chat = chat::install_chat(server, sys);
   // Browsers: a second server whose member actors use the same directory,
   // so a tab and a TCP client in one room see each other's lines.
   std::optional<fastnet::actors::server> ws_server;
   if (ws_port) {
     auto ws_addr = fastnet::socket_address::ip(host, *ws_port);
-    ws_server.emplace(sys, chat::chat_ws_server_options(*ws_addr, chat_page, loops));
+    auto ws_opts = chat::chat_ws_server_options(*ws_addr, chat_page, loops);
+    ws_opts.net.transport = transport;
+    ws_server.emplace(sys, ws_opts);
     ws_server->spawn_per_connection(chat::ws_member_behavior(chat.directory()));
   }
   try {
@@ -126,8 +139,8 @@ int main(int argc, char** argv) {
     return 1;  // ~chat_service ends the directory
   }
   if (ws_server)
-    std::printf("chat_server websocket on %s (page: http://%s/)\n",
-                ws_server->local_address().to_string().c_str(),
+    std::printf("chat_server websocket on %s (page: %s://%s/)\n",
+                ws_server->local_address().to_string().c_str(), transport ? "https" : "http",
                 ws_server->local_address().to_string().c_str());
   // Last: the line a caller waits for means both ports accept.
   std::printf("chat_server listening on %s (loops=%zu)\n",

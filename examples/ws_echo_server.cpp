@@ -4,6 +4,9 @@
 //
 //   ws_echo_server --port 9001 [--loops N] [--mode reactor|actors]
 //                  [--max-message BYTES] [--frame-timeout SECONDS] [--log-level LEVEL]
+//                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE --tls-verify-client]]
+//
+// With --tls-cert and --tls-key it serves wss:// (and the page over https).
 //
 // Prints a line containing "listening" once it accepts; stops gracefully
 // on SIGINT or SIGTERM.
@@ -20,6 +23,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "tls_flags.hpp"
+
 namespace {
 
 constexpr const char* page = R"(<!doctype html>
@@ -27,7 +32,7 @@ constexpr const char* page = R"(<!doctype html>
 <pre id="log"></pre>
 <script>
 const log = (s) => document.getElementById('log').textContent += s + '\n';
-const ws = new WebSocket(`ws://${location.host}/`);
+const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`);
 ws.onopen = () => { log('open'); ws.send('hello from the page'); };
 ws.onmessage = (e) => log('echo: ' + e.data);
 ws.onclose = (e) => log('closed ' + e.code);
@@ -100,6 +105,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
+  tls_flags tls;
+  tls.add_to(app);
   CLI11_PARSE(app, argc, argv);
 
   auto level = fastnet::parse_log_level(log_level);
@@ -124,6 +131,7 @@ int main(int argc, char** argv) {
   opts.address = *addr;
   opts.loops = loops;
   opts.protocol = fastnet::ws::server_protocol_factory(std::move(ws));
+  if (!tls.make(opts.transport)) return 2;
   opts.connection.frame_timeout =
       std::chrono::milliseconds(static_cast<long long>(std::ceil(frame_timeout * 1000)));
   // An echo of a 16 MiB message is queued whole when the peer reads slowly.
