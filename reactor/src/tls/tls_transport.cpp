@@ -26,6 +26,11 @@ bool is_ip_literal(const std::string& name) {
 
 }  // namespace
 
+tls_transport::~tls_transport() {
+  if (ssl_ && phase_ == phase::handshaking)
+    ctx_->handshake_failed("handshake not completed in time (or the server stopped first)");
+}
+
 std::chrono::milliseconds tls_transport::handshake_timeout() const {
   return ctx_->common().handshake_timeout;
 }

@@ -23,6 +23,9 @@ struct ssl_free {
 class tls_transport final : public transport {
  public:
   explicit tls_transport(std::shared_ptr<context::impl> ctx) : ctx_(std::move(ctx)) {}
+  /// A handshake begun and never finished (its deadline passed, or the
+  /// server stopped) counts as a failed one.
+  ~tls_transport() override;
 
   void start(int fd) override;
   ssize_t read(int fd, const iovec* iov, int count) override;
