@@ -1,18 +1,19 @@
 # Layering checks over the sources under DIR (see DESIGN.md, "The seams"):
 #   CHECK=caf  no file includes a CAF header or names a CAF:: target:
 #              reactor/ builds and is usable without CAF.
-#   CHECK=ws   no file outside the ws sources and headers includes
-#              fastnet/ws* or OpenSSL: fastnet::reactor builds and links
-#              without fastnet::ws, so only users of ws link libcrypto.
+#   CHECK=ws   no file outside the ws and tls sources and headers includes
+#              fastnet/ws*, fastnet/tls* or OpenSSL: fastnet::reactor builds
+#              and links without fastnet::ws and fastnet::tls, so only their
+#              users link OpenSSL.
 if(CHECK STREQUAL "caf")
   set(regex "#[ \t]*include[ \t]*[<\"]caf/|CAF::")
   set(what "CAF")
   set(skip "^$")
 elseif(CHECK STREQUAL "ws")
-  set(regex "#[ \t]*include[ \t]*[<\"](fastnet/ws[/.]|openssl/)")
-  set(what "fastnet::ws or OpenSSL")
-  # The ws library itself; its CMake rules name OpenSSL.
-  set(skip "/ws/|/ws\\.hpp$|/CMakeLists\\.txt$")
+  set(regex "#[ \t]*include[ \t]*[<\"](fastnet/ws[/.]|fastnet/tls/|openssl/)")
+  set(what "fastnet::ws, fastnet::tls or OpenSSL")
+  # The ws and tls libraries themselves; their CMake rules name OpenSSL.
+  set(skip "/ws/|/ws\\.hpp$|/tls/|/CMakeLists\\.txt$")
 else()
   message(FATAL_ERROR "CHECK must be caf or ws, not '${CHECK}'")
 endif()
