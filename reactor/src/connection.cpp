@@ -123,6 +123,9 @@ void connection::set_codec(std::unique_ptr<codec> next) {
 void connection::set_protocol(std::unique_ptr<fastnet::protocol> next) {
   impl_of(*this).set_protocol(std::move(next));
 }
+void connection::upgrade_transport(std::unique_ptr<fastnet::transport> next) {
+  impl_of(*this).upgrade_transport(std::move(next));
+}
 const fastnet::transport& connection::current_transport() const {
   return impl_of(*this).current_transport();
 }
@@ -137,7 +140,7 @@ namespace detail {
 
 /// One call made off the loop thread, waiting in the connection's outbox.
 struct connection_impl::command {
-  enum class kind : uint8_t { send, send_all, shutdown, close, abort, pause, resume };
+  enum class kind : uint8_t { send, send_all, shutdown, close, abort, pause, resume, upgrade };
   kind what = kind::send;
   close_reason why = close_reason::local_close;
   uint8_t pause_bit = 0;
@@ -145,6 +148,7 @@ struct connection_impl::command {
   size_t reserved = 0;  // bytes reserved against max_output_bytes by the caller
   std::string data;
   std::vector<std::string> frames;
+  std::unique_ptr<fastnet::transport> next_transport;  // upgrade: the new one
   command* next = nullptr;
 };
 
@@ -252,6 +256,9 @@ void connection_impl::execute(command& c) {
     case command::kind::resume:
       set_pause(c.pause_bit, false);
       break;
+    case command::kind::upgrade:
+      upgrade_in_loop(std::move(c.next_transport));
+      break;
   }
 }
 
@@ -314,6 +321,14 @@ bool connection_impl::send_all(std::vector<std::string>&& frames) {
   c->frames = std::move(frames);
   post(std::move(c));
   return true;
+}
+
+void connection_impl::upgrade_transport(std::unique_ptr<transport> next) {
+  if (!next || state_.load(std::memory_order_acquire) == conn_state::closed) return;
+  auto c = std::make_unique<command>();
+  c->what = command::kind::upgrade;
+  c->next_transport = std::move(next);
+  dispatch(std::move(c));
 }
 
 void connection_impl::shutdown() {

@@ -31,6 +31,8 @@ enum class conn_state : uint8_t {
   handshaking,  ///< the transport's handshake (TLS) runs; the handler has not seen the
                 ///< connection yet, nothing is delivered or sent
   open,         ///< reading and writing
+  upgrading,    ///< an open connection's new transport (STARTTLS) handshakes: sends
+                ///< are queued until it is ready, nothing is delivered
   peer_closed,  ///< the peer finished (EOF or its protocol's close): nothing more is
                 ///< read; sends go on until the handler closes (or peer_close_linger)
   half_closed,  ///< shutdown(): sends refused; FIN once the output drains; still reading
@@ -83,13 +85,14 @@ class connection_impl final : public connection, private io_handler {
   void resume_reading(pause_source source);
   bool connected() const {
     auto s = state_.load(std::memory_order_acquire);
-    return s == conn_state::open || s == conn_state::peer_closed;
+    return s == conn_state::open || s == conn_state::peer_closed || s == conn_state::upgrading;
   }
   size_t pending_output() const { return pending_output_.load(std::memory_order_relaxed); }
   std::any& context() { return context_; }
   fastnet::frame_kind frame_kind() const { return frame_kind_; }
   void set_codec(std::unique_ptr<codec> next);
   void set_protocol(std::unique_ptr<protocol> next);
+  void upgrade_transport(std::unique_ptr<transport> next);
   codec& current_codec() const { return layers_.framing(); }
   const fastnet::transport& current_transport() const { return *transport_.get(); }
   fastnet::protocol* current_protocol() const { return layers_.proto(); }
@@ -136,6 +139,16 @@ class connection_impl final : public connection, private io_handler {
   /// After transport IO while handshaking: opens the connection once the
   /// transport is ready, and keeps epoll interest in step with it.
   void after_handshake_io();
+  /// The transport's handshake runs (handshaking, upgrading).
+  bool handshaking() const {
+    auto s = state();
+    return s == conn_state::handshaking || s == conn_state::upgrading;
+  }
+  /// Loop: switches to `next` (see connection::upgrade_transport).
+  void upgrade_in_loop(std::unique_ptr<transport> next);
+  /// Hands input read and not decoded (`rest`) to the new transport and
+  /// drives its handshake.
+  void start_upgraded(std::span<const std::byte> rest);
   /// Reads again on the next loop pass when the transport holds input.
   void read_buffered_later();
   /// A transport call failed with `err` (not "would block"): closes with

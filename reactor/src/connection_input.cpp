@@ -35,7 +35,7 @@ void connection_impl::handle_read() {
   iov[count++] = {spill, sizeof spill};
   ssize_t n = transport_->read(fd_.get(), iov, count);
   const int err = errno;
-  if (state() == conn_state::handshaking) {
+  if (handshaking()) {
     if (n == 0) {
       detail::log().debug("conn {} {}: the peer left during the {} handshake", id_,
                           peer_address().to_string(), transport_->name());
@@ -91,13 +91,13 @@ void connection_impl::read_buffered_later() {
 }
 
 void connection_impl::after_handshake_io() {
-  if (state() != conn_state::handshaking) return;
+  if (!handshaking()) return;
   if (transport_->ready()) enter(conn_state::open, close_reason::local_close);
   if (state() != conn_state::closed) update_interest();
 }
 
 void connection_impl::transport_failed(const char* what, int err) {
-  const bool handshaking = state() == conn_state::handshaking;
+  const bool in_handshake = handshaking();
   if (err == EPROTO) {
     detail::log().debug("conn {} {}: {} {}: {}", id_, peer_address().to_string(),
                         transport_->name(), what, transport_->failure());
@@ -105,7 +105,7 @@ void connection_impl::transport_failed(const char* what, int err) {
     detail::log().debug("conn {} {}: {}: {}", id_, peer_address().to_string(), what,
                         std::strerror(err));
   }
-  fail(handshaking     ? close_reason::handshake_failed
+  fail(in_handshake    ? close_reason::handshake_failed
        : err == EPROTO ? close_reason::protocol_error
                        : close_reason::reset);
 }
@@ -152,6 +152,11 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
     offset += r.consumed;
     completed |= r.state == decode_result::status::frame || !framing.mid_frame();
     if (r.state == decode_result::status::frame && !on_frame(r)) break;
+    if (state() == conn_state::upgrading) {
+      // The handler switched transports: the rest is the new one's.
+      start_upgraded(data.subspan(offset));
+      break;
+    }
   }
   delivering_ = false;
   if (!accepting_input()) {
@@ -273,10 +278,11 @@ void connection_impl::update_interest() {
   // the peer's FIN.
   bool wants_input =
       !eof_ &&
-      (state() == conn_state::closing || state() == conn_state::handshaking ||
+      (state() == conn_state::closing || handshaking() ||
        (paused_ == 0 && (state() == conn_state::open || state() == conn_state::half_closed)));
   if (wants_input) want |= EPOLLIN;
-  if (!output_.empty() || transport_->wants_write()) want |= EPOLLOUT;
+  // Output waits while a new transport handshakes (upgrading).
+  if ((!output_.empty() && !handshaking()) || transport_->wants_write()) want |= EPOLLOUT;
   if (want != interest_) {
     loop().modify(fd_.get(), want, this);
     interest_ = static_cast<uint8_t>(want);  // EPOLLIN | EPOLLOUT fit in a byte

@@ -32,7 +32,7 @@ void connection_impl::start() {
     return;
   }
   registered_ = true;
-  transport_->start(fd_.get());
+  transport_->start(fd_.get(), {});
   if (transport_->ready()) {
     enter(conn_state::open, close_reason::local_close);
     return;
@@ -48,7 +48,7 @@ void connection_impl::arm_handshake_deadline() {
   std::weak_ptr<connection_impl> weak = self();
   timer_ = loop().run_after(limit, [weak] {
     auto self = weak.lock();
-    if (!self || self->state() != conn_state::handshaking) return;
+    if (!self || !self->handshaking()) return;
     self->timer_ = {};
     detail::log().debug("conn {} {}: {} handshake not done in time; closing", self->id_,
                         self->peer_address().to_string(), self->transport_->name());
@@ -68,6 +68,13 @@ void connection_impl::enter(conn_state next, close_reason why) {
       return;  // the initial state only
 
     case conn_state::open:
+      if (from == conn_state::upgrading) {  // the new transport is ready
+        state_.store(conn_state::open, std::memory_order_release);
+        cancel_timer();  // the handshake deadline
+        arm_deadline();
+        update_interest();  // sends queued meanwhile go out now
+        return;
+      }
       if (from != conn_state::handshaking) return;
       state_.store(conn_state::open, std::memory_order_release);
       cancel_timer();  // the handshake deadline
@@ -75,6 +82,13 @@ void connection_impl::enter(conn_state next, close_reason why) {
       arm_deadline();
       start_layers();
       guarded([&](const connection_ptr& me) { handler_.on_connect(me); });
+      return;
+
+    case conn_state::upgrading:
+      if (from != conn_state::open) return;
+      state_.store(conn_state::upgrading, std::memory_order_release);
+      cancel_timer();  // the idle and frame deadlines; the handshake's replaces them
+      track_partial_frame(false, true);
       return;
 
     case conn_state::peer_closed: {
@@ -107,6 +121,10 @@ void connection_impl::enter(conn_state next, close_reason why) {
     }
 
     case conn_state::half_closed:
+      if (from == conn_state::upgrading) {  // as closing, above
+        fail(why);
+        return;
+      }
       if (from == conn_state::peer_closed) {
         enter(conn_state::closing, close_reason::peer_closed);  // both sides are done
         return;
@@ -118,7 +136,8 @@ void connection_impl::enter(conn_state next, close_reason why) {
 
     case conn_state::closing: {
       if (from == conn_state::failing) return;
-      if (from == conn_state::handshaking) {  // nothing of the handler's to flush
+      if (from == conn_state::handshaking || from == conn_state::upgrading) {
+        // Nothing can be flushed before the transport is ready.
         fail(why);
         return;
       }
@@ -303,6 +322,43 @@ void connection_impl::on_deadline() {
     return;
   }
   arm_deadline();
+}
+
+void connection_impl::upgrade_in_loop(std::unique_ptr<transport> next) {
+  if (state() != conn_state::open) {
+    detail::log().debug("conn {}: upgrade_transport ignored: the connection is not open", id_);
+    return;
+  }
+  // What was sent before goes out over the old transport, and all of it:
+  // the peer must read it in the clear before the new transport's bytes.
+  if (!output_.empty()) handle_write();
+  if (state() != conn_state::open) return;  // the write failed
+  if (!output_.empty()) {
+    detail::log().warn(
+        "conn {} {}: {} bytes still unsent at upgrade_transport (the peer does not "
+        "read); closing",
+        id_, peer_address().to_string(), output_.size());
+    fail(close_reason::handshake_failed);
+    return;
+  }
+  transport_.reset(std::move(next));
+  enter(conn_state::upgrading, close_reason::local_close);
+  // Inside on_message the decode loop hands over the rest of its input
+  // when the handler returns; otherwise the rest is what input_ holds.
+  if (!delivering_) start_upgraded(input_.linearize());
+}
+
+void connection_impl::start_upgraded(std::span<const std::byte> rest) {
+  transport_->start(fd_.get(), rest);  // takes a copy: `rest` may be input_ itself
+  input_.clear();
+  arm_handshake_deadline();
+  after_handshake_io();
+  // `rest` may hold a whole handshake message that the socket will not
+  // announce again: read once without waiting for it.
+  if (!rest.empty())
+    loop().defer([self = self()] {
+      if (self->handshaking()) self->handle_read();
+    });
 }
 
 }  // namespace fastnet::detail

@@ -47,7 +47,7 @@ bool connection_impl::write_reply(std::span<const std::byte> bytes) {
 
 bool connection_impl::write_pieces(std::span<const iovec> pieces, size_t total) {
   size_t written = 0;
-  if (output_.empty()) {
+  if (output_.empty() && !handshaking()) {
     // Nothing queued: try the socket first and buffer only the rest.
     ssize_t n = transport_->write(fd_.get(), pieces.data(), pieces.size());
     if (n < 0 && !would_block(errno)) {
@@ -85,14 +85,15 @@ bool connection_impl::write_pieces(std::span<const iovec> pieces, size_t total) 
 }
 
 void connection_impl::handle_write() {
-  if (output_.empty()) {
-    // Nothing of ours: the transport's own bytes (a handshake) may wait.
+  if (output_.empty() || handshaking()) {
+    // Nothing of ours (or ours must wait): the transport's own bytes (a
+    // handshake) may wait.
     if (transport_->wants_write() && transport_->write(fd_.get(), nullptr, 0) < 0 &&
         !would_block(errno)) {
       transport_failed("write", errno);
       return;
     }
-    if (state() == conn_state::handshaking)
+    if (handshaking())
       after_handshake_io();
     else
       update_interest();

@@ -45,6 +45,12 @@ class transport_ref {
     if ((bits_ & owned_bit) != 0) std::unique_ptr<transport> owned(get());
   }
 
+  /// Switches to `next` (null: the shared tcp_transport), freeing an owned one.
+  void reset(std::unique_ptr<transport> next) noexcept {
+    transport_ref fresh(std::move(next));
+    std::swap(bits_, fresh.bits_);
+  }
+
   transport* get() const noexcept { return reinterpret_cast<transport*>(bits_ & ~owned_bit); }
   transport* operator->() const noexcept { return get(); }
 

@@ -165,6 +165,16 @@ class connection : public std::enable_shared_from_this<connection> {
   /// The protocol in use (for its state: a WebSocket handshake's request,
   /// a selected subprotocol); null when there is none. Loop thread only.
   fastnet::protocol* current_protocol() const;
+  /// Switches the live connection to transport `next` (STARTTLS: a TLS
+  /// transport from fastnet::tls::context::make_transport()), in call
+  /// order with sends from the same thread: what was sent before goes out
+  /// over the old transport first, input not yet decoded goes to the new
+  /// one (it is the peer's handshake), and sends made afterwards wait for
+  /// the new transport's handshake and go out over it. If the old output
+  /// cannot be written at once (the peer does not read), or the handshake
+  /// fails or passes its deadline, the connection closes with
+  /// close_reason::handshake_failed. Any thread.
+  void upgrade_transport(std::unique_ptr<fastnet::transport> next);
   /// The transport under the buffers (plain TCP, or TLS: see
   /// fastnet::tls::info). Loop thread only.
   const fastnet::transport& current_transport() const;

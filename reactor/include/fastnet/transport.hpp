@@ -6,8 +6,10 @@
 #include <sys/uio.h>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 namespace fastnet {
@@ -31,9 +33,16 @@ namespace fastnet {
 class transport {
  public:
   virtual ~transport() = default;
-  /// The connection starts on its loop with socket `fd` (a client sends its
-  /// hello here). Default: nothing.
-  virtual void start(int fd) { (void)fd; }
+  /// The transport takes over socket `fd`: when the connection starts, or
+  /// when connection::upgrade_transport() switches to it on a live
+  /// connection. `already_read` is input the connection read from the
+  /// socket and did not use (a peer's ClientHello sent right behind its
+  /// STARTTLS): the transport reads it before the socket. A client sends
+  /// its hello here. Default: nothing.
+  virtual void start(int fd, std::span<const std::byte> already_read) {
+    (void)fd;
+    (void)already_read;
+  }
   /// Reads into `count` buffers, filling them in order.
   virtual ssize_t read(int fd, const iovec* iov, int count) = 0;
   /// Writes `count` buffers in order; may write part of them. A call with

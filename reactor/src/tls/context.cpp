@@ -264,6 +264,10 @@ transport_factory context::transports() {
   return [p = impl_] { return std::make_unique<tls_transport>(p); };
 }
 
+std::unique_ptr<transport> context::make_transport() {
+  return std::make_unique<tls_transport>(impl_);
+}
+
 void context::reload() {
   impl_->replace(build_ctx(impl_->config, *impl_));
 }

@@ -2,13 +2,15 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace fastnet::tls {
 namespace {
 
-int fd_of(BIO* b) {
-  return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+socket_bio_state& state_of(BIO* b) {
+  return *static_cast<socket_bio_state*>(BIO_get_data(b));
 }
 
 bool retryable(int err) {
@@ -17,14 +19,22 @@ bool retryable(int err) {
 
 int bio_write(BIO* b, const char* data, int len) {
   BIO_clear_retry_flags(b);
-  ssize_t n = ::send(fd_of(b), data, static_cast<size_t>(len), MSG_NOSIGNAL);
+  ssize_t n = ::send(state_of(b).fd, data, static_cast<size_t>(len), MSG_NOSIGNAL);
   if (n < 0 && retryable(errno)) BIO_set_retry_write(b);
   return static_cast<int>(n);
 }
 
 int bio_read(BIO* b, char* data, int len) {
   BIO_clear_retry_flags(b);
-  ssize_t n = ::recv(fd_of(b), data, static_cast<size_t>(len), 0);
+  socket_bio_state& s = state_of(b);
+  if (s.at < s.pending.size()) {  // what the connection read before us comes first
+    const size_t n = std::min(static_cast<size_t>(len), s.pending.size() - s.at);
+    std::memcpy(data, s.pending.data() + s.at, n);
+    s.at += n;
+    if (s.at == s.pending.size()) s.pending = {};
+    return static_cast<int>(n);
+  }
+  ssize_t n = ::recv(s.fd, data, static_cast<size_t>(len), 0);
   if (n < 0 && retryable(errno)) BIO_set_retry_read(b);
   return static_cast<int>(n);
 }
@@ -48,10 +58,10 @@ BIO_METHOD* make_socket_bio_method() {
   return m;
 }
 
-BIO* new_socket_bio(const BIO_METHOD* method, int fd) {
+BIO* new_socket_bio(const BIO_METHOD* method, socket_bio_state& state) {
   BIO* b = BIO_new(method);
   if (b == nullptr) return nullptr;
-  BIO_set_data(b, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+  BIO_set_data(b, &state);
   BIO_set_init(b, 1);
   return b;
 }

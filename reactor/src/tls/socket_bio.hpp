@@ -4,10 +4,21 @@
 
 #include <openssl/bio.h>
 
+#include <cstddef>
+#include <string>
+
 namespace fastnet::tls {
 
+/// What a socket BIO reads from and writes to: the socket, and before it
+/// the bytes the connection had already read (`pending`, from `at` on).
+struct socket_bio_state {
+  int fd = -1;
+  std::string pending;
+  size_t at = 0;
+};
+
 /// A BIO method reading with recv() and writing with send(MSG_NOSIGNAL) on
-/// the descriptor set with BIO_set_fd-like set_socket_bio_fd(). OpenSSL's
+/// a socket_bio_state's socket. OpenSSL's
 /// own socket BIO writes with write(), which raises SIGPIPE on a closed
 /// peer; a library must not change a process's signal dispositions, and
 /// fastnet's plain TCP path uses MSG_NOSIGNAL for the same reason. There is
@@ -16,7 +27,7 @@ namespace fastnet::tls {
 /// Returns null if OpenSSL cannot make one. Any thread.
 BIO_METHOD* make_socket_bio_method();
 
-/// A BIO of `method` on socket `fd` (not owned). Null on failure.
-BIO* new_socket_bio(const BIO_METHOD* method, int fd);
+/// A BIO of `method` on `state`, which must outlive it. Null on failure.
+BIO* new_socket_bio(const BIO_METHOD* method, socket_bio_state& state);
 
 }  // namespace fastnet::tls

@@ -35,11 +35,14 @@ std::chrono::milliseconds tls_transport::handshake_timeout() const {
   return ctx_->common().handshake_timeout;
 }
 
-void tls_transport::start(int fd) {
+void tls_transport::start(int fd, std::span<const std::byte> already_read) {
+  bio_state_.fd = fd;
+  bio_state_.pending.assign(reinterpret_cast<const char*>(already_read.data()),
+                            already_read.size());
   SSL_CTX* ctx = ctx_->acquire();
   ssl_.reset(SSL_new(ctx));
   SSL_CTX_free(ctx);  // the SSL holds its own reference
-  BIO* bio = ssl_ ? new_socket_bio(ctx_->bio.get(), fd) : nullptr;
+  BIO* bio = ssl_ ? new_socket_bio(ctx_->bio.get(), bio_state_) : nullptr;
   if (!bio) {
     phase_ = phase::failed;
     failure_ = openssl_errors("cannot make a TLS session");
@@ -81,6 +84,9 @@ int tls_transport::failed_call(int ret, const char* what) {
   if ((err == SSL_ERROR_SYSCALL && code == 0) ||
       (err == SSL_ERROR_SSL && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
     ERR_clear_error();
+    // After our close_notify the stream is complete whatever the peer
+    // does: its plain FIN is the answer (RFC 8446 6.1 lets it skip its own).
+    if ((SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) != 0) return 0;
     if (phase_ == phase::handshaking) {
       phase_ = phase::failed;
       failure_ = std::string(what) + ": the peer left during the handshake";
@@ -229,7 +235,8 @@ void tls_transport::shutdown_write(int fd) {
 }
 
 bool tls_transport::has_buffered_input() const {
-  return phase_ == phase::open && SSL_has_pending(ssl_.get()) == 1;
+  return phase_ == phase::open &&
+         (SSL_has_pending(ssl_.get()) == 1 || bio_state_.at < bio_state_.pending.size());
 }
 
 }  // namespace fastnet::tls

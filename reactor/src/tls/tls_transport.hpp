@@ -8,6 +8,7 @@
 
 #include "context_impl.hpp"
 #include "fastnet/transport.hpp"
+#include "socket_bio.hpp"
 
 namespace fastnet::tls {
 
@@ -27,7 +28,7 @@ class tls_transport final : public transport {
   /// server stopped) counts as a failed one.
   ~tls_transport() override;
 
-  void start(int fd) override;
+  void start(int fd, std::span<const std::byte> already_read) override;
   ssize_t read(int fd, const iovec* iov, int count) override;
   ssize_t write(int fd, const iovec* iov, size_t count) override;
   void shutdown_write(int fd) override;
@@ -52,6 +53,7 @@ class tls_transport final : public transport {
   int failed_call(int ret, const char* what);
 
   std::shared_ptr<context::impl> ctx_;
+  socket_bio_state bio_state_;  // before ssl_: its BIO points here
   std::unique_ptr<SSL, ssl_free> ssl_;
   std::string failure_;
   phase phase_ = phase::handshaking;

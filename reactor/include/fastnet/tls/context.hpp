@@ -96,6 +96,9 @@ class context {
   /// The factory for tcp_server_options::transport or
   /// tcp_client_options::transport: one TLS transport per connection.
   transport_factory transports();
+  /// One TLS transport, for STARTTLS: conn->upgrade_transport(ctx->make_transport())
+  /// once the plaintext protocol has agreed to it.
+  std::unique_ptr<transport> make_transport();
 
   /// Reads the certificate, key and CA files again and builds a new
   /// SSL_CTX: connections made from now on use it, open ones keep theirs.
