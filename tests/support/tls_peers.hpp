@@ -1,0 +1,149 @@
+// Test support for the TLS tests: the certificates scripts/make_test_certs.sh
+// makes (in FASTNET_TLS_CERTS, a CTest fixture), configurations using them,
+// Python's ssl module as a TLS client process, and a bounded poll for
+// counters that have no notification.
+#pragma once
+
+#include <fastnet/socket_address.hpp>
+#include <fastnet/tls/context.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "subprocess.hpp"
+
+#ifndef FASTNET_TLS_CERTS
+#error "FASTNET_TLS_CERTS must name the directory scripts/make_test_certs.sh writes"
+#endif
+
+namespace fastnet::test {
+
+/// A file made by scripts/make_test_certs.sh. Outside ctest (no fixture) the
+/// script is run here, once; it does nothing when the files are up to date.
+inline std::string cert(const std::string& name) {
+  static const std::string dir = [] {
+    std::string d = FASTNET_TLS_CERTS;
+#ifdef FASTNET_MAKE_TEST_CERTS
+    if (::access((d + "/ca.pem").c_str(), R_OK) != 0) {
+      auto r = run_program({FASTNET_MAKE_TEST_CERTS, d}, std::chrono::seconds(60));
+      if (r.exit_code != 0) throw std::runtime_error("make_test_certs.sh failed: " + r.err);
+    }
+#endif
+    return d;
+  }();
+  return dir + "/" + name;
+}
+
+/// Python's ssl module as a TLS client, key=value arguments:
+///   port, ca (trusted CAs), host (server_hostname, default localhost),
+///   cert + key (a client certificate), alpn (comma-separated offer),
+///   size (bytes sent in one sendall, then read back and compared; default 16),
+///   recv (instead of the echo: read this many bytes, expected to be
+///   byte i = i % 251, as pattern() makes), tls12 (=1: offer TLS 1.2 at most),
+///   end: notify (default: unwrap, i.e. close_notify and wait for the
+///   server's), eof (read once more: a clean EOF needs the server's
+///   close_notify; with answer=1, then send ours), drop (close the socket
+///   without close_notify).
+/// Prints "handshake ok VERSION ALPN CIPHER" or "handshake failed ERROR",
+/// then "echo ok N" / "echo mismatch N" / "echo failed ERROR" (with recv:
+/// "recv ok N" ...), then the end's outcome. Exits 0 unless the script
+/// itself broke.
+constexpr const char* py_client = R"PY(
+import random, socket, ssl, sys
+a = dict(x.split('=', 1) for x in sys.argv[1:])
+ctx = ssl.create_default_context(cafile=a['ca'])
+if 'cert' in a: ctx.load_cert_chain(a['cert'], a['key'])
+if 'alpn' in a: ctx.set_alpn_protocols(a['alpn'].split(','))
+if a.get('tls12') == '1': ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+raw = socket.create_connection(('127.0.0.1', int(a['port'])), timeout=10)
+try:
+    s = ctx.wrap_socket(raw, server_hostname=a.get('host', 'localhost'),
+                        suppress_ragged_eofs=False)
+except Exception as e:
+    print('handshake failed', repr(e)); sys.exit(0)
+print('handshake ok', s.version(), s.selected_alpn_protocol(), s.cipher()[0], flush=True)
+n = int(a.get('size', '16'))
+data = random.Random(n).randbytes(n)
+what = 'recv' if 'recv' in a else 'echo'
+want = bytes(i % 251 for i in range(int(a['recv']))) if 'recv' in a else data
+got = b''
+try:
+    s.sendall(data)
+    while len(got) < len(want):
+        d = s.recv(1 << 20)
+        if not d: break
+        got += d
+except Exception as e:
+    print(what, 'failed', repr(e)); sys.exit(0)
+print(what, 'ok' if got == want else 'mismatch', len(got), flush=True)
+end = a.get('end', 'notify')
+if end == 'eof':
+    try: print('eof clean' if s.recv(1) == b'' else 'eof data')
+    except ssl.SSLEOFError: print('eof ragged')
+    except Exception as e: print('eof error', repr(e))
+    if a.get('answer') == '1':
+        try: s.unwrap(); print('answered')
+        except Exception as e: print('answer failed', repr(e))
+elif end == 'drop':
+    socket.socket(fileno=s.detach()).close()
+    print('dropped')
+else:
+    try: s.unwrap(); print('unwrap ok')
+    except Exception as e: print('unwrap failed', repr(e))
+)PY";
+
+inline run_result python_client(const socket_address& server, std::vector<std::string> args) {
+  std::vector<std::string> argv{"python3", "-c", py_client, "port=" + std::to_string(server.port()),
+                                "ca=" + cert("ca.pem")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(std::move(argv), std::chrono::seconds(30));
+}
+
+/// Catch2 context for a run_result: exit code, stdout, stderr (include
+/// catch.hpp first).
+#define INFO_RUN(r)                                                                         \
+  INFO("exit " << ((r).exit_code ? std::to_string(*(r).exit_code) : std::string("timeout")) \
+               << "\nstdout:\n"                                                             \
+               << (r).out << "stderr:\n"                                                    \
+               << (r).err)
+
+/// Waits until `done()` holds, checking every 2 ms (for counters that have
+/// no notification, such as handshake_failures()); false at the timeout.
+template <class Pred>
+bool eventually(Pred done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+/// `n` bytes, byte i = i % 251: what the Python client's recv= expects.
+inline std::string pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>(i % 251);
+  return s;
+}
+
+inline tls::server_config server_config() {
+  tls::server_config c;
+  c.cert_file = cert("server.pem");
+  c.key_file = cert("server.key");
+  return c;
+}
+
+inline tls::client_config client_config() {
+  tls::client_config c;
+  c.ca_file = cert("ca.pem");
+  c.server_name = "localhost";
+  return c;
+}
+
+}  // namespace fastnet::test
