@@ -32,10 +32,9 @@ struct tls_flags {
         ->needs(a);
   }
 
-  /// The server's transport: TLS when a certificate was given, else plain
-  /// TCP (an empty factory). Prints why and returns false when the files
-  /// cannot be used.
-  bool make(fastnet::transport_factory& out) const {
+  /// The server's TLS context, or null when no certificate was given
+  /// (plain TCP). Prints why and returns false when the files cannot be used.
+  bool make(std::shared_ptr<fastnet::tls::context>& out) const {
     if (cert.empty()) return true;
     fastnet::tls::server_config cfg;
     cfg.cert_file = cert;
@@ -44,11 +43,20 @@ struct tls_flags {
     cfg.verify_client =
         verify_client ? fastnet::tls::client_auth::required : fastnet::tls::client_auth::none;
     try {
-      out = fastnet::tls::context::server(cfg)->transports();
+      out = fastnet::tls::context::server(cfg);
     } catch (const fastnet::tls::config_error& e) {
       std::cerr << e.what() << "\n";
       return false;
     }
+    return true;
+  }
+
+  /// The server's transport: TLS when a certificate was given, else plain
+  /// TCP (an empty factory). Returns false as make(context) does.
+  bool make(fastnet::transport_factory& out) const {
+    std::shared_ptr<fastnet::tls::context> ctx;
+    if (!make(ctx)) return false;
+    if (ctx) out = ctx->transports();
     return true;
   }
 };

@@ -98,6 +98,9 @@ class connection : public std::enable_shared_from_this<connection> {
   }
   /// Sends a string it takes over, avoiding the copy when called off the loop.
   bool send(std::string&& payload);
+  /// A string literal or C string (which would otherwise match both
+  /// overloads above).
+  bool send(const char* payload) { return send(std::string_view(payload)); }
   /// Sends several frames in order as one command (one queue entry and one
   /// wake when called off the loop). Returns false as send() does.
   bool send_all(std::vector<std::string>&& frames);

@@ -1,0 +1,107 @@
+// starttls_server — a tiny SMTP-like line protocol that turns TLS on in the
+// middle of a connection (STARTTLS), as mail and chat protocols do.
+//
+//   starttls_server --port 2525 --tls-cert FILE --tls-key FILE [--host 127.0.0.1]
+//
+// Lines (each answered with one line; the line codec adds the newline):
+//   HELO name    250 hello name
+//   STARTTLS     220 go ahead   — then the client starts its TLS handshake on
+//                the same connection (454 if TLS is already on, or not set up)
+//   SECURE?      250 plain / 250 TLSv1.3 TLS_AES_256_GCM_SHA384
+//   QUIT         221 bye, and the connection closes
+// Try it: `openssl s_client -starttls smtp` speaks real SMTP, so use the
+// Python in tests/starttls_test.cpp, or type HELO and STARTTLS into `nc` to
+// see the plaintext half. Stops on SIGINT or SIGTERM.
+#include <fastnet/fastnet.hpp>
+#include <fastnet/tls/context.hpp>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "tls_flags.hpp"
+
+namespace {
+
+class starttls_handler final : public fastnet::tcp_handler {
+ public:
+  explicit starttls_handler(std::shared_ptr<fastnet::tls::context> tls) : tls_(std::move(tls)) {}
+
+  void on_connect(const fastnet::connection_ptr& c) override { c->send("220 fastnet ready"); }
+
+  void on_message(const fastnet::connection_ptr& c, std::span<const std::byte> frame) override {
+    const std::string_view line(reinterpret_cast<const char*>(frame.data()), frame.size());
+    const auto session = fastnet::tls::info(*c);
+    if (line.starts_with("HELO ")) {
+      c->send("250 hello " + std::string(line.substr(5)));
+    } else if (line == "STARTTLS") {
+      if (!tls_ || session) {
+        c->send("454 TLS not available");
+        return;
+      }
+      // The answer goes out in the clear, then TLS takes over the socket:
+      // the client's handshake may already be behind this line.
+      c->send("220 go ahead");
+      c->upgrade_transport(tls_->make_transport());
+    } else if (line == "SECURE?") {
+      c->send(session ? "250 " + session->version + " " + session->cipher
+                      : std::string("250 plain"));
+    } else if (line == "QUIT") {
+      c->send("221 bye");
+      c->close();
+    } else {
+      c->send("500 unknown command");
+    }
+  }
+
+ private:
+  std::shared_ptr<fastnet::tls::context> tls_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fastnet STARTTLS example"};
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  app.add_option("--host", host, "address to listen on")->capture_default_str();
+  app.add_option("--port", port, "port to listen on")->required();
+  tls_flags tls;
+  tls.add_to(app);
+  CLI11_PARSE(app, argc, argv);
+  std::shared_ptr<fastnet::tls::context> ctx;
+  if (!tls.make(ctx)) return 2;
+  auto addr = fastnet::socket_address::ip(host, port);
+  if (!addr) {
+    std::cerr << "bad address: " << host << "\n";
+    return 2;
+  }
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  fastnet::tcp_server_options opts;
+  opts.address = *addr;
+  opts.loops = 1;
+  opts.codec = *fastnet::make_codec_factory("line", 1024);
+  starttls_handler handler(ctx);
+  fastnet::tcp_server server(opts, handler);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "starttls_server: " << e.what() << "\n";
+    return 1;
+  }
+  std::printf("starttls_server listening on %s (STARTTLS %s)\n",
+              server.local_address().to_string().c_str(), ctx ? "on" : "off: no --tls-cert");
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  server.stop();
+  return 0;
+}
