@@ -9,11 +9,10 @@
 //                the same connection (454 if TLS is already on, or not set up)
 //   SECURE?      250 plain / 250 TLSv1.3 TLS_AES_256_GCM_SHA384
 //   QUIT         221 bye, and the connection closes
-// Try it: `openssl s_client -starttls smtp` speaks real SMTP, so use the
-// Python in tests/starttls_test.cpp, or type HELO and STARTTLS into `nc` to
-// see the plaintext half. Stops on SIGINT or SIGTERM.
+// The protocol is in starttls_session.hpp, shared with tests/starttls_test.cpp
+// (whose Python clients show both halves; `nc` shows the plaintext one).
+// Stops on SIGINT or SIGTERM.
 #include <fastnet/fastnet.hpp>
-#include <fastnet/tls/context.hpp>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -21,46 +20,8 @@
 #include <iostream>
 #include <string>
 
+#include "starttls_session.hpp"
 #include "tls_flags.hpp"
-
-namespace {
-
-class starttls_handler final : public fastnet::tcp_handler {
- public:
-  explicit starttls_handler(std::shared_ptr<fastnet::tls::context> tls) : tls_(std::move(tls)) {}
-
-  void on_connect(const fastnet::connection_ptr& c) override { c->send("220 fastnet ready"); }
-
-  void on_message(const fastnet::connection_ptr& c, std::span<const std::byte> frame) override {
-    const std::string_view line(reinterpret_cast<const char*>(frame.data()), frame.size());
-    const auto session = fastnet::tls::info(*c);
-    if (line.starts_with("HELO ")) {
-      c->send("250 hello " + std::string(line.substr(5)));
-    } else if (line == "STARTTLS") {
-      if (!tls_ || session) {
-        c->send("454 TLS not available");
-        return;
-      }
-      // The answer goes out in the clear, then TLS takes over the socket:
-      // the client's handshake may already be behind this line.
-      c->send("220 go ahead");
-      c->upgrade_transport(tls_->make_transport());
-    } else if (line == "SECURE?") {
-      c->send(session ? "250 " + session->version + " " + session->cipher
-                      : std::string("250 plain"));
-    } else if (line == "QUIT") {
-      c->send("221 bye");
-      c->close();
-    } else {
-      c->send("500 unknown command");
-    }
-  }
-
- private:
-  std::shared_ptr<fastnet::tls::context> tls_;
-};
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"fastnet STARTTLS example"};
@@ -89,7 +50,7 @@ int main(int argc, char** argv) {
   opts.address = *addr;
   opts.loops = 1;
   opts.codec = *fastnet::make_codec_factory("line", 1024);
-  starttls_handler handler(ctx);
+  starttls::session_handler handler(ctx);
   fastnet::tcp_server server(opts, handler);
   try {
     server.start();
