@@ -1,10 +1,12 @@
 #include "fastnet/socket_address.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 
 #include <charconv>
 #include <cstring>
+#include <memory>
 
 namespace fastnet {
 
@@ -34,6 +36,26 @@ std::optional<socket_address> socket_address::ip(std::string_view host, uint16_t
     return a;
   }
   return std::nullopt;
+}
+
+std::optional<socket_address> socket_address::resolve(std::string_view host, uint16_t port) {
+  if (auto literal = ip(host, port)) return literal;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string name(host);
+  if (getaddrinfo(name.c_str(), nullptr, &hints, &found) != 0 || found == nullptr)
+    return std::nullopt;
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, freeaddrinfo);
+  socket_address a(found->ai_addr, found->ai_addrlen);
+  if (a.family() == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&a.storage_)->sin_port = htons(port);
+  else if (a.family() == AF_INET6)
+    reinterpret_cast<sockaddr_in6*>(&a.storage_)->sin6_port = htons(port);
+  else
+    return std::nullopt;
+  return a;
 }
 
 std::optional<socket_address> socket_address::unix_path(std::string_view path) {

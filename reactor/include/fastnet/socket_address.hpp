@@ -28,6 +28,12 @@ class socket_address {
   /// IPv4 or IPv6 literal host plus port, e.g. ip("127.0.0.1", 9000).
   static std::optional<socket_address> ip(std::string_view host, uint16_t port);
 
+  /// `host` (a literal, or a name looked up with getaddrinfo: the first
+  /// address it gives) plus port. Blocks while the name is looked up: call
+  /// it before connecting, never on a loop thread. Nullopt when the name
+  /// does not resolve.
+  static std::optional<socket_address> resolve(std::string_view host, uint16_t port);
+
   /// A Unix domain socket path (at most 107 bytes).
   static std::optional<socket_address> unix_path(std::string_view path);
 

@@ -7,4 +7,5 @@
 #include "fastnet/ws/handshake.hpp"
 #include "fastnet/ws/layers.hpp"
 #include "fastnet/ws/server_protocol.hpp"
+#include "fastnet/ws/url.hpp"
 #include "fastnet/ws/utf8_validator.hpp"
