@@ -11,30 +11,13 @@
 #include <future>
 #include <thread>
 
+#include "support/loop_thread.hpp"
 #include "support/test_socket.hpp"
 
 using namespace fastnet;
 using namespace fastnet::test;
 
 namespace {
-
-/// An event loop running on a thread of its own; quits and joins on destruction.
-/// Declare it after the handlers its connections call and before the clients.
-class loop_thread {
- public:
-  loop_thread() : thread_([this] { loop.run(); }) {}
-  ~loop_thread() {
-    loop.quit();
-    thread_.join();
-  }
-  loop_thread(const loop_thread&) = delete;
-  loop_thread& operator=(const loop_thread&) = delete;
-
-  event_loop loop;
-
- private:
-  std::thread thread_;
-};
 
 /// Client callbacks, recorded; sends `greeting` on every connect.
 class client_recorder final : public tcp_handler {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../examples/starttls_session.hpp"
+#include "support/loop_thread.hpp"
 #include "support/test_socket.hpp"
 #include "support/tls_peers.hpp"
 
@@ -212,14 +213,13 @@ TEST_CASE("STARTTLS from the client side: sends made right after upgrade_transpo
 
   auto client_ctx = tls::context::client(client_config());
   starttls_client handler(client_ctx);
-  event_loop loop;
-  std::thread runner([&] { loop.run(); });
   {
+    loop_thread lt;
     tcp_client_options copts;
     copts.address = server.local_address();
     copts.max_attempts = 1;
     copts.codec = *make_codec_factory("line", 1024);
-    tcp_client client(loop, copts, handler);
+    tcp_client client(lt.loop, copts, handler);
     client.connect();
     REQUIRE(handler.closes.wait_for_at_least(1));  // after "221 bye"
     CHECK(handler.secure_answer == "250 TLSv1.3 TLS_AES_256_GCM_SHA384");
@@ -227,8 +227,6 @@ TEST_CASE("STARTTLS from the client side: sends made right after upgrade_transpo
     CHECK(handler.session->peer_subject.find("localhost") != std::string::npos);
     CHECK(handler.reason == close_reason::peer_closed);
   }
-  loop.quit();
-  runner.join();
   CHECK(client_ctx->handshake_failures() == 0);
   CHECK(server_ctx->handshake_failures() == 0);
 }

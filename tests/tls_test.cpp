@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/loop_thread.hpp"
 #include "support/test_socket.hpp"
 #include "support/tls_peers.hpp"
 
@@ -105,20 +106,6 @@ class tls_echo final : public tcp_handler {
 
 /// An event loop on a thread of its own, for clients. Declare it after the
 /// handlers and before the clients.
-class loop_thread {
- public:
-  loop_thread() : thread_([this] { loop.run(); }) {}
-  ~loop_thread() {
-    loop.quit();
-    thread_.join();
-  }
-  loop_thread(const loop_thread&) = delete;
-  loop_thread& operator=(const loop_thread&) = delete;
-  event_loop loop;
-
- private:
-  std::thread thread_;
-};
 
 /// Client side: sends `rounds` messages of 64 B one at a time, each after
 /// the previous one came back whole; records tls::info() at on_connect.

@@ -8,6 +8,7 @@
 
 #include <mutex>
 
+#include "support/loop_thread.hpp"
 #include "support/test_socket.hpp"
 
 using namespace fastnet;
@@ -62,19 +63,6 @@ class client_side final : public tcp_handler {
   std::string protocol;
   close_reason reason{};
   waitable_counter events, closes;
-};
-
-class loop_thread {
- public:
-  loop_thread() : thread_([this] { loop.run(); }) {}
-  ~loop_thread() {
-    loop.quit();
-    thread_.join();
-  }
-  event_loop loop;
-
- private:
-  std::thread thread_;
 };
 
 }  // namespace

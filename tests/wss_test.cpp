@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/loop_thread.hpp"
 #include "support/test_socket.hpp"
 #include "support/tls_peers.hpp"
 
@@ -129,19 +130,9 @@ TEST_CASE("the WebSocket client reaches a wss:// URL and verifies it", "[tls][ws
   copts.transport = client_ctx->transports();
 
   wss_client handler;
-  event_loop loop;
-  std::thread runner([&] { loop.run(); });
-  struct stop_loop {  // also when a REQUIRE leaves early
-    event_loop& loop;
-    std::thread& runner;
-    ~stop_loop() {
-      loop.quit();
-      runner.join();
-    }
-  };
   {
-    stop_loop stopper{loop, runner};
-    tcp_client client(loop, copts, handler);
+    loop_thread lt;
+    tcp_client client(lt.loop, copts, handler);
     client.connect();
     if (right_name) {
       REQUIRE(handler.closes.wait_for_at_least(1));
