@@ -17,6 +17,17 @@ status=0
 for t in $targets; do
   corpus="$build/corpus/$t"
   mkdir -p "$corpus"
+  if [[ $t == fuzz_tls_server && -z $(ls -A "$corpus") ]]; then
+    # A real ClientHello (Python's ssl through memory) to start from: random
+    # bytes alone seldom get past the record layer.
+    python3 -c 'import ssl,sys
+c=ssl.create_default_context(); c.check_hostname=False; c.verify_mode=ssl.CERT_NONE
+c.set_alpn_protocols(["fastnet/1"]); i,o=ssl.MemoryBIO(),ssl.MemoryBIO()
+t=c.wrap_bio(i,o,server_hostname="localhost")
+try: t.do_handshake()
+except ssl.SSLWantReadError: pass
+sys.stdout.buffer.write(o.read())' >"$corpus/client_hello"
+  fi
   echo "fuzz: $t for ${seconds}s"
   # Crash inputs land in $build/crashes; the log is kept and shown on failure.
   mkdir -p "$build/crashes"
