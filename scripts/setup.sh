@@ -6,9 +6,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 
 # python3-websockets and node (the npm ws package) are the independent
 # WebSocket peers of the interop tests (ctest label "interop"); chromium is
-# their browser (headless, driven by npm playwright-core).
+# their browser (headless, driven by npm playwright-core). The openssl CLI
+# makes the TLS tests' throwaway certificates and is, with Python's ssl
+# module, their independent TLS peer (s_client, s_server).
 packages=(g++ cmake make libcaf-dev libspdlog-dev catch2 libconcurrentqueue-dev
-  libcli11-dev libssl-dev python3-websockets chromium)
+  libcli11-dev libssl-dev openssl python3 python3-websockets chromium)
 # Checked as commands, not packages: a node from another source (which
 # bundles npm) serves as well, and Debian's npm package would conflict with it.
 command -v node >/dev/null || packages+=(nodejs)
