@@ -780,6 +780,49 @@ TEST_CASE("stop() with a handshake in progress neither hangs nor leaks", "[tls][
   CHECK(handler.closes.value() == 0);
 }
 
+TEST_CASE("a server picks its certificate by the name the client sends (SNI)", "[tls][sni]") {
+  auto cfg = server_config();
+  cfg.by_name = {{"other.test", cert("other.pem"), cert("other.key"), "", ""},
+                 {"*.wild.test", cert("other.pem"), cert("other.key"), "", ""}};
+  auto ctx = tls::context::server(cfg);
+  tls_echo handler;
+  tcp_server server(tls_server(ctx), handler);
+  server.start();
+  // Verifies the chain against `ca` only (the names in the certificates are
+  // localhost's): which CA verifies shows which certificate was served.
+  constexpr const char* probe = R"PY(
+import socket, ssl, sys
+port, ca, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.check_hostname = False; c.load_verify_locations(ca)
+with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
+    try:
+        with c.wrap_socket(s, server_hostname=None if name == '-' else name) as t:
+            t.sendall(b'x'); print('verified', t.recv(1).decode())
+    except ssl.SSLError as e:
+        print('refused', e.reason)
+)PY";
+  struct probe_case {
+    const char* name;
+    const char* ca;
+    const char* expect;
+  };
+  auto p = GENERATE(probe_case{"other.test", "other_ca.pem", "verified x"},
+                    probe_case{"OTHER.test", "other_ca.pem", "verified x"},
+                    probe_case{"a.wild.test", "other_ca.pem", "verified x"},
+                    probe_case{"wild.test", "ca.pem", "verified x"},      // not under the *
+                    probe_case{"a.b.wild.test", "ca.pem", "verified x"},  // one label only
+                    probe_case{"localhost", "ca.pem", "verified x"},
+                    probe_case{"-", "ca.pem", "verified x"},  // no SNI: the default
+                    probe_case{"other.test", "ca.pem", "refused CERTIFICATE_VERIFY_FAILED"});
+  INFO("SNI " << p.name << ", trusting " << p.ca);
+  auto r = run_program(
+      {"python3", "-c", probe, std::to_string(server.local_address().port()), cert(p.ca), p.name},
+      std::chrono::seconds(30));
+  INFO_RUN(r);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains(p.expect));
+}
+
 TEST_CASE("tls::info is nullopt on a plain TCP connection", "[tls]") {
   tls_echo handler;
   tcp_server_options o;

@@ -4,6 +4,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <utility>
 
@@ -53,6 +55,14 @@ int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, cons
                             inlen) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_NOACK;
   *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// A server with by_name certificates picks one by the client's SNI.
+int on_server_name(SSL* ssl, int* alert, void* arg) {
+  (void)alert;
+  if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name))
+    static_cast<context::impl*>(arg)->pick_certificate(ssl, name);
   return SSL_TLSEXT_ERR_OK;
 }
 
@@ -129,10 +139,40 @@ SSL_CTX* context::impl::acquire() {
   return ctx_.get();
 }
 
-void context::impl::replace(ssl_ctx_ptr next) {
+void context::impl::replace(ssl_ctx_ptr next, std::vector<ssl_ctx_ptr> named) {
   std::lock_guard lock(mutex_);
   ctx_ = std::move(next);
+  named_ = std::move(named);
   session_.reset();  // a session of the old context may not fit the new one
+}
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// "*.example.org" matches "a.example.org", not "example.org" or "a.b.example.org".
+bool name_matches(std::string_view pattern, std::string_view name) {
+  if (!pattern.starts_with("*.")) return iequal(pattern, name);
+  const size_t dot = name.find('.');
+  return dot != std::string_view::npos && dot > 0 && iequal(pattern.substr(1), name.substr(dot));
+}
+
+}  // namespace
+
+void context::impl::pick_certificate(SSL* ssl, std::string_view name) {
+  const auto& entries = std::get<server_config>(config).by_name;
+  std::lock_guard lock(mutex_);  // reload() must not free the one picked meanwhile
+  for (size_t i = 0; i < entries.size() && i < named_.size(); ++i) {
+    if (name_matches(entries[i].name, name)) {
+      SSL_set_SSL_CTX(ssl, named_[i].get());  // takes its own reference
+      return;
+    }
+  }
 }
 
 SSL_SESSION* context::impl::take_session() {
@@ -170,7 +210,8 @@ void context::impl::handshake_failed(const std::string& why) {
 ssl_ctx_ptr build_ctx(const std::variant<server_config, client_config>& config,
                       context::impl& owner) {
   const bool server = std::holds_alternative<server_config>(config);
-  const common_config& c = owner.common();
+  const common_config& c =
+      std::visit([](const auto& v) -> const common_config& { return v; }, config);
   ERR_clear_error();
   ssl_ctx_ptr ctx(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()));
   if (!ctx) fail("cannot make an SSL_CTX");
@@ -214,6 +255,10 @@ ssl_ctx_ptr build_ctx(const std::variant<server_config, client_config>& config,
           nullptr);
     }
     if (!owner.alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(raw, select_alpn, &owner.alpn_wire);
+    if (!s.by_name.empty()) {
+      SSL_CTX_set_tlsext_servername_callback(raw, on_server_name);
+      SSL_CTX_set_tlsext_servername_arg(raw, &owner);
+    }
     // Resumed sessions must come back to a context that verifies the same way.
     static constexpr unsigned char id[] = "fastnet";
     SSL_CTX_set_session_id_context(raw, id, sizeof id - 1);
@@ -239,6 +284,29 @@ ssl_ctx_ptr build_ctx(const std::variant<server_config, client_config>& config,
   return ctx;
 }
 
+std::vector<ssl_ctx_ptr> build_named(const std::variant<server_config, client_config>& config,
+                                     context::impl& owner) {
+  std::vector<ssl_ctx_ptr> out;
+  const auto* s = std::get_if<server_config>(&config);
+  if (s == nullptr) return out;
+  for (const auto& n : s->by_name) {
+    // The same settings with this certificate; SSL_set_SSL_CTX takes only
+    // the certificate (and session id context) from it.
+    server_config one = *s;
+    one.by_name.clear();
+    one.cert_file = n.cert_file;
+    one.key_file = n.key_file;
+    one.cert_pem = n.cert_pem;
+    one.key_pem = n.key_pem;
+    try {
+      out.push_back(build_ctx(one, owner));
+    } catch (const config_error& e) {
+      throw config_error(std::string(e.what()) + " (certificate for " + n.name + ")");
+    }
+  }
+  return out;
+}
+
 context::context(token, std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 context::~context() = default;
 
@@ -248,7 +316,8 @@ std::shared_ptr<context> context::make(std::variant<server_config, client_config
   p->alpn_wire = alpn_wire(p->common().alpn);
   p->bio.reset(make_socket_bio_method());
   if (!p->bio) fail("cannot make the socket BIO method");
-  p->replace(build_ctx(p->config, *p));
+  auto main = build_ctx(p->config, *p);
+  p->replace(std::move(main), build_named(p->config, *p));
   return std::make_shared<context>(token{}, std::move(p));
 }
 
@@ -269,7 +338,8 @@ std::unique_ptr<transport> context::make_transport() {
 }
 
 void context::reload() {
-  impl_->replace(build_ctx(impl_->config, *impl_));
+  auto main = build_ctx(impl_->config, *impl_);
+  impl_->replace(std::move(main), build_named(impl_->config, *impl_));
 }
 
 uint64_t context::handshake_failures() const {

@@ -8,7 +8,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <variant>
+#include <vector>
 
 #include "fastnet/tls/context.hpp"
 
@@ -41,7 +43,11 @@ struct context::impl {
 
   /// The SSL_CTX new connections use (reference counted by OpenSSL).
   SSL_CTX* acquire();
-  void replace(ssl_ctx_ptr next);
+  /// Installs a new generation: the default SSL_CTX and one per
+  /// server_config::by_name entry, in its order.
+  void replace(ssl_ctx_ptr next, std::vector<ssl_ctx_ptr> named = {});
+  /// Switches `ssl` to the certificate for SNI name `name`, if one matches.
+  void pick_certificate(SSL* ssl, std::string_view name);
 
   /// A client's session to resume with the next connection (up-referenced;
   /// null if none), and the callback's way to store a new one.
@@ -60,6 +66,7 @@ struct context::impl {
  private:
   std::mutex mutex_;
   ssl_ctx_ptr ctx_;
+  std::vector<ssl_ctx_ptr> named_;  // server_config::by_name's, in order
   ssl_session_ptr session_;
   std::atomic<int64_t> last_log_second_{0};
   std::atomic<uint64_t> unlogged_{0};
@@ -67,6 +74,9 @@ struct context::impl {
 
 /// Builds an SSL_CTX from `cfg`; throws config_error.
 ssl_ctx_ptr build_ctx(const std::variant<server_config, client_config>& cfg, context::impl& owner);
+/// Builds the SSL_CTXs of a server's by_name certificates; throws config_error.
+std::vector<ssl_ctx_ptr> build_named(const std::variant<server_config, client_config>& cfg,
+                                     context::impl& owner);
 
 /// OpenSSL's queued errors as one line (and clears the queue); `fallback`
 /// when there are none.

@@ -64,9 +64,24 @@ struct common_config {
   std::chrono::milliseconds handshake_timeout{10000};
 };
 
+/// A certificate a server presents to clients that ask for `name` (SNI).
+struct named_certificate {
+  /// A DNS name ("mail.example.org"), or "*.example.org" for the names
+  /// one label below it; compared without regard to case.
+  std::string name;
+  std::string cert_file;  ///< as common_config's: PEM files...
+  std::string key_file;
+  std::string cert_pem;  ///< ...or PEM text
+  std::string key_pem;
+};
+
 /// A TLS server's configuration. A certificate and key are required.
 struct server_config : common_config {
   client_auth verify_client = client_auth::none;
+  /// Other certificates, picked by the name a client sends (SNI): the first
+  /// entry that matches wins; a client that sends no name or another one
+  /// gets the default (cert_file/key_file). Every other setting is shared.
+  std::vector<named_certificate> by_name;
 };
 
 /// A TLS client's configuration.
