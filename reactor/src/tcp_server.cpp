@@ -90,6 +90,9 @@ struct tcp_server::impl {
   std::vector<loop_state> states;
   std::unique_ptr<detail::acceptor> acceptor;  // single-acceptor mode; control thread
   socket_address bound;
+  // Set once `bound` is written: local_address() may be called from any
+  // thread, also while start() runs on another (run() from a thread).
+  std::atomic<bool> bound_published{false};
   std::atomic<uint64_t> next_id{1};
   std::atomic<size_t> open{0};
   std::atomic<bool> stopping{false};
@@ -121,6 +124,7 @@ std::vector<unique_fd> tcp_server::impl::bind_listeners() {
   std::vector<unique_fd> listeners;
   listeners.push_back(sockets::listen(opts.address, lopts, opts.backlog));
   bound = sockets::local_address(listeners[0].get());
+  bound_published.store(true, std::memory_order_release);
   if (opts.reuse_port) {
     for (size_t i = 1; i < loops.size(); ++i)
       listeners.push_back(sockets::listen(bound, lopts, opts.backlog));
@@ -371,6 +375,7 @@ void tcp_server::stop() {
 }
 
 socket_address tcp_server::local_address() const {
+  if (!impl_->bound_published.load(std::memory_order_acquire)) return {};
   return impl_->bound;
 }
 

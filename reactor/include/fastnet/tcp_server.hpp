@@ -102,7 +102,8 @@ class tcp_server {
   /// it waits until run() has finished.
   void stop();
 
-  /// The bound address (with the real port when 0 was asked for).
+  /// The bound address (with the real port when 0 was asked for). Empty (port 0) until
+  /// start() has bound, also while it runs on another thread. Any thread.
   socket_address local_address() const;
 
   /// Open connections right now.

@@ -94,7 +94,8 @@ class server {
   /// and lets every connection actor exit. Idempotent.
   void stop();
 
-  /// The bound address (real port when 0 was asked for).
+  /// The bound address (real port when 0 was asked for). Empty (port 0) until
+  /// start() has bound, also while it runs on another thread. Any thread.
   socket_address local_address() const;
   /// Open connections right now.
   size_t connection_count() const;
