@@ -7,9 +7,10 @@
 // stop(), the peer's, and its absence), required and optional client
 // certificates, hostile peers (plain text, garbage, a stalled ClientHello,
 // a handshake cut off by stop()) that must neither hang nor leak,
-// certificates a client must refuse, reload(), and configurations that must
-// not build. The certificates come from scripts/make_test_certs.sh (the
-// tls_certs CTest fixture) in FASTNET_TLS_CERTS.
+// a peer that resets mid-record (nothing half delivered), descriptors back to
+// their baseline after each hostile peer, certificates a client must refuse,
+// reload(), and configurations that must not build. The certificates come from
+// scripts/make_test_certs.sh (the tls_certs CTest fixture) in FASTNET_TLS_CERTS.
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>
 #include <fastnet/tls/context.hpp>
@@ -17,7 +18,9 @@
 #include <unistd.h>
 
 #include <any>
+#include <atomic>
 #include <filesystem>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -65,6 +68,7 @@ class tls_echo final : public tcp_handler {
       std::lock_guard lock(mutex_);
       frame_infos_.push_back(tls::info(*c));
     }
+    bytes_in_.fetch_add(frame.size());
     messages.add();  // counted before the peer can see the echo
     if (reply.empty()) {
       c->send(frame);
@@ -96,9 +100,13 @@ class tls_echo final : public tcp_handler {
     return reasons_;
   }
 
+  /// Plaintext bytes delivered to on_message, over all connections.
+  size_t bytes_in() const { return bytes_in_.load(); }
+
   waitable_counter connects, messages, closes;
 
  private:
+  std::atomic<size_t> bytes_in_{0};
   mutable std::mutex mutex_;
   std::vector<std::optional<tls::session_info>> connect_infos_, frame_infos_;
   std::vector<close_reason> reasons_;
@@ -533,40 +541,87 @@ namespace {
 /// A raw TCP peer sends `bytes` to a TLS server, then waits: the server must
 /// close the connection (EOF or reset) with the handshake counted as failed,
 /// no on_connect and nothing left open.
+/// The descriptors this process has open: what a server must give back.
+size_t open_fds() {
+  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                           std::filesystem::directory_iterator{}));
+}
+
+/// A raw TCP peer sends `bytes` to a TLS server, then waits: the server must
+/// close the connection (EOF or reset) with the handshake counted as failed,
+/// no on_connect, nothing left open, and every descriptor given back.
 void hostile_peer(const std::string& bytes, tls::server_config cfg, bool probe_meanwhile) {
   auto ctx = tls::context::server(cfg);
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
-  auto c = client_socket::connect(server.local_address());
-  REQUIRE(c.write_all(bytes));
-  if (probe_meanwhile) {
-    // The stalled handshake holds up no one: a real client on the same
-    // (single) loop is served while it waits.
-    auto r = python_client(server.local_address(), {"size=1000"});
+  const size_t fds_before = open_fds();
+  {
+    tls_echo handler;
+    tcp_server server(tls_server(ctx), handler);
+    server.start();
+    auto c = client_socket::connect(server.local_address());
+    REQUIRE(c.write_all(bytes));
+    if (probe_meanwhile) {
+      // The stalled handshake holds up no one: a real client on the same
+      // (single) loop is served while it waits.
+      auto r = python_client(server.local_address(), {"size=1000"});
+      INFO_RUN(r);
+      CHECK(r.exit_code == 0);
+      CHECK_THAT(r.out, Contains("echo ok 1000"));
+    }
+    std::string got;
+    // Bounded by the default handshake_timeout (10 s) and then some.
+    auto end = c.read_to_end(got, std::chrono::seconds(20));
+    INFO("the server sent " << got.size() << " bytes before closing");
+    CHECK(end != end_kind::timeout);
+    CHECK(eventually([&] { return ctx->handshake_failures() >= 1; }));
+    // Only the probe (if any) was ever a connection to the handler.
+    CHECK(handler.connects.value() == (probe_meanwhile ? 1 : 0));
+    CHECK(handler.frame_infos().size() == (probe_meanwhile ? 1u : 0u));
+    c.close();
+    CHECK(eventually([&] { return server.connection_count() == 0; }));
+    // The handler never heard of the hostile connection: no on_close either.
+    CHECK(handler.closes.wait_for_at_least(handler.connects.value()));
+    CHECK(handler.closes.value() == handler.connects.value());
+    // The server is still healthy.
+    auto r = python_client(server.local_address(), {});
     INFO_RUN(r);
-    CHECK(r.exit_code == 0);
-    CHECK_THAT(r.out, Contains("echo ok 1000"));
+    CHECK_THAT(r.out, Contains("echo ok 16"));
+    server.stop();
   }
-  std::string got;
-  // Bounded by the default handshake_timeout (10 s) and then some.
-  auto end = c.read_to_end(got, std::chrono::seconds(20));
-  INFO("the server sent " << got.size() << " bytes before closing");
-  CHECK(end != end_kind::timeout);
-  CHECK(eventually([&] { return ctx->handshake_failures() >= 1; }));
-  // Only the probe (if any) was ever a connection to the handler.
-  CHECK(handler.connects.value() == (probe_meanwhile ? 1 : 0));
-  CHECK(handler.frame_infos().size() == (probe_meanwhile ? 1u : 0u));
-  c.close();
-  CHECK(eventually([&] { return server.connection_count() == 0; }));
-  // The handler never heard of the hostile connection: no on_close either.
-  CHECK(handler.closes.wait_for_at_least(handler.connects.value()));
-  CHECK(handler.closes.value() == handler.connects.value());
-  // The server is still healthy.
-  auto r = python_client(server.local_address(), {});
-  INFO_RUN(r);
-  CHECK_THAT(r.out, Contains("echo ok 16"));
+  CHECK(open_fds() == fds_before);
 }
+
+/// Python's ssl over memory BIOs, so it can cut a record: handshake, one
+/// 100-byte echo, then the first half of a 1000-byte record and a reset
+/// (SO_LINGER 0). Prints "echo ok 100", then "cut N of M".
+constexpr const char* py_cut_record_client = R"PY(
+import socket, ssl, struct, sys
+a = dict(x.split('=', 1) for x in sys.argv[1:])
+ctx = ssl.create_default_context(cafile=a['ca'])
+raw = socket.create_connection(('127.0.0.1', int(a['port'])), timeout=10)
+into, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(into, out, server_hostname='localhost')
+def pump(step):
+    while True:
+        try: return step()
+        except ssl.SSLWantReadError:
+            raw.sendall(out.read())
+            d = raw.recv(65536)
+            if not d: print('eof'); sys.exit(0)
+            into.write(d)
+pump(tls.do_handshake)
+raw.sendall(out.read())
+tls.write(b'x' * 100)
+raw.sendall(out.read())
+got = b''
+while len(got) < 100: got += pump(lambda: tls.read(65536))
+print('echo', 'ok' if got == b'x' * 100 else 'mismatch', len(got), flush=True)
+tls.write(b'y' * 1000)
+record = out.read()
+raw.sendall(record[:len(record) // 2])
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+raw.close()
+print('cut', len(record) // 2, 'of', len(record))
+)PY";
 
 }  // namespace
 
@@ -590,6 +645,36 @@ TEST_CASE("hostile peer: a ClientHello cut short is closed at the handshake time
   auto cfg = server_config();
   cfg.handshake_timeout = std::chrono::milliseconds(300);
   hostile_peer(std::string(reinterpret_cast<const char*>(part), sizeof part), cfg, true);
+}
+
+TEST_CASE("a peer that resets in the middle of a record ends as reset, nothing half delivered",
+          "[tls][hostile]") {
+  auto ctx = tls::context::server(server_config());
+  const size_t fds_before = open_fds();
+  {
+    tls_echo handler;
+    tcp_server server(tls_server(ctx), handler);
+    server.start();
+    auto r = run_program(
+        {"python3", "-c", py_cut_record_client,
+         "port=" + std::to_string(server.local_address().port()), "ca=" + cert("ca.pem")},
+        std::chrono::seconds(30));
+    INFO_RUN(r);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.out, Contains("echo ok 100"));
+    CHECK_THAT(r.out, Contains("cut "));
+    REQUIRE(handler.closes.wait_for_at_least(1));
+    CHECK(handler.reasons().at(0) == close_reason::reset);
+    // The 100 bytes arrived; of the cut record, nothing (TLS delivers a
+    // record only once its authentication tag checks out).
+    CHECK(handler.bytes_in() == 100);
+    CHECK(server.connection_count() == 0);
+    auto again = python_client(server.local_address(), {});
+    INFO_RUN(again);
+    CHECK_THAT(again.out, Contains("echo ok 16"));
+    server.stop();
+  }
+  CHECK(open_fds() == fds_before);
 }
 
 TEST_CASE("the fastnet client talks to openssl s_server", "[tls][client][interop]") {

@@ -87,37 +87,34 @@ int tls_transport::failed_call(int ret, const char* what) {
     // After our close_notify the stream is complete whatever the peer
     // does: its plain FIN is the answer (RFC 8446 6.1 lets it skip its own).
     if ((SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) != 0) return 0;
-    if (phase_ == phase::handshaking) {
-      phase_ = phase::failed;
-      failure_ = std::string(what) + ": the peer left during the handshake";
-      ctx_->handshake_failed(failure_);
-      errno = EPROTO;
-      return -1;
-    }
+    if (phase_ == phase::handshaking)
+      return fail(std::string(what).append(": the peer left during the handshake"));
     errno = ECONNRESET;
     return -1;
   }
   if (err == SSL_ERROR_SYSCALL) {
     const int sys = errno;
     ERR_clear_error();
-    if (phase_ == phase::handshaking) {
-      phase_ = phase::failed;
-      failure_ = std::string(what) + ": " + std::strerror(sys);
-      ctx_->handshake_failed(failure_);
-      errno = EPROTO;
-      return -1;
-    }
+    if (phase_ == phase::handshaking)
+      return fail(std::string(what).append(": ").append(std::strerror(sys)));
     errno = sys != 0 ? sys : ECONNRESET;
     return -1;
   }
-  failure_ = std::string(what) + ": " + openssl_errors("TLS error");
+  std::string why = std::string(what).append(": ").append(openssl_errors("TLS error"));
   if (phase_ == phase::handshaking) {
     const long verify = SSL_get_verify_result(ssl_.get());
     if (verify != X509_V_OK)
-      failure_ += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
-    ctx_->handshake_failed(failure_);
+      why.append(" (certificate: ").append(X509_verify_cert_error_string(verify)).append(")");
   }
+  return fail(std::move(why));
+}
+
+int tls_transport::fail(std::string why) {
+  // Counted (and logged, rate-limited) once per session: only a handshake
+  // failure; an open session's error is the connection's close reason.
+  if (phase_ == phase::handshaking) ctx_->handshake_failed(why);
   phase_ = phase::failed;
+  failure_ = std::move(why);
   errno = EPROTO;
   return -1;
 }

@@ -51,6 +51,9 @@ class tls_transport final : public transport {
   /// Classifies a failed SSL call `ret`: sets errno (EAGAIN, ECONNRESET,
   /// EPROTO) and wants_write_; returns 0 for the peer's close_notify.
   int failed_call(int ret, const char* what);
+  /// Ends the session with `why` (counted when the handshake was running);
+  /// errno = EPROTO, returns -1.
+  int fail(std::string why);
 
   std::shared_ptr<context::impl> ctx_;
   socket_bio_state bio_state_;  // before ssl_: its BIO points here
