@@ -185,7 +185,7 @@ TEST_CASE("actors keep per-connection order of frames and replies", "[actors]") 
   CHECK(*got == expected);
 }
 
-TEST_CASE("a slow actor makes the loop stop reading; reading resumes when it catches up",
+TEST_CASE("a slow actor makes the loop stop reading, reading resumes when it catches up",
           "[actors][backpressure]") {
   actor_env env;
   auto opts = local(1);
@@ -542,7 +542,7 @@ TEST_CASE("a client actor keeps frames while disconnected and reconnects with ba
   loop_thread.join();
 }
 
-TEST_CASE("a slow client actor makes its loop stop reading; reading resumes when it catches up",
+TEST_CASE("a slow client actor makes its loop stop reading, reading resumes when it catches up",
           "[actors][client][backpressure]") {
   actor_env env;
   // Shared with the actor by value: it may outlive this scope when a

@@ -60,7 +60,7 @@ TEST_CASE("client half-close: every echo arrives, then EOF", "[integration][clos
   CHECK(handler.close_reasons().at(0) == close_reason::peer_closed);
 }
 
-TEST_CASE("server shutdown(): reply flushed, then FIN; the connection stays readable",
+TEST_CASE("server shutdown(): reply flushed, then FIN, the connection stays readable",
           "[integration][close]") {
   act_on_first handler;
   std::string reply = random_bytes(2 << 20, 5);

@@ -348,7 +348,7 @@ size_t fastnet_threads() {
 
 }  // namespace
 
-TEST_CASE("run() with one loop serves on the calling thread alone; stop() from elsewhere waits",
+TEST_CASE("run() with one loop serves on the calling thread alone, stop() from elsewhere waits",
           "[integration][server]") {
   // Callbacks and server timers all run on the thread that called run(), and
   // the server starts no thread of its own.
@@ -444,7 +444,7 @@ TEST_CASE(
   server.stop();  // after run() has returned: a no-op
 }
 
-TEST_CASE("stop() before start() does nothing; run() after start() throws",
+TEST_CASE("stop() before start() does nothing, run() after start() throws",
           "[integration][server]") {
   recording_echo handler;
   tcp_server server(local(1), handler);
