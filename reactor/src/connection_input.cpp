@@ -184,6 +184,9 @@ bool connection_impl::on_frame(const decode_result& r) {
   // The protocol's own answer (a pong, a handshake response) goes out before
   // the frame is delivered, so it precedes any reply to it.
   if (!step.reply.empty()) write_reply(step.reply);
+  // A hold is in force while the frame is delivered, so a handler's
+  // resume_reading() or upgrade_transport() in on_message ends it.
+  if (step.then == protocol_step::next::hold && accepting_input()) set_pause(pause_user, true);
   if (step.deliver && accepting_input()) {
     frame_kind_ = step.kind;
     guarded([&](const connection_ptr& me) { handler_.on_message(me, step.payload); });
@@ -197,6 +200,10 @@ bool connection_impl::on_frame(const decode_result& r) {
     case protocol_step::next::finished:
       enter(conn_state::closing, close_reason::local_close);
       return false;
+    case protocol_step::next::hold:
+      // Paused before the delivery: the decode loop stops unless the
+      // handler upgraded (the rest goes to the new transport) or resumed.
+      return true;
     case protocol_step::next::fail:
       detail::log().warn("conn {} {}: {}: {}; closing", id_, peer_address().to_string(), p->name(),
                          step.error);

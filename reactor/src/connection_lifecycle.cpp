@@ -342,6 +342,9 @@ void connection_impl::upgrade_in_loop(std::unique_ptr<transport> next) {
     return;
   }
   transport_.reset(std::move(next));
+  // A protocol's hold (or the user's pause) kept the peer's handshake
+  // undecoded for this call: the new transport reads from here on.
+  paused_ = static_cast<uint8_t>(paused_ & ~pause_user);
   enter(conn_state::upgrading, close_reason::local_close);
   // Inside on_message the decode loop hands over the rest of its input
   // when the handler returns; otherwise the rest is what input_ holds.

@@ -1,7 +1,7 @@
 // Test support for the TLS tests: the certificates scripts/make_test_certs.sh
 // makes (in FASTNET_TLS_CERTS, a CTest fixture), configurations using them,
-// Python's ssl module as a TLS client process, and a bounded poll for
-// counters that have no notification.
+// Python's ssl module as a TLS client process (and as a STARTTLS client), and
+// a bounded poll for counters that have no notification.
 #pragma once
 
 #include <fastnet/socket_address.hpp>
@@ -102,6 +102,68 @@ inline run_result python_client(const socket_address& server, std::vector<std::s
                                 "ca=" + cert("ca.pem")};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program(std::move(argv), std::chrono::seconds(30));
+}
+
+/// A Python STARTTLS client of the line protocol in
+/// examples/starttls_session.hpp: plaintext lines, then TLS on the same
+/// socket. argv: port ca pipelined(0/1). Prints each answer line. Pipelined,
+/// its ClientHello goes in the same write as the STARTTLS line.
+constexpr const char* py_starttls = R"PY(
+import socket, ssl, sys
+port, ca, pipelined = int(sys.argv[1]), sys.argv[2], sys.argv[3] == '1'
+ctx = ssl.create_default_context(cafile=ca)
+s = socket.create_connection(('127.0.0.1', port), timeout=20)
+buf = b''
+def line():
+    global buf
+    while b'\n' not in buf:
+        d = s.recv(4096)
+        if not d: raise SystemExit('eof in plaintext')
+        buf += d
+    l, buf = buf.split(b'\n', 1)
+    return l.decode()
+print(line())
+if not pipelined:
+    s.sendall(b'HELO py\nSECURE?\nSTARTTLS\n')
+    print(line()); print(line()); print(line())
+    assert buf == b''
+    t = ctx.wrap_socket(s, server_hostname='localhost')
+    t.sendall(b'SECURE?\nQUIT\n')
+    f = t.makefile('rb')
+    print(f.readline().decode().strip()); print(f.readline().decode().strip())
+    sys.exit(0)
+# The ClientHello right behind STARTTLS, in one write.
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, out, server_hostname='localhost')
+try: tls.do_handshake()
+except ssl.SSLWantReadError: pass
+s.sendall(b'STARTTLS\n' + out.read())
+print(line())
+inc.write(buf)
+while True:
+    try:
+        tls.do_handshake(); break
+    except ssl.SSLWantReadError:
+        if out.pending: s.sendall(out.read())
+        d = s.recv(65536)
+        if not d: raise SystemExit('eof in handshake')
+        inc.write(d)
+if out.pending: s.sendall(out.read())
+tls.write(b'SECURE?\n'); s.sendall(out.read())
+got = b''
+while b'\n' not in got:
+    try: got += tls.read(4096)
+    except ssl.SSLWantReadError:
+        d = s.recv(65536)
+        if not d: raise SystemExit('eof in TLS')
+        inc.write(d)
+print(got.decode().strip())
+)PY";
+
+inline run_result python_starttls(const socket_address& server, bool pipelined) {
+  return run_program({"python3", "-c", py_starttls, std::to_string(server.port()), cert("ca.pem"),
+                      pipelined ? "1" : "0"},
+                     std::chrono::seconds(30));
 }
 
 /// Catch2 context for a run_result: exit code, stdout, stderr (include

@@ -130,7 +130,7 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Who asked to pause reading. Each source pauses and resumes on its own,
   /// so a layer's flow control never undoes the application's pause.
   enum class pause_source : uint8_t {
-    user,     ///< the application (pause_reading() / resume_reading())
+    user,     ///< the application (pause_reading() / resume_reading()), or a protocol's hold
     inbound,  ///< a consumer layered on top ran out of inbound budget (actors/)
   };
 
@@ -176,7 +176,8 @@ class connection : public std::enable_shared_from_this<connection> {
   /// the new transport's handshake and go out over it. If the old output
   /// cannot be written at once (the peer does not read), or the handshake
   /// fails or passes its deadline, the connection closes with
-  /// close_reason::handshake_failed. Any thread.
+  /// close_reason::handshake_failed. Reading paused by the user or by a
+  /// protocol's hold (protocol_step::next::hold) resumes with it. Any thread.
   void upgrade_transport(std::unique_ptr<fastnet::transport> next);
   /// The transport under the buffers (plain TCP, or TLS: see
   /// fastnet::tls::info). Loop thread only.

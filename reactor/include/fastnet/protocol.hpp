@@ -26,6 +26,13 @@ struct protocol_step {
     peer_closed,  ///< the peer ended the protocol (it sent a close): as its EOF (on_peer_eof)
     finished,     ///< our own close completed (the peer answered it): close as local_close
     fail,         ///< the frame breaks the protocol: `error` says why; close as protocol_error
+    /// Stop after this frame, as if the handler called pause_reading():
+    /// the bytes behind it stay buffered, undecoded, until
+    /// connection::upgrade_transport() hands them to the new transport or
+    /// resume_reading() decodes them. This is how a consumer that answers
+    /// later (an actor) takes STARTTLS with the ClientHello in the same
+    /// write: the loop must not decode the handshake as plaintext meanwhile.
+    hold,
   };
   /// Bytes written unchanged before anything is delivered (an automatic
   /// pong, an HTTP handshake answer). A view into storage the protocol
