@@ -20,6 +20,7 @@
 #include <any>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <iterator>
 #include <mutex>
 #include <optional>
@@ -110,6 +111,20 @@ class tls_echo final : public tcp_handler {
   mutable std::mutex mutex_;
   std::vector<std::optional<tls::session_info>> connect_infos_, frame_infos_;
   std::vector<close_reason> reasons_;
+};
+
+/// A started TLS echo server on one loop of 127.0.0.1: the context, the
+/// handler (`setup` configures it before the server starts) and the server.
+struct echo_fixture {
+  explicit echo_fixture(const tls::server_config& cfg,
+                        const std::function<void(tls_echo&)>& setup = {})
+      : ctx(tls::context::server(cfg)) {
+    if (setup) setup(handler);
+    server.start();
+  }
+  std::shared_ptr<tls::context> ctx;
+  tls_echo handler;
+  tcp_server server{tls_server(ctx), handler};
 };
 
 /// An event loop on a thread of its own, for clients. Declare it after the
@@ -215,10 +230,8 @@ std::vector<std::string> s_server_args(const std::string& cert_name, const std::
 }  // namespace
 
 TEST_CASE("openssl s_client gets its line echoed over TLS 1.3", "[tls][interop]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config());
+  auto& [ctx, handler, server] = fixture;
   subprocess client({"openssl", "s_client", "-connect",
                      "127.0.0.1:" + std::to_string(server.local_address().port()), "-CAfile",
                      cert("ca.pem"), "-verify_return_error", "-quiet"},
@@ -238,10 +251,8 @@ TEST_CASE("openssl s_client gets its line echoed over TLS 1.3", "[tls][interop]"
 }
 
 TEST_CASE("python ssl gets every byte back, 1 MiB in one sendall included", "[tls][interop]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config());
+  auto& [ctx, handler, server] = fixture;
   size_t size = GENERATE(size_t{1}, size_t{16384}, size_t{1} << 20);
   INFO("size " << size);
   auto r = python_client(server.local_address(), {"size=" + std::to_string(size)});
@@ -268,10 +279,8 @@ TEST_CASE("python ssl gets every byte back, 1 MiB in one sendall included", "[tl
 TEST_CASE("ALPN: the server picks its first protocol the client offers", "[tls][interop]") {
   auto cfg = server_config();
   cfg.alpn = {"h2", "fastnet/1"};
-  auto ctx = tls::context::server(cfg);
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(cfg);
+  auto& [ctx, handler, server] = fixture;
   struct offer {
     const char* client;  // nullptr: no ALPN offered
     const char* selected;
@@ -295,11 +304,8 @@ TEST_CASE("ALPN: the server picks its first protocol the client offers", "[tls][
 
 TEST_CASE("close() after an echo sends close_notify: the peer sees the echo, then a clean EOF",
           "[tls][close]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  handler.close_after_echo = true;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config(), [](tls_echo& h) { h.close_after_echo = true; });
+  auto& [ctx, handler, server] = fixture;
   // Python then closes its socket, with or without a close_notify of its own.
   const bool answer = GENERATE(false, true);
   INFO("the peer answers with close_notify: " << answer);
@@ -320,10 +326,8 @@ TEST_CASE("close() after an echo sends close_notify: the peer sees the echo, the
 
 TEST_CASE("a peer's close_notify ends the connection as peer_closed, answered by ours",
           "[tls][close]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config());
+  auto& [ctx, handler, server] = fixture;
   // Python's unwrap() sends close_notify and returns once the server's arrives.
   auto r = python_client(server.local_address(), {"end=notify"});
   INFO_RUN(r);
@@ -336,10 +340,8 @@ TEST_CASE("a peer's close_notify ends the connection as peer_closed, answered by
 
 TEST_CASE("a peer that drops TCP without close_notify ends the connection as reset",
           "[tls][close]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config());
+  auto& [ctx, handler, server] = fixture;
   auto r = python_client(server.local_address(), {"end=drop"});
   INFO_RUN(r);
   CHECK(r.exit_code == 0);
@@ -355,10 +357,8 @@ TEST_CASE("required client certificates: verified ones are served, others fail t
   auto cfg = server_config();
   cfg.verify_client = tls::client_auth::required;
   cfg.ca_file = cert("ca.pem");
-  auto ctx = tls::context::server(cfg);
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(cfg);
+  auto& [ctx, handler, server] = fixture;
 
   {
     auto r = python_client(server.local_address(),
@@ -406,12 +406,11 @@ TEST_CASE("required client certificates: verified ones are served, others fail t
 }
 
 TEST_CASE("close() flushes a 4 MiB reply over TLS, then close_notify", "[tls][close]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  handler.reply = pattern(4 << 20);
-  handler.close_after_echo = true;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config(), [](tls_echo& h) {
+    h.reply = pattern(4 << 20);
+    h.close_after_echo = true;
+  });
+  auto& [ctx, handler, server] = fixture;
   auto r = python_client(server.local_address(),
                          {"size=10", "recv=" + std::to_string(4 << 20), "end=eof"});
   INFO_RUN(r);
@@ -423,10 +422,8 @@ TEST_CASE("close() flushes a 4 MiB reply over TLS, then close_notify", "[tls][cl
 }
 
 TEST_CASE("TLS 1.2 is served by default, with a forward-secret AEAD cipher", "[tls][interop]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config());
+  auto& [ctx, handler, server] = fixture;
   auto r = python_client(server.local_address(), {"tls12=1"});
   INFO_RUN(r);
   CHECK(r.exit_code == 0);
@@ -445,10 +442,8 @@ TEST_CASE("TLS 1.2 is served by default, with a forward-secret AEAD cipher", "[t
 TEST_CASE("min_version tls1_3 refuses a TLS 1.2 client", "[tls][interop]") {
   auto cfg = server_config();
   cfg.min_version = tls::version::tls1_3;
-  auto ctx = tls::context::server(cfg);
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(cfg);
+  auto& [ctx, handler, server] = fixture;
   auto r = python_client(server.local_address(), {"tls12=1"});
   INFO_RUN(r);
   CHECK(r.exit_code == 0);
@@ -466,10 +461,8 @@ TEST_CASE("optional client certificates: verified when sent, not needed otherwis
   auto cfg = server_config();
   cfg.verify_client = tls::client_auth::optional;
   cfg.ca_file = cert("ca.pem");
-  auto ctx = tls::context::server(cfg);
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(cfg);
+  auto& [ctx, handler, server] = fixture;
   auto with = python_client(server.local_address(),
                             {"cert=" + cert("client.pem"), "key=" + cert("client.key")});
   INFO_RUN(with);
@@ -504,10 +497,8 @@ TEST_CASE("reload() takes new files for new connections, a bad one keeps the old
   auto cfg = server_config();
   cfg.cert_file = dir / "server.pem";
   cfg.key_file = dir / "server.key";
-  auto ctx = tls::context::server(cfg);
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(cfg);
+  auto& [ctx, handler, server] = fixture;
   auto before = python_client(server.local_address(), {});
   INFO_RUN(before);
   CHECK_THAT(before.out, Contains("echo ok 16"));
@@ -826,10 +817,8 @@ TEST_CASE("fastnet client and server: 8 MiB each way in one send, every byte ver
 }
 
 TEST_CASE("stop() ends open TLS connections with close_notify", "[tls][close]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config());
+  auto& [ctx, handler, server] = fixture;
   std::vector<std::string> argv{"python3",
                                 "-c",
                                 py_client,
@@ -849,10 +838,8 @@ TEST_CASE("stop() ends open TLS connections with close_notify", "[tls][close]") 
 }
 
 TEST_CASE("stop() with a handshake in progress neither hangs nor leaks", "[tls][hostile]") {
-  auto ctx = tls::context::server(server_config());
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(server_config());
+  auto& [ctx, handler, server] = fixture;
   auto c = client_socket::connect(server.local_address());
   REQUIRE(c.write_all(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
   // The server has taken the connection in (it counts it) before it stops.
@@ -869,10 +856,8 @@ TEST_CASE("a server picks its certificate by the name the client sends (SNI)", "
   auto cfg = server_config();
   cfg.by_name = {{"other.test", cert("other.pem"), cert("other.key"), "", ""},
                  {"*.wild.test", cert("other.pem"), cert("other.key"), "", ""}};
-  auto ctx = tls::context::server(cfg);
-  tls_echo handler;
-  tcp_server server(tls_server(ctx), handler);
-  server.start();
+  echo_fixture fixture(cfg);
+  auto& [ctx, handler, server] = fixture;
   // Verifies the chain against `ca` only (the names in the certificates are
   // localhost's): which CA verifies shows which certificate was served.
   constexpr const char* probe = R"PY(
