@@ -322,7 +322,7 @@ TEST_CASE("line: max_line", "[unit][codec][line]") {
   }
 }
 
-TEST_CASE("line: encode appends '\\n' in the tail", "[unit][codec][line]") {
+TEST_CASE("line: encode appends a newline in the tail", "[unit][codec][line]") {
   line_codec c;
   const bytes payload = to_bytes("hello");
   encoded_frame f;
