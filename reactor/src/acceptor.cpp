@@ -21,11 +21,13 @@ unique_fd open_spare() {
 }
 }  // namespace
 
-acceptor::acceptor(event_loop& loop, unique_fd listen_fd, accept_fn on_accept)
+acceptor::acceptor(event_loop& loop, unique_fd listen_fd, accept_fn on_accept,
+                   std::atomic<uint64_t>* resource_errors)
     : loop_(loop),
       listen_fd_(std::move(listen_fd)),
       spare_fd_(open_spare()),
-      on_accept_(std::move(on_accept)) {
+      on_accept_(std::move(on_accept)),
+      resource_errors_(resource_errors) {
   loop_.assert_in_loop_thread();
   loop_.watch(listen_fd_.get(), EPOLLIN, this);
   watching_ = true;
@@ -66,6 +68,7 @@ void acceptor::handle_events(uint32_t) {
 
 void acceptor::out_of_descriptors(int err) {
   ++refused_emfile_;
+  if (resource_errors_ != nullptr) resource_errors_->fetch_add(1, std::memory_order_relaxed);
   if (refused_emfile_ == 1 || refused_emfile_ % 1000 == 0)
     detail::log().warn("accept: {} ({} refused so far); closing waiting connections",
                        std::strerror(err), refused_emfile_);

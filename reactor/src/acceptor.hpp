@@ -1,6 +1,8 @@
 // fastnet — a listening socket on one loop that accepts connections.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 
 #include "fastnet/event_loop.hpp"
@@ -19,13 +21,13 @@ class acceptor final : private io_handler {
  public:
   using accept_fn = std::function<void(unique_fd fd, const socket_address& peer)>;
 
-  acceptor(event_loop& loop, unique_fd listen_fd, accept_fn on_accept);
+  /// `resource_errors` (may be null) counts accept() failures for lack of
+  /// descriptors or memory; several acceptors may share one.
+  acceptor(event_loop& loop, unique_fd listen_fd, accept_fn on_accept,
+           std::atomic<uint64_t>* resource_errors = nullptr);
   ~acceptor() override;
   acceptor(const acceptor&) = delete;
   acceptor& operator=(const acceptor&) = delete;
-
-  /// Connections refused for lack of descriptors so far.
-  size_t refused_emfile() const { return refused_emfile_; }
 
  private:
   void handle_events(uint32_t events) override;
@@ -35,6 +37,7 @@ class acceptor final : private io_handler {
   unique_fd listen_fd_;
   unique_fd spare_fd_;
   accept_fn on_accept_;
+  std::atomic<uint64_t>* resource_errors_;
   timer_id retry_timer_;
   bool watching_ = false;
   size_t refused_emfile_ = 0;

@@ -111,6 +111,11 @@ class connection_impl final : public connection, private io_handler {
   static uint8_t bit_of(pause_source s) {
     return s == pause_source::user ? pause_user : pause_inbound;
   }
+  static pause_cause cause_of(uint8_t bit) {
+    return bit == pause_user         ? pause_cause::user
+           : bit == pause_high_water ? pause_cause::output
+                                     : pause_cause::inbound;
+  }
 
   // ---- connection.cpp: calls made off the loop, in call order ----
   struct command;

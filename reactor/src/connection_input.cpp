@@ -64,6 +64,7 @@ void connection_impl::handle_read() {
   }
   touch();
   auto got = static_cast<size_t>(n);
+  owner_->stats.bytes_received.add(got);
   if (!accepting_input()) {  // closing (or the peer already finished): dropped
     input_.clear();
     return;
@@ -150,6 +151,7 @@ void connection_impl::decode_input(std::span<const std::byte> data, bool from_ri
       break;
     }
     offset += r.consumed;
+    if (r.state == decode_result::status::frame) owner_->stats.frames_received.add();
     completed |= r.state == decode_result::status::frame || !framing.mid_frame();
     if (r.state == decode_result::status::frame && !on_frame(r)) break;
     if (state() == conn_state::upgrading) {
@@ -300,6 +302,11 @@ void connection_impl::set_pause(uint8_t bit, bool on) {
   uint8_t was = paused_;
   paused_ = on ? static_cast<uint8_t>(paused_ | bit) : static_cast<uint8_t>(paused_ & ~bit);
   if (paused_ == was) return;
+  if (state() == conn_state::closed) {  // nothing to pause; finish() cleared the rest
+    paused_ = 0;
+    return;
+  }
+  owner_->stats.pause_changed(cause_of(bit), on);
   // A paused connection does not read: the peer cannot be late meanwhile.
   if (on) track_partial_frame(false, true);
   update_interest();

@@ -18,6 +18,7 @@ connection_options normalized(connection_options o) {
 
 void connection_impl::start() {
   loop().assert_in_loop_thread();
+  owner_->stats.accepted.add();
   touch();
   interest_ = EPOLLIN;
   try {
@@ -28,6 +29,7 @@ void connection_impl::start() {
                         e.what());
     state_.store(conn_state::closed, std::memory_order_release);
     fd_.reset();
+    owner_->stats.closed[static_cast<size_t>(close_reason::reset)].add();
     owner_->connection_closed(*this);
     return;
   }
@@ -215,7 +217,13 @@ void connection_impl::finish(close_reason why) {
   fd_.reset();
   // Sends still queued on the loop give back their own reservations when they run.
   pending_output_.fetch_sub(output_.size(), std::memory_order_relaxed);
+  owner_->stats.output_queued.adjust(-static_cast<int64_t>(output_.size()));
   output_.clear();
+  // A closed connection is paused no longer, whatever paused it.
+  for (uint8_t bit : {pause_user, pause_high_water, pause_inbound})
+    if ((paused_ & bit) != 0) owner_->stats.pause_changed(cause_of(bit), false);
+  paused_ = 0;
+  owner_->stats.closed[static_cast<size_t>(why)].add();
   if (!delivering_) input_.clear();
   auto keep = shared_from_this();
   // The owner's bookkeeping first: once on_close runs, the connection no
@@ -344,6 +352,7 @@ void connection_impl::upgrade_in_loop(std::unique_ptr<transport> next) {
   transport_.reset(std::move(next));
   // A protocol's hold (or the user's pause) kept the peer's handshake
   // undecoded for this call: the new transport reads from here on.
+  if ((paused_ & pause_user) != 0) owner_->stats.pause_changed(pause_cause::user, false);
   paused_ = static_cast<uint8_t>(paused_ & ~pause_user);
   enter(conn_state::upgrading, close_reason::local_close);
   // Inside on_message the decode loop hands over the rest of its input

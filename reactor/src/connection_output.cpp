@@ -33,6 +33,7 @@ bool connection_impl::send_in_loop(std::span<const std::byte> payload, frame_typ
   add(f.body.data(), f.body.size());
   add(f.tail.data(), f.tail_len);
   add(f.trailer.data(), f.trailer.size());
+  owner_->stats.frames_sent.add();
   if (total == 0) return true;
   return write_pieces({pieces, count}, total);
 }
@@ -58,6 +59,7 @@ bool connection_impl::write_pieces(std::span<const iovec> pieces, size_t total) 
     }
     if (n > 0) {
       written = static_cast<size_t>(n);
+      owner_->stats.bytes_sent.add(written);
       touch();
     }
     if (written == total) return true;
@@ -110,6 +112,7 @@ void connection_impl::handle_write() {
   // Always stamped here (not only with an idle timeout): a closing
   // connection's linger counts from the last progress of its output.
   last_activity_ = clock::now();
+  owner_->stats.bytes_sent.add(static_cast<uint64_t>(n));
   size_t before = output_.size();
   output_.consume(static_cast<size_t>(n));
   pending_output_.fetch_sub(static_cast<size_t>(n), std::memory_order_relaxed);
@@ -126,8 +129,10 @@ void connection_impl::on_output_drained() {
 
 void connection_impl::after_output_change(size_t before) {
   size_t now = output_.size();
+  owner_->stats.output_queued.adjust(static_cast<int64_t>(now) - static_cast<int64_t>(before));
   if (!above_high_water_ && now >= opts().high_water_mark && before < opts().high_water_mark) {
     above_high_water_ = true;
+    owner_->stats.high_water_crossings.add();
     guarded([&](const connection_ptr& me) { handler_.on_high_water(me, now); });
     if (opts().pause_reading_on_high_water) set_pause(pause_high_water, true);
   } else if (above_high_water_ && now <= opts().low_water_mark) {

@@ -11,6 +11,7 @@
 #include "fastnet/event_loop.hpp"
 #include "layer_ref.hpp"
 #include "loop_inbox.hpp"
+#include "owner_stats.hpp"
 #include "transport.hpp"
 
 namespace fastnet::detail {
@@ -77,6 +78,8 @@ class connection_owner {
   event_loop& loop;
   loop_inbox& inbox;  // kept alive by inbox_ref_, also once the loop is gone
   const connection_options opts;
+  /// What this owner's connections have done (written on the loop thread).
+  owner_stats stats;
 
  private:
   friend class owner_ref;

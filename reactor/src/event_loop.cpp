@@ -31,6 +31,11 @@ void guarded_call(F& fn, const char* what) {
 }
 constexpr size_t task_batch = 64;
 
+// The loop thread is the only writer: a load and a store, no locked add.
+void bump(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
 }
@@ -63,6 +68,16 @@ bool event_loop::running() const {
 
 uint64_t event_loop::wakeups() const {
   return inbox_->wakeups();
+}
+
+loop_stats event_loop::stats() const {
+  loop_stats s;
+  s.iterations = iterations_.load(std::memory_order_relaxed);
+  s.busy_seconds = static_cast<double>(busy_ns_.load(std::memory_order_relaxed)) / 1e9;
+  s.tasks_run = tasks_run_.load(std::memory_order_relaxed);
+  s.timers_fired = timers_fired_.load(std::memory_order_relaxed);
+  s.task_queue_depth = inbox_->size_approx();
+  return s;
 }
 
 void event_loop::assert_in_loop_thread() const {
@@ -189,8 +204,9 @@ void event_loop::run() {
     if (inbox_->size_approx() > 0 || !deferred_.empty() || quit_.load(std::memory_order_acquire))
       timeout = 0;
     int n = ::epoll_wait(epoll_fd_.get(), events.data(), max_events, timeout);
+    const auto woke = clock::now();
     inbox_->set_polling(false);
-    iterations_.fetch_add(1, std::memory_order_relaxed);
+    bump(iterations_, 1);
     if (n < 0 && errno != EINTR) {
       detail::log().error("epoll_wait: {}", std::strerror(errno));
       continue;
@@ -203,9 +219,13 @@ void event_loop::run() {
         h->handle_events(events[i].events);
       }
     }
-    timers_.run_expired(clock::now());
-    run_tasks();
-    run_deferred();
+    const size_t fired = timers_.run_expired(clock::now());
+    const size_t ran = run_tasks() + run_deferred();
+    if (fired > 0) bump(timers_fired_, fired);
+    if (ran > 0) bump(tasks_run_, ran);
+    bump(busy_ns_,
+         static_cast<uint64_t>(
+             std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - woke).count()));
   }
   // Run what is still queued (sends before a stop, deferred destructions)
   // so nothing accepted before quit() is silently dropped.

@@ -82,7 +82,10 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
     auto self = shared_from_this();
     // Made with the first connection: the owner refers back to this
     // client, whose shared_ptr does not exist yet in the constructor.
-    if (!owner) owner = detail::owner_ref(std::make_unique<client_owner>(self, loop, opts));
+    if (!owner) {
+      owner = detail::owner_ref(std::make_unique<client_owner>(self, loop, opts));
+      stats_owner.store(&*owner, std::memory_order_release);
+    }
     auto c = std::make_shared<detail::connection_impl>(owner, std::move(pending), next_id++,
                                                        opts.address, handler);
     {
@@ -164,7 +167,9 @@ struct tcp_client::impl final : std::enable_shared_from_this<impl>, io_handler {
   tcp_client_options opts;
   tcp_handler& handler;
   detail::owner_ref owner;  // loop thread only
-  unique_fd pending;        // socket of the attempt in progress
+  // The same owner for stats() from any thread (it lives as long as this).
+  std::atomic<detail::connection_owner*> stats_owner{nullptr};
+  unique_fd pending;  // socket of the attempt in progress
   bool connecting = false;
   bool active = false;
   timer_id timeout_timer;
@@ -212,6 +217,11 @@ connection_ptr tcp_client::connection() const {
 
 size_t tcp_client::attempts() const {
   return impl_->attempts.load(std::memory_order_relaxed);
+}
+
+connection_stats tcp_client::stats() const {
+  auto* o = impl_->stats_owner.load(std::memory_order_acquire);
+  return o != nullptr ? o->stats.snapshot() : connection_stats{};
 }
 
 }  // namespace fastnet

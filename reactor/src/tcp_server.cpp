@@ -95,6 +95,9 @@ struct tcp_server::impl {
   std::atomic<bool> bound_published{false};
   std::atomic<uint64_t> next_id{1};
   std::atomic<size_t> open{0};
+  // Rare events, from several threads: plain atomic counters.
+  std::atomic<uint64_t> refused_at_limit{0};
+  std::atomic<uint64_t> accept_resource_errors{0};
   std::atomic<bool> stopping{false};
   // Loops that have yet to stop accepting in a shutdown: until it is 0, a
   // connection count of 0 does not mean the server is drained.
@@ -162,9 +165,11 @@ void tcp_server::impl::install_acceptors(std::vector<unique_fd> listeners, bool 
       place(loops.loop(i), [this, i, fd] {
         if (stopping.load()) return;  // a shutdown got here first (run()); the fd closes
         states[i].acceptor = std::make_unique<detail::acceptor>(
-            loops.loop(i), std::move(*fd), [this, i](unique_fd c, const socket_address& peer) {
+            loops.loop(i), std::move(*fd),
+            [this, i](unique_fd c, const socket_address& peer) {
               on_accept(std::move(c), peer, i);
-            });
+            },
+            &accept_resource_errors);
       });
     }
   } else {
@@ -172,9 +177,11 @@ void tcp_server::impl::install_acceptors(std::vector<unique_fd> listeners, bool 
     place(*control, [this, fd] {
       if (stopping.load()) return;
       acceptor = std::make_unique<detail::acceptor>(
-          *control, std::move(*fd), [this](unique_fd c, const socket_address& peer) {
+          *control, std::move(*fd),
+          [this](unique_fd c, const socket_address& peer) {
             on_accept(std::move(c), peer, SIZE_MAX);
-          });
+          },
+          &accept_resource_errors);
     });
   }
 }
@@ -220,6 +227,7 @@ void tcp_server::impl::on_accept(unique_fd fd, const socket_address& peer, size_
   if (open.load(std::memory_order_relaxed) >= opts.max_connections) {
     detail::log().debug("refusing {}: {} connections open (max_connections)", peer.to_string(),
                         opts.max_connections);
+    refused_at_limit.fetch_add(1, std::memory_order_relaxed);
     return;  // accepted and closed at once: the peer sees the refusal immediately
   }
   open.fetch_add(1, std::memory_order_relaxed);
@@ -381,6 +389,16 @@ socket_address tcp_server::local_address() const {
 
 size_t tcp_server::connection_count() const {
   return impl_->open.load();
+}
+
+server_stats tcp_server::stats() const {
+  server_stats s;
+  s.loops.reserve(impl_->states.size());
+  for (size_t i = 0; i < impl_->states.size(); ++i)
+    s.loops.push_back({impl_->loops.loop(i).stats(), impl_->states[i].owner->stats.snapshot()});
+  s.refused_at_limit = impl_->refused_at_limit.load(std::memory_order_relaxed);
+  s.accept_resource_errors = impl_->accept_resource_errors.load(std::memory_order_relaxed);
+  return s;
 }
 
 timer_id tcp_server::run_every(clock::duration interval, std::function<void()> fn) {

@@ -1,6 +1,7 @@
 // Test support: a blocking client socket with deadline-bounded IO, a plain
-// listener for the peer side of fastnet's clients, and a waitable counter, so
-// tests wait on events instead of sleeping.
+// listener for the peer side of fastnet's clients, a waitable counter, and a
+// bounded poll for counters without a notification, so tests wait on events
+// instead of sleeping.
 #pragma once
 
 #include <fastnet/handler.hpp>
@@ -24,6 +25,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace fastnet::test {
 
@@ -41,6 +43,18 @@ inline bool wait_ready(int fd, short events, std::chrono::steady_clock::time_poi
     if (r > 0) return true;
     if (r < 0 && errno != EINTR) return false;
   }
+}
+
+/// Waits until `done()` holds, checking every 2 ms (for counters that have
+/// no notification, such as handshake_failures() or stats()); false at the timeout.
+template <class Pred>
+bool eventually(Pred done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
 }
 
 /// How a read that runs to the end of the stream finished.

@@ -1,7 +1,6 @@
 // Test support for the TLS tests: the certificates scripts/make_test_certs.sh
 // makes (in FASTNET_TLS_CERTS, a CTest fixture), configurations using them,
-// Python's ssl module as a TLS client process (and as a STARTTLS client), and
-// a bounded poll for counters that have no notification.
+// Python's ssl module as a TLS client process (and as a STARTTLS client).
 #pragma once
 
 #include <fastnet/socket_address.hpp>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "subprocess.hpp"
+#include "test_socket.hpp"
 
 #ifndef FASTNET_TLS_CERTS
 #error "FASTNET_TLS_CERTS must name the directory scripts/make_test_certs.sh writes"
@@ -173,18 +173,6 @@ inline run_result python_starttls(const socket_address& server, bool pipelined) 
                << "\nstdout:\n"                                                             \
                << (r).out << "stderr:\n"                                                    \
                << (r).err)
-
-/// Waits until `done()` holds, checking every 2 ms (for counters that have
-/// no notification, such as handshake_failures()); false at the timeout.
-template <class Pred>
-bool eventually(Pred done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
 
 /// `n` bytes, byte i = i % 251: what the Python client's recv= expects.
 inline std::string pattern(size_t n) {

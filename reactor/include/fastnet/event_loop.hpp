@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fastnet/socket.hpp"
+#include "fastnet/stats.hpp"
 #include "fastnet/timer_queue.hpp"
 
 namespace fastnet {
@@ -92,6 +93,9 @@ class event_loop {
 
   /// Loop iterations so far (epoll_wait returns). Any thread; approximate.
   uint64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
+  /// Iterations, busy time, tasks and timers run, queue depth. Any thread;
+  /// the values are read one by one while the loop runs on.
+  loop_stats stats() const;
   /// Doorbell writes so far. Any thread; approximate.
   uint64_t wakeups() const;
 
@@ -112,7 +116,11 @@ class event_loop {
   std::vector<task> deferred_;  // loop thread only
   std::atomic<bool> quit_{false};
   std::atomic<uint64_t> next_timer_{1};
+  // Written by the loop thread alone (a relaxed load and store), read by any.
   std::atomic<uint64_t> iterations_{0};
+  std::atomic<uint64_t> busy_ns_{0};
+  std::atomic<uint64_t> tasks_run_{0};
+  std::atomic<uint64_t> timers_fired_{0};
 };
 
 }  // namespace fastnet

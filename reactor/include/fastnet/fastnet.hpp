@@ -14,6 +14,7 @@
 #include "fastnet/ring_buffer.hpp"
 #include "fastnet/socket.hpp"
 #include "fastnet/socket_address.hpp"
+#include "fastnet/stats.hpp"
 #include "fastnet/tcp_client.hpp"
 #include "fastnet/tcp_server.hpp"
 #include "fastnet/timer_queue.hpp"

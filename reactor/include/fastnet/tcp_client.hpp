@@ -11,6 +11,7 @@
 #include "fastnet/handler.hpp"
 #include "fastnet/protocol.hpp"
 #include "fastnet/socket_address.hpp"
+#include "fastnet/stats.hpp"
 #include "fastnet/transport.hpp"
 
 namespace fastnet {
@@ -66,6 +67,9 @@ class tcp_client {
   connection_ptr connection() const;
   /// Connection attempts made so far. Any thread.
   size_t attempts() const;
+  /// What the client's connections have done so far (accepted counts
+  /// connections made; see connection_stats). Any thread.
+  connection_stats stats() const;
 
  private:
   struct impl;

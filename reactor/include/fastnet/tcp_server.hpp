@@ -14,6 +14,7 @@
 #include "fastnet/protocol.hpp"
 #include "fastnet/socket.hpp"
 #include "fastnet/socket_address.hpp"
+#include "fastnet/stats.hpp"
 #include "fastnet/transport.hpp"
 
 namespace fastnet {
@@ -66,7 +67,7 @@ struct tcp_server_options {
 ///
 /// Thread safety: start() from a controlling thread; stop() from one too
 /// after start(), or from any thread after run() has started serving; the
-/// timer methods, connection_count and local_address from any thread.
+/// timer methods, connection_count, stats and local_address from any thread.
 class tcp_server {
  public:
   /// `handler` must outlive the server; its callbacks run concurrently on the loop threads.
@@ -108,6 +109,12 @@ class tcp_server {
 
   /// Open connections right now.
   size_t connection_count() const;
+
+  /// What the server has done so far: per loop, its work and its
+  /// connections' counters (accepted, closed by reason, bytes, frames,
+  /// backpressure), and what the acceptor refused. Cheap to keep (the loops
+  /// count without shared atomics); a call reads them all. Any thread.
+  server_stats stats() const;
 
   /// Runs `fn` every `interval` on the server's control loop (the seed's
   /// RunEvery): loop 0 when there is one loop, else a thread of its own.
