@@ -8,7 +8,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 # WebSocket peers of the interop tests (ctest label "interop"); chromium is
 # their browser (headless, driven by npm playwright-core). The openssl CLI
 # makes the TLS tests' throwaway certificates and is, with Python's ssl
-# module, their independent TLS peer (s_client, s_server).
+# module, their independent TLS peer (s_client, s_server); the TLS interop
+# tests add node's built-in tls and https modules (no further packages).
 packages=(g++ cmake make libcaf-dev libspdlog-dev catch2 libconcurrentqueue-dev
   libcli11-dev libssl-dev openssl python3 python3-websockets chromium)
 # Checked as commands, not packages: a node from another source (which

@@ -2,9 +2,13 @@
 // echo server: text, binary from 1 B to 16 MiB, ping/pong and the close
 // handshake, every byte compared. Exits 0 when every exchange matched.
 //   node ws_client.mjs ws://127.0.0.1:PORT/
+//   node ws_client.mjs wss://HOST:PORT/ CA_FILE
+// Over wss:// only CA_FILE is trusted and the certificate must name HOST.
+import fs from 'node:fs';
 import { WebSocket } from 'ws';
 
 const url = process.argv[2];
+const ca = process.argv[3] ? fs.readFileSync(process.argv[3]) : undefined;
 const MiB = 1 << 20;
 const binary_sizes = [1, 2, 125, 126, 127, 65535, 65536, 65537, MiB + 7, 16 * MiB];
 
@@ -24,7 +28,7 @@ function fail(why) {
   process.exit(1);
 }
 
-const ws = new WebSocket(url, { maxPayload: 64 * MiB, perMessageDeflate: false });
+const ws = new WebSocket(url, { maxPayload: 64 * MiB, perMessageDeflate: false, ca });
 // Messages arrive in order; each exchange waits for the next one.
 const inbox = [];
 let waiting = null;
@@ -47,6 +51,13 @@ async function expect_echo(payload, binary, name) {
   console.log(`ok ${name}`);
 }
 
+ws.on('upgrade', (res) => {
+  const s = res.socket;
+  if (!s.encrypted) return;
+  // ws refuses an unverified chain or name before this (rejectUnauthorized).
+  if (!s.authorized) fail(`the server certificate was not verified: ${s.authorizationError}`);
+  console.log(`ok wss handshake ${s.getProtocol()}, server verified`);
+});
 ws.on('open', async () => {
   await expect_echo('hello', false, 'text "hello"');
   await expect_echo('', false, 'empty text');

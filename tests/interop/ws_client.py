@@ -4,9 +4,13 @@ fastnet echo server: text, binary from 1 B to 16 MiB, ping/pong and the close
 handshake, every byte compared. Exits 0 when every exchange matched.
 
     /usr/bin/python3 ws_client.py ws://127.0.0.1:PORT/
+    /usr/bin/python3 ws_client.py wss://HOST:PORT/ CA_FILE
+
+Over wss:// only CA_FILE is trusted and the certificate must name HOST.
 """
 import asyncio
 import random
+import ssl
 import sys
 
 import websockets
@@ -30,10 +34,15 @@ async def expect_echo(ws, payload, name):
     print(f"ok {name}", flush=True)
 
 
-async def main(url):
+async def main(url, ca_file=None):
+    # A context that checks the chain and the URL's host (name or IP address).
+    tls = ssl.create_default_context(cafile=ca_file) if ca_file else None
     # No compression, no size limit: the server's own limit is under test.
-    async with websockets.connect(url, max_size=None, compression=None,
+    async with websockets.connect(url, max_size=None, compression=None, ssl=tls,
                                   open_timeout=10, close_timeout=10) as ws:
+        if tls:
+            print(f"ok wss handshake {ws.transport.get_extra_info('ssl_object').version()}",
+                  flush=True)
         await expect_echo(ws, "hello", 'text "hello"')
         await expect_echo(ws, "", "empty text")
         await expect_echo(ws, "h\u00e9llo w\u00f6rld \u2713 \U0001F680", "utf-8 text")
@@ -55,4 +64,4 @@ async def main(url):
 
 
 if __name__ == "__main__":
-    asyncio.run(asyncio.wait_for(main(sys.argv[1]), 120))
+    asyncio.run(asyncio.wait_for(main(*sys.argv[1:3]), 120))

@@ -4,13 +4,21 @@
 // fragments, the server pinging us (our automatic pong), and the close
 // handshake. Every byte is compared; exits 0 when every exchange matched.
 //
-//   ws_interop_client PORT [--peer-reports-pings]
+//   ws_interop_client PORT|URL [--peer-reports-pings] [--ca FILE]
 //
+// PORT: ws://127.0.0.1:PORT/. URL: ws://... or wss://... (built with
+// fastnet::tls): over TLS the server's certificate is verified against
+// --ca FILE only and against the URL's host; first, a client checking for
+// a name the certificate lacks must be refused.
 // --peer-reports-pings: the server answers each ping it receives with a text
 // "got-ping:<payload>" (ws_server.mjs does; python3-websockets cannot), so
 // our pings are checked to arrive intact.
 #include <fastnet/fastnet.hpp>
 #include <fastnet/ws.hpp>
+#include <fastnet/ws/url.hpp>
+#ifdef FASTNET_INTEROP_TLS
+#include <fastnet/tls/context.hpp>
+#endif
 
 #include <condition_variable>
 #include <cstdio>
@@ -51,6 +59,7 @@ class inbox final : public fastnet::tcp_handler {
     std::fprintf(stderr, "ws_interop_client: connect failed: %s\n", std::strerror(error));
     std::lock_guard lock(mutex_);
     reason_ = fastnet::close_reason::reset;
+    connect_failed_ = true;
     cv_.notify_all();
   }
 
@@ -63,6 +72,13 @@ class inbox final : public fastnet::tcp_handler {
     queue_.pop_front();
     return r;
   }
+  /// True when the attempt failed; false when it connected (a frame or a
+  /// close came) or the wait ran out.
+  bool wait_connect_failed() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, wait_limit, [&] { return !queue_.empty() || reason_; });
+    return connect_failed_;
+  }
   std::optional<fastnet::close_reason> wait_closed() {
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, wait_limit, [&] { return reason_.has_value(); });
@@ -74,6 +90,7 @@ class inbox final : public fastnet::tcp_handler {
   std::condition_variable cv_;
   std::deque<received> queue_;
   std::optional<fastnet::close_reason> reason_;
+  bool connect_failed_ = false;
 };
 
 [[noreturn]] void fail(const std::string& why) {
@@ -112,22 +129,61 @@ std::string pattern(size_t size, uint32_t seed) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: ws_interop_client PORT [--peer-reports-pings]\n");
+    std::fprintf(stderr, "usage: ws_interop_client PORT|URL [--peer-reports-pings] [--ca FILE]\n");
     return 2;
   }
-  auto port = static_cast<uint16_t>(std::atoi(argv[1]));
-  bool peer_reports_pings = argc > 2 && std::string(argv[2]) == "--peer-reports-pings";
+  const std::string target = argv[1];
+  bool peer_reports_pings = false;
+  std::string ca_file;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--peer-reports-pings")
+      peer_reports_pings = true;
+    else if (arg == "--ca" && i + 1 < argc)
+      ca_file = argv[++i];
+    else
+      fail("unknown argument " + arg);
+  }
   namespace ws = fastnet::ws;
 
-  ws::client_protocol_options co;
-  co.host = "127.0.0.1:" + std::to_string(port);
+  auto u = ws::parse_url(target.find("://") == std::string::npos
+                             ? "ws://127.0.0.1:" + std::to_string(std::atoi(target.c_str())) + "/"
+                             : target);
+  if (!u) fail("not a ws:// or wss:// URL: " + target);
   fastnet::tcp_client_options opts;
-  opts.address = *fastnet::socket_address::ip("127.0.0.1", port);
+  auto address = fastnet::socket_address::resolve(u->host, u->port);
+  if (!address) fail("cannot resolve " + u->host);
+  opts.address = *address;
   opts.max_attempts = 1;
-  opts.protocol = ws::client_protocol_factory(co);
-  inbox in;
+  opts.protocol = ws::client_protocol_factory(u->client_options());
   fastnet::event_loop loop;
   std::thread loop_thread([&] { loop.run(); });
+  if (u->secure) {
+#ifdef FASTNET_INTEROP_TLS
+    // Trusts the test CA only; checks (and sends as SNI, when a name) `name`.
+    auto tls_for = [&](const std::string& name) {
+      fastnet::tls::client_config cfg;
+      cfg.ca_file = ca_file;
+      cfg.server_name = name;
+      return fastnet::tls::context::client(cfg)->transports();
+    };
+    {
+      // The check must be real: a name the certificate lacks fails the
+      // handshake, a failed attempt that never becomes a connection.
+      auto wrong_opts = opts;
+      wrong_opts.transport = tls_for("not-this-server.example");
+      inbox wrong;
+      fastnet::tcp_client wrong_client(loop, wrong_opts, wrong);
+      wrong_client.connect();
+      if (!wrong.wait_connect_failed()) fail("a certificate for another name was accepted");
+      std::printf("ok another name refused\n");
+    }
+    opts.transport = tls_for(u->host);
+#else
+    fail("wss:// needs fastnet::tls, which this build does not have");
+#endif
+  }
+  inbox in;
   {
     fastnet::tcp_client client(loop, opts, in);
     client.connect();

@@ -4,13 +4,26 @@
 // "ping-me:<payload>" pings the client and, once the matching pong is back,
 // sends "pong-ok:<payload>"; prints "closed <code> <reason>" for each close
 // it receives. Prints "listening <port>" once it accepts.
-//   node ws_server.mjs
+//   node ws_server.mjs [CERT_FILE KEY_FILE]
+// With a certificate and key it serves wss:// (ws on node's https server).
+import fs from 'node:fs';
+import https from 'node:https';
 import { WebSocketServer } from 'ws';
 
-const wss = new WebSocketServer({
-  host: '127.0.0.1', port: 0, maxPayload: 64 << 20, perMessageDeflate: false,
-});
-wss.on('listening', () => console.log(`listening ${wss.address().port}`));
+const options = { maxPayload: 64 << 20, perMessageDeflate: false };
+let wss;
+if (process.argv[3]) {
+  const server = https.createServer({
+    cert: fs.readFileSync(process.argv[2]), key: fs.readFileSync(process.argv[3]),
+  });
+  wss = new WebSocketServer({ server, ...options });
+  // A client that refuses our certificate aborts its handshake: reported, not fatal.
+  server.on('tlsClientError', (e) => console.log(`handshake refused by the client: ${e.code || e.message}`));
+  server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+} else {
+  wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options });
+  wss.on('listening', () => console.log(`listening ${wss.address().port}`));
+}
 wss.on('connection', (ws) => {
   ws.on('message', (data, is_binary) => {
     const text = is_binary ? null : data.toString('utf8');

@@ -5,10 +5,14 @@ WebSocket client: echoes text as text and binary as binary; on a text
 sends "pong-ok:<payload>"; prints "closed <code> <reason>" for each close it
 receives. Prints "listening <port>" once it accepts.
 
-    /usr/bin/python3 ws_server.py
+    /usr/bin/python3 ws_server.py [CERT_FILE KEY_FILE]
+
+With a certificate and key it serves wss://.
 """
 import asyncio
 import signal
+import ssl
+import sys
 
 import websockets
 
@@ -33,8 +37,12 @@ async def handler(ws, _path=None):
 async def main():
     stop = asyncio.get_running_loop().create_future()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
+    tls = None
+    if len(sys.argv) > 2:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[1], sys.argv[2])
     async with websockets.serve(handler, "127.0.0.1", 0, max_size=None,
-                                compression=None) as server:
+                                compression=None, ssl=tls) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"listening {port}", flush=True)
         await stop
