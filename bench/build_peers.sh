@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the peer echo servers fastnet is benchmarked against, from Debian
 # packages only: go_net (Go standard library), asio_echo (Boost.Asio) and
-# caf_broker_echo (CAF 0.17 io::broker). Installs what is missing with
-# apt-get (golang-go, libboost-dev, libcaf-dev, iperf3 for the loopback
-# ceiling), then compiles whatever is older than its source, so a re-run
-# with nothing changed takes well under a second.
+# caf_broker_echo (CAF 0.17 io::broker); over TLS, go_tls (Go crypto/tls),
+# asio_ssl_echo (Boost.Asio ssl::stream) and bare_tls_echo (epoll + OpenSSL 3,
+# the floor). Installs what is missing with apt-get (golang-go, libboost-dev,
+# libcaf-dev, libssl-dev, iperf3 for the loopback ceiling), then compiles
+# whatever is older than its source, so a re-run with nothing changed takes
+# well under a second.
 #   bench/build_peers.sh [OUT_DIR]     (default: build/bench-peers)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,7 +17,7 @@ cxx="${CXX:-g++}"
 die() { echo "build_peers: $*" >&2; exit 1; }
 
 # -- packages -----------------------------------------------------------------
-packages=(g++ golang-go libboost-dev libcaf-dev iperf3)
+packages=(g++ golang-go libboost-dev libcaf-dev libssl-dev openssl iperf3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,6 +38,7 @@ command -v go >/dev/null || die "go not on PATH after installing golang-go"
 command -v iperf3 >/dev/null || die "iperf3 not on PATH after installing iperf3"
 
 mkdir -p "$out"
+out="$(cd "$out" && pwd)"  # Go wants absolute cache paths; a relative OUT_DIR is fine
 
 # True when $1 is missing or older than any of the remaining files.
 stale() {
@@ -50,13 +53,19 @@ stale() {
 # -- Go: standard library only, so nothing is fetched --------------------------
 # The module has no requirements; GOPROXY=off turns any attempt to download
 # into an error instead of network traffic. Caches live in the build dir.
-if stale "$out/go_net" "$peers/go_net/main.go" "$peers/go_net/go.mod"; then
-  echo "build_peers: go_net"
-  (cd "$peers/go_net" &&
-    GOCACHE="$out/go-cache" GOPATH="$out/go-path" GOPROXY=off GOSUMDB=off GOFLAGS=-mod=mod \
-      GO111MODULE=on go build -trimpath -o "$out/go_net" .) ||
-    die "go build of go_net failed"
-fi
+# go_build NAME: bench/peers/NAME/ into $out/NAME.
+go_build() {
+  local name="$1"
+  if stale "$out/$name" "$peers/$name/main.go" "$peers/$name/go.mod"; then
+    echo "build_peers: $name"
+    (cd "$peers/$name" &&
+      GOCACHE="$out/go-cache" GOPATH="$out/go-path" GOPROXY=off GOSUMDB=off GOFLAGS=-mod=mod \
+        GO111MODULE=on go build -trimpath -o "$out/$name" .) ||
+      die "go build of $name failed"
+  fi
+}
+go_build go_net
+go_build go_tls
 
 # -- C++ peers: plain compiler invocations, Release flags like fastnet's ------
 cxxflags=(-std=c++20 -O2 -DNDEBUG -Wall -Wextra -Wpedantic -pthread)
@@ -71,4 +80,16 @@ if stale "$out/caf_broker_echo" "$peers/caf_broker/caf_broker_echo.cpp"; then
     -o "$out/caf_broker_echo" || die "compiling caf_broker_echo failed (is libcaf-dev installed?)"
 fi
 
-echo "build_peers: ready in $out (go_net asio_echo caf_broker_echo)"
+# TLS peers: OpenSSL 3 from libssl-dev, as fastnet's own TLS uses.
+if stale "$out/asio_ssl_echo" "$peers/asio_ssl/asio_ssl_echo.cpp"; then
+  echo "build_peers: asio_ssl_echo"
+  "$cxx" "${cxxflags[@]}" "$peers/asio_ssl/asio_ssl_echo.cpp" -lssl -lcrypto \
+    -o "$out/asio_ssl_echo" || die "compiling asio_ssl_echo failed (libboost-dev, libssl-dev?)"
+fi
+if stale "$out/bare_tls_echo" "$peers/bare_tls/bare_tls_echo.cpp"; then
+  echo "build_peers: bare_tls_echo"
+  "$cxx" "${cxxflags[@]}" "$peers/bare_tls/bare_tls_echo.cpp" -lssl -lcrypto \
+    -o "$out/bare_tls_echo" || die "compiling bare_tls_echo failed (is libssl-dev installed?)"
+fi
+
+echo "build_peers: ready in $out (go_net asio_echo caf_broker_echo go_tls asio_ssl_echo bare_tls_echo)"

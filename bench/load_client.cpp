@@ -1,19 +1,22 @@
 // load_client — a neutral TCP load generator for echo servers.
 //
-// Opens connections to an echo server and drives them in one of five modes:
+// Opens connections to an echo server and drives them in one of six modes:
 //   pingpong   C connections, one S-byte message in flight on each
 //   pipelined  C connections, P messages in flight on each
 //   stream     large messages (64 KiB by default) kept flowing continuously
 //   shortconn  connect, send S bytes, read the echo, close; repeat
+//   handshake  shortconn over TLS: connect, handshake (full, or resumed with
+//              --tls-resume), S bytes echoed, close_notify, close; repeat
 //   idle       hold N connections, ping each with a small message every T s
+// With --tls every mode runs over TLS (OpenSSL 3, load_client_tls.cpp).
 // Every echoed byte is checked against the byte that was sent. It reports
 // message (or connection) rate, throughput, latency percentiles from a
 // histogram and errors by kind; given the server's pid it also reads the
 // server's CPU time and RSS from /proc around the measured window, so servers
 // can be ranked by CPU per message even when this client saturates first.
-// It deliberately uses nothing but libc, libstdc++ and pthreads (no fastnet
-// code), so the same binary can be pointed at fastnet and at any other echo
-// server and neither side gets a home advantage.
+// It deliberately uses nothing but libc, libstdc++, pthreads and, for TLS,
+// OpenSSL (no fastnet code), so the same binary can be pointed at fastnet
+// and at any other echo server and neither side gets a home advantage.
 //
 // Policy: it only ever targets loopback (127.0.0.0/8 or ::1). It is a
 // benchmark for servers on this machine, not a tool to load someone else's.
@@ -36,6 +39,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -50,6 +54,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "load_client_tls.hpp"
 
 namespace {
 
@@ -95,7 +101,12 @@ int64_t seconds_to_ns(double s) {
 
 enum class frame_kind { raw, line, len32 };
 
-enum class run_mode { pingpong, pipelined, stream, shortconn, idle };
+enum class run_mode { pingpong, pipelined, stream, shortconn, handshake, idle };
+
+/// A mode whose connections each carry one message and close.
+bool one_shot(run_mode m) {
+  return m == run_mode::shortconn || m == run_mode::handshake;
+}
 
 const char* to_string(run_mode m) {
   switch (m) {
@@ -107,6 +118,8 @@ const char* to_string(run_mode m) {
       return "stream";
     case run_mode::shortconn:
       return "shortconn";
+    case run_mode::handshake:
+      return "handshake";
     case run_mode::idle:
       return "idle";
   }
@@ -144,6 +157,11 @@ struct options {
   double ping_interval_s = 1.0;
   double rate = 0.0;  // pingpong: offered messages/s over all connections; 0 = as fast as echoed
   std::optional<int> server_pid;
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_version = "1.3";
+  std::string tls_ciphers;
+  bool tls_resume = false;
 
   // Resolved by finish_options.
   run_mode resolved_mode = run_mode::pingpong;
@@ -165,8 +183,8 @@ void print_usage(std::FILE* out) {
       "\n"
       "Neutral TCP load client for echo servers (loopback only).\n"
       "\n"
-      "  --mode M             pingpong | pipelined | stream | shortconn | idle (default:\n"
-      "                       pingpong, or pipelined when --inflight > 1)\n"
+      "  --mode M             pingpong | pipelined | stream | shortconn | handshake |\n"
+      "                       idle (default: pingpong, or pipelined when --inflight > 1)\n"
       "  --host A             IPv4/IPv6 literal in 127.0.0.0/8 or ::1 (default 127.0.0.1)\n"
       "  --port P             server port (required)\n"
       "  --conns C            connections (stream: 1, idle: 10000, otherwise 50); for\n"
@@ -190,7 +208,17 @@ void print_usage(std::FILE* out) {
       "                       let the kernel choose; IPv4 only, at most 250)\n"
       "  --server-pid PID     read the server's CPU time and RSS from /proc around the\n"
       "                       measured window: CPU us per message (shortconn: per\n"
-      "                       connection), idle: RSS growth per connection\n"
+      "                       connection, handshake: per handshake), idle: RSS growth\n"
+      "                       per connection\n"
+      "  --tls                speak TLS (OpenSSL) in any mode; handshake implies it\n"
+      "  --tls-ca FILE        verify the server's certificate against this PEM CA and\n"
+      "                       the --host address (default: not verified)\n"
+      "  --tls-version V      1.2 | 1.3, the only version offered (default 1.3)\n"
+      "  --tls-ciphers L      offer only these: TLS 1.3 suites (TLS_AES_128_GCM_SHA256),\n"
+      "                       with 1.2 an OpenSSL cipher list (default: OpenSSL's)\n"
+      "  --tls-resume         offer the session of the thread's last connection, so\n"
+      "                       handshakes after the first are resumed (counted in the\n"
+      "                       report; a server without resumption makes them full)\n"
       "  --json               also print one JSON line with the results\n"
       "  --help               this text\n"
       "\n"
@@ -230,7 +258,7 @@ bool parse_optional(std::string_view text, T min, T max, std::optional<T>& out) 
 
 bool parse_mode(std::string_view text, run_mode& out) {
   for (const run_mode m : {run_mode::pingpong, run_mode::pipelined, run_mode::stream,
-                           run_mode::shortconn, run_mode::idle}) {
+                           run_mode::shortconn, run_mode::handshake, run_mode::idle}) {
     if (text == to_string(m)) {
       out = m;
       return true;
@@ -292,6 +320,15 @@ std::string apply_flag(std::string_view name, std::string_view value, options& o
     ok = parse_non_negative(value, opts.warmup_s);
   } else if (name == "--connect-timeout") {
     ok = parse_non_negative(value, opts.connect_timeout_s) && opts.connect_timeout_s > 0;
+  } else if (name == "--tls-ca") {
+    opts.tls_ca = std::string(value);
+    ok = !opts.tls_ca.empty();
+  } else if (name == "--tls-ciphers") {
+    opts.tls_ciphers = std::string(value);
+    ok = !opts.tls_ciphers.empty();
+  } else if (name == "--tls-version") {
+    ok = value == "1.2" || value == "1.3";
+    if (ok) opts.tls_version = std::string(value);
   } else {
     return "unknown flag " + std::string(name);
   }
@@ -314,8 +351,11 @@ std::string finish_options(options& opts) {
   const run_mode mode =
       opts.mode.value_or(opts.inflight.value_or(1) > 1 ? run_mode::pipelined : run_mode::pingpong);
   opts.resolved_mode = mode;
-  const bool one_in_flight =
-      mode == run_mode::pingpong || mode == run_mode::shortconn || mode == run_mode::idle;
+  if (mode == run_mode::handshake) opts.tls = true;
+  if (!opts.tls && (!opts.tls_ca.empty() || !opts.tls_ciphers.empty() || opts.tls_resume)) {
+    return "--tls-ca, --tls-ciphers and --tls-resume need --tls (or --mode handshake)";
+  }
+  const bool one_in_flight = mode == run_mode::pingpong || one_shot(mode) || mode == run_mode::idle;
   if (one_in_flight && opts.inflight.value_or(1) != 1) {
     return std::string("--mode ") + to_string(mode) + " has one message in flight (use pipelined)";
   }
@@ -327,8 +367,8 @@ std::string finish_options(options& opts) {
                                   : opts.inflight.value_or(mode == run_mode::stream      ? 16
                                                            : mode == run_mode::pipelined ? 32
                                                                                          : 1);
-  opts.n_sources = opts.source_addresses.value_or(
-      mode == run_mode::shortconn || mode == run_mode::idle ? 64 : 0);
+  opts.n_sources =
+      opts.source_addresses.value_or(one_shot(mode) || mode == run_mode::idle ? 64 : 0);
   if (opts.n_size == 0 && opts.frame != frame_kind::len32) {
     return "--size must be at least 1 for frame " + std::string(to_string(opts.frame));
   }
@@ -364,8 +404,17 @@ parse_result parse_args(int argc, char** argv) {
       result.status = parse_status::help;
       return result;
     }
+    // The flags without a value.
     if (name == "--json") {
       result.opts.json = true;
+      continue;
+    }
+    if (name == "--tls") {
+      result.opts.tls = true;
+      continue;
+    }
+    if (name == "--tls-resume") {
+      result.opts.tls_resume = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -393,6 +442,7 @@ struct target {
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
   int family = AF_INET;
+  std::string address;  // "127.0.0.1" or "::1"
   std::string display;  // "127.0.0.1:9000" or "[::1]:9000"
 };
 
@@ -402,6 +452,7 @@ std::optional<target> resolve_loopback(std::string host, uint16_t port, std::str
     host = host.substr(1, host.size() - 2);
   }
   target t;
+  t.address = host;
   in_addr v4{};
   in6_addr v6{};
   if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
@@ -836,10 +887,11 @@ class send_time_fifo {
 // ---------------------------------------------------------------------------
 
 // ports: the kernel found no free (source address, port) pair for a connect.
-enum class error_kind : uint8_t { connect, reset, eof, verify, timeout, ports };
-constexpr size_t error_kind_count = 6;
-constexpr std::array<const char*, error_kind_count> error_names = {"connect", "reset",   "eof",
-                                                                   "verify",  "timeout", "ports"};
+// tls: a handshake failed, or a TLS error (bad record, alert) on a connection.
+enum class error_kind : uint8_t { connect, reset, eof, verify, timeout, ports, tls };
+constexpr size_t error_kind_count = 7;
+constexpr std::array<const char*, error_kind_count> error_names = {
+    "connect", "reset", "eof", "verify", "timeout", "ports", "tls"};
 
 struct run_stats {
   uint64_t established = 0;
@@ -848,8 +900,16 @@ struct run_stats {
   uint64_t messages = 0;    // completed inside the measured window (shortconn: connections)
   std::array<uint64_t, error_kind_count> errors{};
   latency_histogram latency;
+  // TLS handshakes completed inside the measured window, and what the first
+  // one negotiated ("TLSv1.3 TLS_AES_256_GCM_SHA384").
+  uint64_t tls_full = 0;
+  uint64_t tls_resumed = 0;
+  std::string tls_negotiated;
 
   void merge(const run_stats& other) {
+    tls_full += other.tls_full;
+    tls_resumed += other.tls_resumed;
+    if (tls_negotiated.empty()) tls_negotiated = other.tls_negotiated;
     established += other.established;
     failed += other.failed;
     unfinished += other.unfinished;
@@ -894,7 +954,8 @@ struct run_plan {
 // Worker: one thread, one epoll, a share of the connections
 // ---------------------------------------------------------------------------
 
-enum class conn_state : uint8_t { idle, connecting, established, closed };
+// handshaking: TCP is connected, TLS is not yet; still counted as connecting.
+enum class conn_state : uint8_t { idle, connecting, handshaking, established, closed };
 
 struct connection {
   connection(const run_plan& plan, uint64_t seed_)
@@ -906,8 +967,10 @@ struct connection {
             send_chunk_bytes, plan.message_wire_bytes * plan.opts.n_inflight))) {}
 
   unique_fd fd;
+  load_client_tls::stream tls;  // empty without --tls
   conn_state state = conn_state::idle;
-  bool want_write = false;  // EPOLLOUT registered: the last send hit EAGAIN
+  bool want_write = false;    // EPOLLOUT registered: the last send hit EAGAIN
+  bool session_kept = false;  // --tls-resume: this connection's session was remembered
   int64_t started_ns = 0;
   int64_t last_progress_ns = 0;
   uint64_t seed;
@@ -931,8 +994,10 @@ struct connection {
 
 class worker {
  public:
-  worker(const run_plan& plan, uint64_t first_index, uint32_t count)
+  /// `tls` is this worker's TLS client, null without --tls.
+  worker(const run_plan& plan, uint64_t first_index, uint32_t count, load_client_tls::client* tls)
       : plan_(plan),
+        tls_(tls),
         mode_(plan.opts.resolved_mode),
         paced_(mode_ == run_mode::idle || plan.opts.rate > 0),
         next_source_(static_cast<uint32_t>(first_index)),
@@ -954,9 +1019,12 @@ class worker {
     report_connect_phase_done();
     // A shortconn slot is always between connections; only the other modes
     // can leave a connection that never got going.
-    if (mode_ != run_mode::shortconn) {
+    if (!one_shot(mode_)) {
       for (const connection& c : conns_) {
-        if (c.state == conn_state::idle || c.state == conn_state::connecting) ++stats_.unfinished;
+        if (c.state == conn_state::idle || c.state == conn_state::connecting ||
+            c.state == conn_state::handshaking) {
+          ++stats_.unfinished;
+        }
       }
     }
     conns_.clear();  // closes every socket
@@ -1032,7 +1100,7 @@ class worker {
     c.started_ns = now;
     c.want_write = false;
     ++connecting_;
-    if (mode_ == run_mode::shortconn) restart_slot(c, now);
+    if (one_shot(mode_)) restart_slot(c, now);
     c.fd.reset(socket(plan_.dest.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!c.fd) return close_with_error(c, error_kind::connect);
     // Small messages must not wait for Nagle: latency is what is measured.
@@ -1057,7 +1125,7 @@ class worker {
     if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev) != 0) {
       return close_with_error(c, error_kind::connect);
     }
-    if (rc == 0) establish(c, now);
+    if (rc == 0) connected(c, now);
   }
 
   /// shortconn: a fresh byte stream and counters for the slot's next
@@ -1070,10 +1138,12 @@ class worker {
     c.out_pos = c.out_len = 0;
     c.unsent_budget = 0;
     c.bytes_sent = c.bytes_received = c.received_in_message = 0;
+    c.session_kept = false;
   }
 
   void handle_event(connection& c, uint32_t events, int64_t now) {
     if (c.state == conn_state::connecting) return finish_connect(c, events, now);
+    if (c.state == conn_state::handshaking) return continue_handshake(c, now);
     if (c.state != conn_state::established) return;
     if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 && !read_once(c)) return;
     // Completions may have freed credit; when the socket is known to be full,
@@ -1090,7 +1160,42 @@ class worker {
     }
     if ((events & EPOLLOUT) == 0) return;
     if (!set_interest(c, false)) return close_with_error(c, error_kind::connect);
-    establish(c, now);
+    connected(c, now);
+  }
+
+  /// TCP is up: established, or with --tls, handshaking first.
+  void connected(connection& c, int64_t now) {
+    if (tls_ == nullptr) return establish(c, now);
+    if (!tls_->start(c.tls, c.fd.get())) return close_with_error(c, error_kind::tls);
+    c.state = conn_state::handshaking;
+    continue_handshake(c, now);
+  }
+
+  /// Moves the handshake on; the connection is established once it is done.
+  void continue_handshake(connection& c, int64_t now) {
+    switch (c.tls.handshake()) {
+      case load_client_tls::status::ok:
+        if (in_window(now)) ++(c.tls.resumed() ? stats_.tls_resumed : stats_.tls_full);
+        if (stats_.tls_negotiated.empty()) stats_.tls_negotiated = c.tls.describe();
+        return establish(c, now);
+      case load_client_tls::status::want_read:
+        if (!set_interest(c, false)) close_with_error(c, error_kind::tls);
+        return;
+      case load_client_tls::status::want_write:
+        if (!set_interest(c, true)) close_with_error(c, error_kind::tls);
+        return;
+      case load_client_tls::status::eof:
+        return close_with_error(c, error_kind::eof);
+      case load_client_tls::status::reset:
+        return close_with_error(c, error_kind::reset);
+      case load_client_tls::status::failed:
+        return close_with_error(c, error_kind::tls);
+    }
+  }
+
+  bool in_window(int64_t now) const {
+    return now >= plan_.control.measure_from_ns.load(std::memory_order_relaxed) &&
+           now < plan_.control.end_ns.load(std::memory_order_relaxed);
   }
 
   void establish(connection& c, int64_t now) {
@@ -1112,6 +1217,7 @@ class worker {
     }
     switch (mode_) {
       case run_mode::shortconn:
+      case run_mode::handshake:
         c.unsent_budget = plan_.message_wire_bytes;  // its clock started at connect
         break;
       default:
@@ -1150,12 +1256,23 @@ class worker {
         c.out_len = n;
         c.unsent_budget -= n;
       }
+      if (c.tls) {
+        // A retry after want_write passes the same bytes again, as OpenSSL
+        // requires: out_pos only moves on success.
+        const auto r = c.tls.write(c.out.get() + c.out_pos, c.out_len - c.out_pos);
+        if (r.st == load_client_tls::status::ok) {
+          sent(c, r.bytes, now);
+          continue;
+        }
+        if (r.st == load_client_tls::status::want_write) return wait_writable(c, true);
+        if (r.st == load_client_tls::status::want_read) return wait_writable(c, false);
+        close_with_error(c, tls_error(r.st));
+        return false;
+      }
       const ssize_t r =
           ::send(c.fd.get(), c.out.get() + c.out_pos, c.out_len - c.out_pos, MSG_NOSIGNAL);
       if (r > 0) {
-        c.out_pos += static_cast<size_t>(r);
-        c.bytes_sent += static_cast<uint64_t>(r);
-        c.last_progress_ns = now;
+        sent(c, static_cast<size_t>(r), now);
         continue;
       }
       if (r < 0 && errno == EINTR) continue;
@@ -1164,6 +1281,23 @@ class worker {
       return false;
     }
     return wait_writable(c, false);
+  }
+
+  static void sent(connection& c, size_t n, int64_t now) {
+    c.out_pos += n;
+    c.bytes_sent += n;
+    c.last_progress_ns = now;
+  }
+
+  static error_kind tls_error(load_client_tls::status st) {
+    switch (st) {
+      case load_client_tls::status::eof:
+        return error_kind::eof;
+      case load_client_tls::status::reset:
+        return error_kind::reset;
+      default:
+        return error_kind::tls;
+    }
   }
 
   /// Registers or drops EPOLLOUT; returns false if the connection was closed.
@@ -1177,6 +1311,7 @@ class worker {
   /// lot of data cannot starve the others. Returns false if the connection
   /// was closed (or, in shortconn, replaced by the slot's next one).
   bool read_once(connection& c) {
+    if (c.tls) return read_tls(c);
     const ssize_t n = ::recv(c.fd.get(), recv_buf_.data(), recv_buf_.size(), 0);
     if (n > 0) return absorb(c, static_cast<size_t>(n), now_ns());
     if (n == 0) {
@@ -1186,6 +1321,28 @@ class worker {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
     close_with_error(c, error_kind::reset);
     return false;
+  }
+
+  /// read_once over TLS: one socket read's worth. OpenSSL reads ahead, so
+  /// whatever it already holds is taken too; epoll would not report it.
+  bool read_tls(connection& c) {
+    do {
+      const auto r = c.tls.read(recv_buf_.data(), recv_buf_.size());
+      switch (r.st) {
+        case load_client_tls::status::ok:
+          if (!absorb(c, r.bytes, now_ns())) return false;
+          break;
+        case load_client_tls::status::want_read:
+          return true;
+        case load_client_tls::status::want_write:
+          // Only a renegotiation or key update could ask; wait for room.
+          return wait_writable(c, true);
+        default:
+          close_with_error(c, tls_error(r.st));
+          return false;
+      }
+    } while (c.tls.has_pending());
+    return true;
   }
 
   /// Checks `n` echoed bytes in recv_buf_ and completes the messages they finish.
@@ -1212,10 +1369,15 @@ class worker {
   /// Returns false if the connection is gone (shortconn closes it here).
   bool complete_message(connection& c, int64_t now) {
     const int64_t sent_at = c.send_times.pop();
-    if (now >= plan_.control.measure_from_ns.load(std::memory_order_relaxed) &&
-        now < plan_.control.end_ns.load(std::memory_order_relaxed)) {
+    if (in_window(now)) {
       ++stats_.messages;
       stats_.latency.record(static_cast<uint64_t>(now - sent_at));
+    }
+    // An echo came back, so a TLS 1.3 server's tickets (sent right after its
+    // handshake) have arrived: the session can now be resumed.
+    if (c.tls && !c.session_kept) {
+      tls_->remember(c.tls);
+      c.session_kept = true;
     }
     if (paced_) {
       // The next ping keeps the period from this one's send, not its echo.
@@ -1226,10 +1388,14 @@ class worker {
     }
     switch (mode_) {
       case run_mode::shortconn:
+      case run_mode::handshake:
         // Echo complete: close (this side enters TIME_WAIT, as a real
-        // client's would) and open the slot's next connection.
+        // client's would; over TLS after a close_notify, as a polite one's
+        // would) and open the slot's next connection.
         --open_;
         plan_.control.open_conns.fetch_sub(1, std::memory_order_relaxed);
+        c.tls.close_notify();
+        c.tls.reset();
         c.fd.reset();
         c.state = conn_state::closed;
         begin_connect(static_cast<size_t>(&c - conns_.data()), now);
@@ -1247,8 +1413,11 @@ class worker {
     for (connection& c : conns_) {
       // A paced connection with no ping outstanding is not stalled, only idle.
       const bool awaiting = !paced_ || c.outstanding > 0;
-      if (c.state == conn_state::connecting && now - c.started_ns > plan_.connect_timeout_ns) {
-        close_with_error(c, error_kind::connect);
+      const bool connecting =
+          c.state == conn_state::connecting || c.state == conn_state::handshaking;
+      if (connecting && now - c.started_ns > plan_.connect_timeout_ns) {
+        close_with_error(
+            c, c.state == conn_state::handshaking ? error_kind::tls : error_kind::connect);
       } else if (c.state == conn_state::established && awaiting &&
                  now - c.last_progress_ns > stall_timeout_ns) {
         close_with_error(c, error_kind::timeout);
@@ -1258,7 +1427,11 @@ class worker {
 
   /// Switches EPOLLOUT on or off; returns false if epoll refused.
   bool set_interest(connection& c, bool want_write) {
-    if (c.want_write == want_write && c.state == conn_state::established) return true;
+    // Also after a connect, which watched EPOLLOUT alone.
+    if (c.want_write == want_write &&
+        (c.state == conn_state::established || c.state == conn_state::handshaking)) {
+      return true;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | (want_write ? EPOLLOUT : 0u);
     ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
@@ -1268,7 +1441,7 @@ class worker {
   }
 
   void close_with_error(connection& c, error_kind kind) {
-    if (c.state == conn_state::connecting) {
+    if (c.state == conn_state::connecting || c.state == conn_state::handshaking) {
       --connecting_;
       ++stats_.failed;
     } else if (c.state == conn_state::established) {
@@ -1276,6 +1449,7 @@ class worker {
       plan_.control.open_conns.fetch_sub(1, std::memory_order_relaxed);
     }
     ++stats_.errors[static_cast<size_t>(kind)];
+    c.tls.reset();
     c.fd.reset();  // closing also removes it from the epoll set
     c.out.reset();
     c.state = conn_state::closed;
@@ -1284,6 +1458,7 @@ class worker {
   using ping_entry = std::pair<int64_t, uint32_t>;  // (due, connection index)
 
   const run_plan& plan_;
+  load_client_tls::client* const tls_;
   const run_mode mode_;
   const bool paced_;  // idle, or pingpong with --rate: messages go out on the ping schedule
   bool have_pwait2_ = true;
@@ -1305,7 +1480,9 @@ class worker {
 
 class worker_pool {
  public:
-  explicit worker_pool(const run_plan& plan) : results_(plan.opts.threads) {
+  /// `tls`: one client per thread, or empty without --tls.
+  worker_pool(const run_plan& plan, std::vector<std::unique_ptr<load_client_tls::client>>& tls)
+      : results_(plan.opts.threads) {
     const uint32_t threads = plan.opts.threads;
     const uint32_t conns = plan.opts.n_conns;
     plan.control.workers_running.store(threads);
@@ -1313,8 +1490,9 @@ class worker_pool {
     uint64_t first = 0;
     for (uint32_t t = 0; t < threads; ++t) {
       const uint32_t count = conns / threads + (t < conns % threads ? 1 : 0);
-      pool_.emplace_back([&plan, &slot = results_[t], first, count] {
-        slot = worker(plan, first, count).run();
+      load_client_tls::client* client = tls.empty() ? nullptr : tls[t].get();
+      pool_.emplace_back([&plan, &slot = results_[t], first, count, client] {
+        slot = worker(plan, first, count, client).run();
         plan.control.workers_running.fetch_sub(1, std::memory_order_release);
       });
       first += count;
@@ -1360,6 +1538,11 @@ void print_header(const options& opts, const target& dest) {
       opts.n_inflight, to_string(opts.frame), opts.duration_s, opts.threads);
   if (opts.warmup_s > 0) std::printf(" warmup=%.1fs", opts.warmup_s);
   if (opts.n_sources > 0) std::printf(" source-addrs=%u", opts.n_sources);
+  if (opts.tls) {
+    std::printf(" tls=%s%s%s%s%s", opts.tls_version.c_str(), opts.tls_ciphers.empty() ? "" : " ",
+                opts.tls_ciphers.c_str(), opts.tls_resume ? " resume" : "",
+                opts.tls_ca.empty() ? " (certificate not verified)" : "");
+  }
   if (opts.resolved_mode == run_mode::idle)
     std::printf(" ping-interval=%.3gs", opts.ping_interval_s);
   if (opts.rate > 0) std::printf(" rate=%.0f/s", opts.rate);
@@ -1441,6 +1624,8 @@ void print_report(const report& r) {
   const latency_histogram& h = s.latency;
   const auto& e = s.errors;
   const bool shortconn = r.opts.resolved_mode == run_mode::shortconn;
+  const bool handshake = r.opts.resolved_mode == run_mode::handshake;
+  const char* per_unit = handshake ? "handshake" : shortconn ? "connection" : "message";
 
   std::printf("connections  : %llu established, %llu failed",
               static_cast<unsigned long long>(s.established),
@@ -1449,7 +1634,12 @@ void print_report(const report& r) {
     std::printf(", %llu unfinished", static_cast<unsigned long long>(s.unfinished));
   }
   std::printf("\n");
-  if (shortconn) {
+  if (handshake) {
+    std::printf(
+        "handshakes   : %llu completed (%.0f/s), each connect + TLS handshake + %u B echo + "
+        "close_notify + close\n",
+        static_cast<unsigned long long>(s.messages), r.msgs_per_s(), r.opts.n_size);
+  } else if (shortconn) {
     std::printf("short conns  : %llu completed (%.0f/s), each connect + %u B echo + close\n",
                 static_cast<unsigned long long>(s.messages), r.msgs_per_s(), r.opts.n_size);
   } else {
@@ -1466,6 +1656,17 @@ void print_report(const report& r) {
                 static_cast<unsigned long long>(e[i]));
   }
   std::printf(")\n");
+  if (r.opts.tls) {
+    std::printf("tls          : %s, handshakes in the window: %llu full, %llu resumed\n",
+                s.tls_negotiated.empty() ? "no handshake completed" : s.tls_negotiated.c_str(),
+                static_cast<unsigned long long>(s.tls_full),
+                static_cast<unsigned long long>(s.tls_resumed));
+    if (r.opts.tls_resume && s.tls_full > s.tls_resumed) {
+      std::printf(
+          "tls          : warning: --tls-resume, yet most handshakes were full "
+          "(does the server resume sessions?)\n");
+    }
+  }
   std::printf("client CPU   : %.0f%% of one core over the %.2f s window\n", r.client_cpu_pct(),
               r.window_s());
   if (r.opts.server_pid) {
@@ -1474,7 +1675,7 @@ void print_report(const report& r) {
       std::printf(", CPU %.2f s = %.0f%% of one core", *cpu, *r.server_cpu_pct());
     }
     if (const auto per = r.server_cpu_us_per_msg()) {
-      std::printf(", %.2f us per %s", *per, shortconn ? "connection" : "message");
+      std::printf(", %.2f us per %s", *per, per_unit);
     }
     if (r.begin.server_rss_kib && r.finish.server_rss_kib) {
       std::printf(", RSS %llu -> %llu KiB",
@@ -1526,7 +1727,13 @@ void print_report(const report& r) {
   for (size_t i = 0; i < error_kind_count; ++i) {
     std::printf(",\"%s_errors\":%llu", error_names[i], static_cast<unsigned long long>(e[i]));
   }
-  if (shortconn) std::printf(",\"conns_per_s\":%.1f", r.msgs_per_s());
+  if (shortconn || handshake) std::printf(",\"conns_per_s\":%.1f", r.msgs_per_s());
+  if (handshake) std::printf(",\"handshakes_per_s\":%.1f", r.msgs_per_s());
+  if (r.opts.tls) {
+    std::printf(",\"tls\":\"%s\",\"tls_full\":%llu,\"tls_resumed\":%llu", s.tls_negotiated.c_str(),
+                static_cast<unsigned long long>(s.tls_full),
+                static_cast<unsigned long long>(s.tls_resumed));
+  }
   if (r.opts.server_pid) {
     std::printf(",\"server_pid\":%d", *r.opts.server_pid);
     if (const auto cpu = r.server_cpu_s()) {
@@ -1535,6 +1742,7 @@ void print_report(const report& r) {
     if (const auto per = r.server_cpu_us_per_msg()) {
       std::printf(",\"server_cpu_us_per_msg\":%.3f", *per);
       if (shortconn) std::printf(",\"server_cpu_us_per_conn\":%.3f", *per);
+      if (handshake) std::printf(",\"server_cpu_us_per_handshake\":%.3f", *per);
     }
     if (r.begin.server_rss_kib) {
       std::printf(",\"server_rss_kib_before\":%llu",
@@ -1603,6 +1811,28 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // One TLS client per thread, made here so a bad CA file stops the run
+  // before any connect.
+  std::vector<std::unique_ptr<load_client_tls::client>> tls_clients;
+  if (opts.tls) {
+    // OpenSSL writes to the socket with write(), not send(MSG_NOSIGNAL): a
+    // server that has closed must be an error counted, not a SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
+    load_client_tls::settings settings;
+    settings.ca_file = opts.tls_ca;
+    settings.server_ip = dest->address;
+    settings.version = opts.tls_version;
+    settings.ciphers = opts.tls_ciphers;
+    settings.resume = opts.tls_resume;
+    for (uint32_t t = 0; t < opts.threads; ++t) {
+      tls_clients.push_back(load_client_tls::client::make(settings, error));
+      if (!tls_clients.back()) {
+        std::fprintf(stderr, "load_client: %s\n", error.c_str());
+        return 2;
+      }
+    }
+  }
+
   const auto nofile = raise_fd_limit(opts.n_conns, opts.threads);
   print_header(opts, *dest);
 
@@ -1628,7 +1858,7 @@ int main(int argc, char** argv) {
       .ping_interval_ns = std::max<int64_t>(seconds_to_ns(opts.ping_interval_s), 1),
       .control = control,
   };
-  worker_pool pool(plan);
+  worker_pool pool(plan, tls_clients);
 
   if (idle) {
     wait_until(control, start + max_connect_phase_ns, [&] {

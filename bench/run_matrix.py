@@ -12,7 +12,10 @@ in time; every process it starts is stopped by PID on exit.
     bench/run_matrix.py [matrix] [--servers a,b] [--cases x,y] [--out FILE]
     bench/run_matrix.py scale    [--out FILE]
 
-matrix: the table (default file bench/results/latest.md).
+matrix: the table (default file bench/results/latest.md). Cases named tls-*
+        run only on the TLS servers (*-tls, go_tls, asio_ssl, bare_tls) and
+        the other cases only on the plain ones; every server and case is in
+        by default, --servers/--cases pick.
 scale:  fastnet reactor and actor modes holding as many idle connections as
         the hard RLIMIT_NOFILE allows (at least 10,000), RSS and kernel memory
         per connection, and the projection to 1,000,000 connections
@@ -23,7 +26,12 @@ WARMUP (seconds before each measured window, default 0.5), PORT (first port
 tried, default 9400), BUILD_DIR (default build), PEERS_DIR (default
 build/bench-peers), SKIP_BUILD=1 (use the binaries as they are), IDLE_CONNS
 (default 10000), SCALE_CONNS (default: as many as the fd limit allows),
-SERVER_CPU / CLIENT_CPU (cores to pin to, default 0 and 1).
+SERVER_CPU / CLIENT_CPU (cores to pin to, default 0 and 1), TLS_CIPHERS (what
+the client offers in the tls-* cases, default TLS_AES_128_GCM_SHA256: Go picks
+AES-128 and OpenSSL's servers AES-256 from OpenSSL's default offer, so one
+suite keeps them comparable; empty: OpenSSL's default offer). The tls-* cases
+use a throwaway CA and ECDSA P-256 server certificate that
+scripts/make_test_certs.sh makes in BUILD_DIR/bench-certs.
 Python standard library only: run it with /usr/bin/python3.
 """
 
@@ -74,6 +82,8 @@ CLIENT_CPU = os.environ.get("CLIENT_CPU", "1")
 BUILD_DIR = os.path.abspath(os.environ.get("BUILD_DIR") or os.path.join(ROOT, "build"))
 PEERS_DIR = os.path.abspath(os.environ.get("PEERS_DIR") or os.path.join(BUILD_DIR, "bench-peers"))
 SKIP_BUILD = os.environ.get("SKIP_BUILD", "") not in ("", "0")
+CERTS_DIR = os.path.join(BUILD_DIR, "bench-certs")
+TLS_CIPHERS = os.environ.get("TLS_CIPHERS", "TLS_AES_128_GCM_SHA256")
 
 # -- what is run ---------------------------------------------------------------
 
@@ -84,6 +94,21 @@ def fastnet_echo(port, mode, *extra):
     """fastnet's echo_server on one loop (actor mode adds its one CAF worker)."""
     return [f"{BUILD_DIR}/examples/echo_server", "--host", "127.0.0.1", "--port", str(port),
             "--mode", mode, "--loops", "1", *extra]
+
+
+def tls_files():
+    """The flags every TLS server is given: the same certificate and key."""
+    return f"{CERTS_DIR}/server.pem", f"{CERTS_DIR}/server.key"
+
+
+def fastnet_tls(port, mode, *extra):
+    cert, key = tls_files()
+    return fastnet_echo(port, mode, *extra, "--tls-cert", cert, "--tls-key", key)
+
+
+def peer_tls(binary, port, *extra):
+    cert, key = tls_files()
+    return [f"{PEERS_DIR}/{binary}", "--port", str(port), *extra, "--cert", cert, "--key", key]
 
 
 # The handicapped reactor's known extra work per message.
@@ -101,9 +126,23 @@ SERVERS = {
     # cannot rank servers by CPU per message (see bench/RESULTS.md).
     f"fastnet-reactor-burn{BURN_NS}": lambda port: fastnet_echo(port, "reactor", "--burn-ns",
                                                                 str(BURN_NS)),
+    # TLS: the same echo servers with the same certificate. Each accepts TLS
+    # 1.2 and 1.3 as it would be configured; the client offers 1.3 only.
+    "fastnet-reactor-tls": lambda port: fastnet_tls(port, "reactor"),
+    "fastnet-actors-tls": lambda port: fastnet_tls(port, "actors", "--caf-workers", "1"),
+    "go_tls": lambda port: peer_tls("go_tls", port, "--threads", "1"),
+    "asio_ssl": lambda port: peer_tls("asio_ssl_echo", port, "--threads", "1"),
+    # Single-threaded by design: the floor for a library on OpenSSL.
+    "bare_tls": lambda port: peer_tls("bare_tls_echo", port),
 }
 FASTNET = ["fastnet-reactor", "fastnet-actors"]
 PEERS = ["go_net", "asio", "caf_broker"]
+FASTNET_TLS = ["fastnet-reactor-tls", "fastnet-actors-tls"]
+PEERS_TLS = ["go_tls", "asio_ssl", "bare_tls"]
+TLS_SERVERS = FASTNET_TLS + PEERS_TLS
+# The peers' binaries, which bench/build_peers.sh makes.
+PEER_BINARIES = {"go_net": "go_net", "asio": "asio_echo", "caf_broker": "caf_broker_echo",
+                 "go_tls": "go_tls", "asio_ssl": "asio_ssl_echo", "bare_tls": "bare_tls_echo"}
 CHECKS = {f"fastnet-reactor-burn{BURN_NS}": ("fastnet-reactor", BURN_NS / 1000)}  # server -> (baseline, µs added)
 DEFAULT_SERVERS = [s for s in SERVERS if s not in CHECKS]
 
@@ -136,7 +175,44 @@ CASES = {
     IDLE_CASE: (f"{IDLE_CONNS} idle conns, 64 B ping each per second",
                  ["--mode", "idle", "--conns", str(IDLE_CONNS), "--size", "64",
                   "--ping-interval", "1"]),
+    # TLS (issue 14): the client's flags for TLS are added by tls_args().
+    "tls-pingpong-100x64": ("TLS 1.3 ping-pong, 100 conns, 64 B",
+                            ["--mode", "pingpong", "--conns", "100", "--size", "64"]),
+    "tls-stream": ("TLS 1.3 stream, 1 conn, 64 KiB messages, 16 in flight",
+                   ["--mode", "stream", "--conns", "1", "--size", "65536", "--inflight", "16"]),
+    "tls-handshakes": ("TLS 1.3 full handshakes, 16 at a time, 64 B echo each",
+                       ["--mode", "handshake", "--conns", "16", "--size", "64"]),
+    "tls-handshakes-resumed": ("TLS 1.3 resumed handshakes (session tickets), 16 at a time",
+                               ["--mode", "handshake", "--conns", "16", "--size", "64",
+                                "--tls-resume"]),
+    "tls-idle": (f"{IDLE_CONNS} idle TLS 1.3 conns, 64 B ping each per second",
+                 ["--mode", "idle", "--conns", str(IDLE_CONNS), "--size", "64",
+                  "--ping-interval", "1"]),
 }
+
+
+def is_tls_case(case):
+    return case.startswith("tls-")
+
+
+def case_mode(case):
+    """The load client's --mode of a case."""
+    args = CASES[case][1]
+    return args[args.index("--mode") + 1]
+
+
+def is_idle(case):
+    return case_mode(case) == "idle"
+
+
+def runs_on(server, case):
+    """TLS cases run on the TLS servers, the others on the plain ones."""
+    return is_tls_case(case) == (server in TLS_SERVERS)
+
+
+def tls_args():
+    args = ["--tls", "--tls-ca", f"{CERTS_DIR}/ca.pem"]
+    return args + (["--tls-ciphers", TLS_CIPHERS] if TLS_CIPHERS else [])
 
 # -- processes -----------------------------------------------------------------
 
@@ -269,8 +345,13 @@ def check_tools():
 
 
 def build(servers):
-    """Builds fastnet's binaries, and the peers only when one of `servers` is a peer."""
-    want_peers = any(s in PEERS for s in servers)
+    """Builds fastnet's binaries, and the peers only when one of `servers` is a
+    peer; makes the TLS certificates when one of them speaks TLS."""
+    want_peers = any(s in PEER_BINARIES for s in servers)
+    if any(s in TLS_SERVERS for s in servers):
+        # Cheap and idempotent, so also with SKIP_BUILD: certificates are not binaries.
+        run_or_die([os.path.join(ROOT, "scripts", "make_test_certs.sh"), CERTS_DIR],
+                   "scripts/make_test_certs.sh")
     if SKIP_BUILD:
         log("run_matrix: SKIP_BUILD set, using the binaries as they are")
     else:
@@ -288,8 +369,7 @@ def build(servers):
             run_or_die([os.path.join(ROOT, "bench", "build_peers.sh"), PEERS_DIR],
                        "bench/build_peers.sh")
     needed = [f"{BUILD_DIR}/examples/echo_server", f"{BUILD_DIR}/bench/load_client"]
-    if want_peers:
-        needed += [f"{PEERS_DIR}/go_net", f"{PEERS_DIR}/asio_echo", f"{PEERS_DIR}/caf_broker_echo"]
+    needed += [f"{PEERS_DIR}/{PEER_BINARIES[s]}" for s in servers if s in PEER_BINARIES]
     missing = [p for p in needed if not os.access(p, os.X_OK)]
     if missing:
         die("missing binaries: " + ", ".join(missing) + " (run without SKIP_BUILD)")
@@ -363,7 +443,9 @@ def one_run(server_name, case, ports, tmpdir):
     """Starts the server, drives one case, stops the server. Returns a dict of
     figures (from the client's JSON) plus 'problem' when something failed."""
     args = list(CASES[case][1]) + ["--duration", str(DURATION)]
-    idle = "idle" in args
+    if is_tls_case(case):
+        args += tls_args()
+    idle = is_idle(case)
     if not idle:
         args += ["--warmup", str(WARMUP)]
     port = ports.take()
@@ -447,9 +529,11 @@ def matrix(opts):
         if c not in CASES:
             die(f"unknown case {c!r} (known: {', '.join(CASES)})")
     hard = raise_nofile()
-    if IDLE_CASE in cases and hard < IDLE_CONNS + 100:
-        die(f"RLIMIT_NOFILE hard limit {hard} < {IDLE_CONNS + 100} needed for {IDLE_CASE} "
+    if any(is_idle(c) for c in cases) and hard < IDLE_CONNS + 100:
+        die(f"RLIMIT_NOFILE hard limit {hard} < {IDLE_CONNS + 100} needed for the idle cases "
             "(raise it, or set IDLE_CONNS lower)")
+    if not any(runs_on(s, c) for s in servers for c in cases):
+        die("no server of --servers runs a case of --cases (tls-* cases need TLS servers)")
 
     t0 = time.time()
     ports = Ports(FIRST_PORT)
@@ -462,7 +546,7 @@ def matrix(opts):
             # Servers interleaved within each repetition, so a noisy moment on
             # the machine spreads over all of them instead of hitting one.
             for rep in range(REPS):
-                for server in servers:
+                for server in (s for s in servers if runs_on(s, case)):
                     r = one_run(server, case, ports, tmpdir)
                     runs.setdefault((server, case), []).append(r)
                     if "problem" in r:
@@ -472,7 +556,10 @@ def matrix(opts):
                         log(f"run_matrix:   {server} rep {rep + 1}/{REPS}: "
                             f"{r.get('msgs_per_s', 0):.0f} msgs/s, "
                             f"server {r.get('server_cpu_us_per_msg', float('nan')):.2f} us/msg, "
-                            f"errors {r.get('errors', '?')} — elapsed {elapsed(t0)}")
+                            f"errors {r.get('errors', '?')}"
+                            + (f", {r['tls']} ({r.get('tls_full', 0)} full, "
+                               f"{r.get('tls_resumed', 0)} resumed)" if "tls" in r else "")
+                            + f" — elapsed {elapsed(t0)}")
         ceiling = None if opts.no_iperf else iperf_ceiling(ports, t0, tmpdir)
     text = render_matrix(servers, cases, runs, ceiling, problems, t0)
     emit(text, opts.out or os.path.join(ROOT, "bench", "results", "latest.md"))
@@ -487,6 +574,9 @@ def figures(rs):
                              "server_cpu_pct", "client_cpu_pct", "server_rss_kib_after",
                              "rss_per_conn_kib", "kernel_kib_per_socket")}
     f["errors_total"] = sum(r.get("errors", 0) for r in rs)
+    f["tls_full"] = sum(r.get("tls_full", 0) for r in rs)
+    f["tls_resumed"] = sum(r.get("tls_resumed", 0) for r in rs)
+    f["tls"] = sorted({r["tls"] for r in rs if r.get("tls")})
     return f
 
 
@@ -497,11 +587,11 @@ def render_matrix(servers, cases, runs, ceiling, problems, t0):
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     table = {}
     for case in cases:
-        for server in servers:
+        for server in (s for s in servers if runs_on(s, case)):
             rs = [r for r in runs.get((server, case), []) if "problem" not in r]
             f = figures(rs)
             table[(server, case)] = f
-            idle = case.startswith("idle")
+            idle = is_idle(case)
             if idle:
                 mem = cell(f["rss_per_conn_kib"], 2) + " KiB/conn"
             elif f["server_rss_kib_after"]:
@@ -513,7 +603,7 @@ def render_matrix(servers, cases, runs, ceiling, problems, t0):
             errs = f["errors_total"]
             failed = len(runs.get((server, case), [])) - len(rs)
             err_text = str(errs) + (f" + {failed} failed runs" if failed else "")
-            unit_note = " /conn" if case == "shortconn" else ""
+            unit_note = {"shortconn": " /conn", "handshake": " /handshake"}.get(case_mode(case), "")
             out.append(f"| {server} | {case} | {cell(f['msgs_per_s'], 0)} | {cell(f['mib_per_s'], 1)} "
                        f"| {cell(f['p99_us'], 0)} | {cell(f['server_cpu_us_per_msg'], 2)}{unit_note} "
                        f"| {cell(f['server_cpu_pct'], 0)} | {cell(f['client_cpu_pct'], 0)} "
@@ -523,15 +613,19 @@ def render_matrix(servers, cases, runs, ceiling, problems, t0):
                    "| – | – | – |")
     out.append("")
     out.append("shortconn: msgs/s are connections/s and CPU is per connection (connect, 64 B echo, "
-               "close). idle: msgs/s are pings. MiB/s count each way once; iperf3 is one way, one "
+               "close); tls-handshakes likewise per handshake (connect, TLS handshake, 64 B echo, "
+               "close_notify, close). idle: msgs/s are pings. MiB/s count each way once; "
+               "iperf3 is one way, one "
                "stream. saturated: server or client CPU ≥ 90 % of its core. When the client "
                "saturates first, server CPU µs/msg is the figure left to rank servers; "
                "--servers fastnet-reactor,fastnet-reactor-burn500 shows how much of a known "
                "0.5 µs/msg handicap each case reveals. The paced ping-pong leaves both sides "
                "slack.")
     out.append("")
+    out += render_tls(servers, cases, table)
     out += render_ratios(servers, cases, table)
     out += render_targets(servers, cases, table)
+    out += render_tls_targets(servers, cases, table)
     out += render_checks(servers, cases, table)
     if problems:
         out.append("## Problems")
@@ -548,24 +642,63 @@ def median_of(table, server, case, key):
 
 
 def render_ratios(servers, cases, table):
-    fast = [s for s in FASTNET if s in servers]
-    peers = [s for s in PEERS if s in servers]
-    if not fast or not peers:
+    out = []
+    for fast_all, peers_all, tls in ((FASTNET, PEERS, False), (FASTNET_TLS, PEERS_TLS, True)):
+        fast = [s for s in fast_all if s in servers]
+        peers = [s for s in peers_all if s in servers]
+        mine = [c for c in cases if is_tls_case(c) == tls]
+        if not fast or not peers or not mine:
+            continue
+        out += [f"## fastnet ÷ peer{' over TLS' if tls else ''} (server CPU µs per message; "
+                "idle: KiB per connection; < 1 is better for fastnet)", ""]
+        heads = [f"{f.replace('fastnet-', '')} ÷ {p}" for f in fast for p in peers]
+        out.append("| case | " + " | ".join(heads) + " |")
+        out.append("|---|" + "---|" * len(heads))
+        for case in mine:
+            key = "rss_per_conn_kib" if is_idle(case) else "server_cpu_us_per_msg"
+            row = []
+            for f in fast:
+                for p in peers:
+                    a, b = median_of(table, f, case, key), median_of(table, p, case, key)
+                    row.append(f"{a / b:.2f}" if a is not None and b else "–")
+            out.append(f"| {case} | " + " | ".join(row) + " |")
+        out.append("")
+    return out
+
+
+def render_tls(servers, cases, table):
+    """What each TLS server negotiated, and how many handshakes were resumed."""
+    tls_cases = [c for c in cases if is_tls_case(c)]
+    tls_servers = [s for s in servers if s in TLS_SERVERS]
+    if not tls_cases or not tls_servers:
         return []
-    out = ["## fastnet ÷ peer (server CPU µs per message; idle: KiB per connection; < 1 is "
-           "better for fastnet)", ""]
-    heads = [f"{f.replace('fastnet-', '')} ÷ {p}" for f in fast for p in peers]
-    out.append("| case | " + " | ".join(heads) + " |")
-    out.append("|---|" + "---|" * len(heads))
-    for case in cases:
-        key = "rss_per_conn_kib" if case.startswith("idle") else "server_cpu_us_per_msg"
-        row = []
-        for f in fast:
-            for p in peers:
-                a, b = median_of(table, f, case, key), median_of(table, p, case, key)
-                row.append(f"{a / b:.2f}" if a is not None and b else "–")
-        out.append(f"| {case} | " + " | ".join(row) + " |")
+    shakes = [c for c in tls_cases if case_mode(c) == "handshake"]
+    offer = f", cipher suites {TLS_CIPHERS}" if TLS_CIPHERS else ""
+    out = ["## TLS: what was negotiated", "",
+           f"The client offers TLS 1.3 only{offer}; every server has the same ECDSA P-256 certificate (from {CERTS_DIR}), which the "
+           "client verifies. Handshakes: full / resumed, counted inside the measured windows of "
+           "all repetitions.", "",
+           "| server | negotiated | " + " | ".join(f"{c}: full / resumed" for c in shakes) + " |",
+           "|---|---|" + "---|" * len(shakes)]
+    warnings = []
+    for s in tls_servers:
+        figs = [table[(s, c)] for c in tls_cases if (s, c) in table]
+        negotiated = sorted({t for f in figs for t in f["tls"]})
+        cells = []
+        for c in shakes:
+            f = table.get((s, c))
+            if not f:
+                cells.append("–")
+                continue
+            cells.append(f"{f['tls_full']} / {f['tls_resumed']}")
+            total = f["tls_full"] + f["tls_resumed"]
+            if "--tls-resume" in CASES[c][1] and total and f["tls_resumed"] < 0.9 * total:
+                warnings.append(f"- WARNING: {s} resumed only {f['tls_resumed']} of {total} "
+                                f"handshakes in {c}: its figure there is mostly full handshakes.")
+        out.append(f"| {s} | {', '.join(negotiated) or '–'} | " + " | ".join(cells) + " |")
     out.append("")
+    if warnings:
+        out += warnings + [""]
     return out
 
 
@@ -579,7 +712,7 @@ def render_checks(servers, cases, table):
         out += [f"## Sensitivity: {check} against {base} (+{added} µs of spin per message)", "",
                 "| case | shown µs/msg | share of the handicap |", "|---|---|---|"]
         for case in cases:
-            if case.startswith(("idle", "shortconn", "stream")):
+            if case_mode(case) in ("idle", "shortconn", "handshake", "stream"):
                 continue
             a = median_of(table, check, case, "server_cpu_us_per_msg")
             b = median_of(table, base, case, "server_cpu_us_per_msg")
@@ -646,12 +779,59 @@ def render_targets(servers, cases, table):
         x, y = cpu(a, c), cpu("go_net", c)
         line(x, y, lambda x, y: x <= y,
              f"actors CPU per short connection ≤ go_net's ({num(x, 1)} vs {num(y, 1)} µs)")
-    errs = {s: sum(table[(s, c)]["errors_total"] for c in cases) for s in FASTNET if s in servers}
+    errs = {s: sum(table[(s, c)]["errors_total"] for c in cases if (s, c) in table)
+            for s in FASTNET + FASTNET_TLS if s in servers}
     if errs:
         line(0, 0, lambda x, y: all(v == 0 for v in errs.values()),
              "no lost or corrupted byte in fastnet (errors: "
              + ", ".join(f"{s} {v}" for s, v in errs.items()) + ")")
     out.append("")
+    return out
+
+
+def render_tls_targets(servers, cases, table):
+    """Issue 14's TLS targets, for each fastnet TLS server in the run."""
+    out = []
+
+    def have(case, *who):
+        return case in cases and all(w in servers for w in who)
+
+    def num(v, digits):
+        return "–" if v is None else f"{v:.{digits}f}"
+
+    def line(a, b, ok, text):
+        verdict = "not measured" if a is None or b is None else ("met" if ok(a, b) else "MISSED")
+        out.append(f"- {verdict}: {text}")
+
+    def cpu(s, c):
+        return median_of(table, s, c, "server_cpu_us_per_msg")
+
+    for f in (s for s in FASTNET_TLS if s in servers):
+        c = "tls-pingpong-100x64"
+        for peer, factor in (("go_tls", 1.0), ("asio_ssl", 0.8), ("bare_tls", 1.05)):
+            if have(c, f, peer):
+                x, y = cpu(f, c), cpu(peer, c)
+                line(x, y, lambda x, y, k=factor: x <= k * y,
+                     f"{f} CPU/msg on {c} ≤ {factor:g}× {peer}'s "
+                     f"({num(x, 2)} vs {num(y, 2)} µs)")
+        for c in ("tls-handshakes", "tls-handshakes-resumed"):
+            if have(c, f, "go_tls"):
+                x, y = cpu(f, c), cpu("go_tls", c)
+                line(x, y, lambda x, y: x <= y,
+                     f"{f} CPU per handshake on {c} ≤ go_tls's ({num(x, 0)} vs {num(y, 0)} µs)")
+        c = "tls-idle"
+        if have(c, f):
+            x = median_of(table, f, c, "rss_per_conn_kib")
+            line(x, 16.0, lambda x, y: x <= y,
+                 f"{f} idle TLS memory ≤ 16 KiB/conn ({num(x, 2)} KiB)")
+        c = "tls-stream"
+        for peer in ("go_tls", "asio_ssl"):
+            if have(c, f, peer):
+                x, y = (median_of(table, f, c, "mib_per_s"), median_of(table, peer, c, "mib_per_s"))
+                line(x, y, lambda x, y: x >= y,
+                     f"{f} TLS stream MiB/s ≥ {peer}'s ({num(x, 0)} vs {num(y, 0)})")
+    if out:
+        out = ["## TLS targets (issue 14)", ""] + out + [""]
     return out
 
 
@@ -840,7 +1020,9 @@ def header(title, reps=REPS):
         + (f" REPS={REPS} WARMUP={WARMUP:g}" if reps > 1 or REPS == 1 else ""),
         f"- machine: {os.cpu_count()} cores ({model}), {platform.platform()}",
         f"- fastnet {commit}{dirty}, build type {cache_value('CMAKE_BUILD_TYPE')}; peers: {go}, "
-        "Boost.Asio (libboost-dev), CAF 0.17 io::broker (libcaf-dev)",
+        "Boost.Asio (libboost-dev), CAF 0.17 io::broker (libcaf-dev); over TLS Go crypto/tls, "
+        "Asio ssl::stream and a bare epoll echo, the latter two and fastnet on "
+        + (cmd_out(["openssl", "version"]).split(" (")[0] or "OpenSSL"),
         f"- server pinned to core {SERVER_CPU}, load_client (bench/load_client.cpp, one thread) to "
         f"core {CLIENT_CPU}; loopback; every echoed byte verified",
         f"- cells: median of {reps} runs (min–max)" if reps > 1 else "- cells: one run",

@@ -1,8 +1,9 @@
 // bench/load_client as the benchmarks run it, against fastnet echo servers
 // on 127.0.0.1: a faithful echo passes in every mode and framing, and an echo
 // that corrupts or reorders bytes is caught by the client's verification (the
-// benchmark tables rest on "every echoed byte verified"). Each run is short
-// and bounded; no timing is asserted.
+// benchmark tables rest on "every echoed byte verified"); with fastnet::tls,
+// --tls passes a TLS echo in every mode and resumes sessions when asked.
+// Each run is short and bounded; no timing is asserted.
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>
 
@@ -12,6 +13,9 @@
 
 #include "support/child_process.hpp"
 #include "support/test_socket.hpp"
+#ifdef FASTNET_TLS_CERTS
+#include "support/tls_peers.hpp"
+#endif
 
 using namespace fastnet;
 using namespace fastnet::test;
@@ -140,6 +144,63 @@ TEST_CASE("load_client reports an echo with a flipped bit or reordered bytes",
     }
   }
 }
+
+#ifdef FASTNET_TLS_CERTS
+namespace {
+
+tcp_server_options local_tls_server(const std::shared_ptr<tls::context>& ctx) {
+  auto o = local_server("raw");
+  o.transport = ctx->transports();
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("load_client --tls passes a faithful TLS echo in every mode",
+          "[integration][bench][tls]") {
+  raise_nofile();
+  auto ctx = tls::context::server(server_config());
+  recording_echo handler;
+  tcp_server server(local_tls_server(ctx), handler);
+  server.start();
+  const auto port = server.local_address().port();
+  const std::vector<std::vector<std::string>> cases{
+      {"--mode", "pingpong", "--conns", "4"},
+      {"--mode", "stream", "--size", "65536"},
+      {"--mode", "idle", "--conns", "20", "--ping-interval", "0.05"},
+      {"--mode", "handshake", "--conns", "2"},
+      {"--mode", "handshake", "--conns", "2", "--tls-resume"},
+      {"--mode", "pingpong", "--conns", "2", "--tls-version", "1.2"},
+  };
+  for (const auto& args : cases) {
+    const bool resume = args.back() == "--tls-resume";
+    INFO(args[1] << (resume ? " resumed" : ""));
+    auto all = args;
+    all.insert(all.end(), {"--tls", "--tls-ca", cert("ca.pem")});
+    auto run = run_load_client(port, all);
+    INFO(run.output);
+    CHECK(run.exit_code == 0);
+    CHECK(error_count(run.output, "verify") == 0);
+    CHECK(error_count(run.output, "tls") == 0);
+    // Each slot's first handshake is full; the later ones offer the last
+    // session, and fastnet resumes it.
+    if (resume) CHECK(number_after(run.output, "handshakes in the window", "full, ") > 0);
+  }
+}
+
+TEST_CASE("load_client --tls refuses a server its CA did not sign", "[integration][bench][tls]") {
+  auto ctx = tls::context::server(server_config());
+  recording_echo handler;
+  tcp_server server(local_tls_server(ctx), handler);
+  server.start();
+  auto run = run_load_client(
+      server.local_address().port(),
+      {"--mode", "pingpong", "--conns", "1", "--tls", "--tls-ca", cert("other_ca.pem")});
+  INFO(run.output);
+  CHECK(run.exit_code == 1);
+  CHECK(error_count(run.output, "tls") >= 1);
+}
+#endif
 
 TEST_CASE("load_client --rate paces ping-pong to the offered load", "[integration][bench]") {
   recording_echo handler;
