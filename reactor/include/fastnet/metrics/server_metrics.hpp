@@ -1,0 +1,36 @@
+// fastnet::metrics — a server's and a client's statistics as Prometheus
+// families (fastnet_*), labelled by server name and loop.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "fastnet/metrics/exposition.hpp"
+#include "fastnet/metrics/registry.hpp"
+#include "fastnet/stats.hpp"
+
+namespace fastnet {
+class tcp_server;
+class tcp_client;
+}  // namespace fastnet
+
+namespace fastnet::metrics {
+
+/// Adds `s` to `out`: connections (accepted, active, closed by reason,
+/// refused), traffic (bytes and frames each way), backpressure (high-water
+/// crossings, seconds paused by cause, output queued) per loop, and each
+/// loop's work (iterations, busy seconds, tasks, timers, queue depth).
+/// Every sample is labelled server=`server`, and loop="i" where per loop.
+void write_server_stats(exposition& out, const server_stats& s, const std::string& server);
+
+/// Adds a client's connection counters to `out`, labelled client=`client`.
+void write_client_stats(exposition& out, const connection_stats& s, const std::string& client);
+
+/// Makes `server`'s statistics part of every scrape of `r`, as `name`.
+/// Returns the collector's id: remove it before the server is destroyed.
+/// Any thread.
+uint64_t watch(registry& r, const tcp_server& server, std::string name);
+/// The same for a client.
+uint64_t watch(registry& r, const tcp_client& client, std::string name);
+
+}  // namespace fastnet::metrics
