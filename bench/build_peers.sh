@@ -3,8 +3,11 @@
 # packages only: go_net (Go standard library), asio_echo (Boost.Asio) and
 # caf_broker_echo (CAF 0.17 io::broker); over TLS, go_tls (Go crypto/tls),
 # asio_ssl_echo (Boost.Asio ssl::stream) and bare_tls_echo (epoll + OpenSSL 3,
-# the floor). Installs what is missing with apt-get (golang-go, libboost-dev,
-# libcaf-dev, libssl-dev, iperf3 for the loopback ceiling), then compiles
+# the floor), with bare_gnutls_echo and bare_wolfssl_echo, the same floor on
+# the other TLS libraries Debian ships (to choose the library with data).
+# Installs what is missing with apt-get (golang-go, libboost-dev, libcaf-dev,
+# libssl-dev, libgnutls28-dev, libwolfssl-dev, iperf3 for the loopback
+# ceiling), then compiles
 # whatever is older than its source, so a re-run with nothing changed takes
 # well under a second.
 #   bench/build_peers.sh [OUT_DIR]     (default: build/bench-peers)
@@ -17,7 +20,8 @@ cxx="${CXX:-g++}"
 die() { echo "build_peers: $*" >&2; exit 1; }
 
 # -- packages -----------------------------------------------------------------
-packages=(g++ golang-go libboost-dev libcaf-dev libssl-dev openssl iperf3)
+packages=(g++ golang-go libboost-dev libcaf-dev libssl-dev openssl libgnutls28-dev libwolfssl-dev
+  iperf3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -92,4 +96,17 @@ if stale "$out/bare_tls_echo" "$peers/bare_tls/bare_tls_echo.cpp"; then
     -o "$out/bare_tls_echo" || die "compiling bare_tls_echo failed (is libssl-dev installed?)"
 fi
 
-echo "build_peers: ready in $out (go_net asio_echo caf_broker_echo go_tls asio_ssl_echo bare_tls_echo)"
+# The same floor on GnuTLS and wolfSSL.
+if stale "$out/bare_gnutls_echo" "$peers/bare_gnutls/bare_gnutls_echo.cpp"; then
+  echo "build_peers: bare_gnutls_echo"
+  "$cxx" "${cxxflags[@]}" "$peers/bare_gnutls/bare_gnutls_echo.cpp" -lgnutls \
+    -o "$out/bare_gnutls_echo" || die "compiling bare_gnutls_echo failed (libgnutls28-dev?)"
+fi
+if stale "$out/bare_wolfssl_echo" "$peers/bare_wolfssl/bare_wolfssl_echo.cpp"; then
+  echo "build_peers: bare_wolfssl_echo"
+  "$cxx" "${cxxflags[@]}" "$peers/bare_wolfssl/bare_wolfssl_echo.cpp" -lwolfssl \
+    -o "$out/bare_wolfssl_echo" || die "compiling bare_wolfssl_echo failed (libwolfssl-dev?)"
+fi
+
+echo "build_peers: ready in $out (go_net asio_echo caf_broker_echo go_tls asio_ssl_echo" \
+  "bare_tls_echo bare_gnutls_echo bare_wolfssl_echo)"

@@ -134,15 +134,19 @@ SERVERS = {
     "asio_ssl": lambda port: peer_tls("asio_ssl_echo", port, "--threads", "1"),
     # Single-threaded by design: the floor for a library on OpenSSL.
     "bare_tls": lambda port: peer_tls("bare_tls_echo", port),
+    # The same floor on GnuTLS and wolfSSL, to choose the TLS library.
+    "bare_gnutls": lambda port: peer_tls("bare_gnutls_echo", port),
+    "bare_wolfssl": lambda port: peer_tls("bare_wolfssl_echo", port),
 }
 FASTNET = ["fastnet-reactor", "fastnet-actors"]
 PEERS = ["go_net", "asio", "caf_broker"]
 FASTNET_TLS = ["fastnet-reactor-tls", "fastnet-actors-tls"]
-PEERS_TLS = ["go_tls", "asio_ssl", "bare_tls"]
+PEERS_TLS = ["go_tls", "asio_ssl", "bare_tls", "bare_gnutls", "bare_wolfssl"]
 TLS_SERVERS = FASTNET_TLS + PEERS_TLS
 # The peers' binaries, which bench/build_peers.sh makes.
 PEER_BINARIES = {"go_net": "go_net", "asio": "asio_echo", "caf_broker": "caf_broker_echo",
-                 "go_tls": "go_tls", "asio_ssl": "asio_ssl_echo", "bare_tls": "bare_tls_echo"}
+                 "go_tls": "go_tls", "asio_ssl": "asio_ssl_echo", "bare_tls": "bare_tls_echo",
+                 "bare_gnutls": "bare_gnutls_echo", "bare_wolfssl": "bare_wolfssl_echo"}
 CHECKS = {f"fastnet-reactor-burn{BURN_NS}": ("fastnet-reactor", BURN_NS / 1000)}  # server -> (baseline, µs added)
 DEFAULT_SERVERS = [s for s in SERVERS if s not in CHECKS]
 
