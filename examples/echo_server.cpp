@@ -5,6 +5,7 @@
 //               [--max-frame BYTES] [--reuseport]
 //               [--balancer round-robin|least-conn|hash] [--log-level LEVEL] [--burn-ns N]
 //               [--tls-cert FILE --tls-key FILE [--tls-ca FILE --tls-verify-client]]
+//               [--metrics-port P [--metrics-host 127.0.0.1]]
 //
 // --mode reactor (default): a tcp_handler replies from the loop thread; the
 //   server is run() on the main thread, so with --loops 1 the process has one
@@ -15,6 +16,8 @@
 // --tls-cert/--tls-key serve TLS (in either mode; scripts/make_test_certs.sh
 //   makes a throwaway CA and certificates); --tls-verify-client also asks for
 //   a client certificate signed by --tls-ca.
+// --metrics-port also answers GET /metrics (Prometheus) with the server's
+//   statistics, on 127.0.0.1 unless --metrics-host says otherwise.
 // --burn-ns spins before each echo: a known handicap that shows whether a
 // benchmark can see a slower server at all (bench/RESULTS.md).
 #include <fastnet/actors/scheduler.hpp>
@@ -39,6 +42,7 @@
 #include <functional>
 #include <iostream>
 #include <system_error>
+#include "metrics_flags.hpp"
 #include "tls_flags.hpp"
 
 namespace {
@@ -157,6 +161,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tls_flags tls;
   tls.add_to(app);
+  metrics_flags metrics;
+  metrics.add_to(app);
   CLI11_PARSE(app, argc, argv);
   const std::chrono::nanoseconds burn_time{burn_ns};
 
@@ -179,6 +185,7 @@ int main(int argc, char** argv) {
   opts.codec = *fastnet::make_codec_factory(codec, max_frame);
   opts.max_connections = max_conns;
   if (!tls.make(opts.transport)) return 2;
+  if (!metrics.apply(opts, nullptr, "echo")) return 2;
   opts.connection.idle_timeout =
       std::chrono::milliseconds(static_cast<long long>(std::ceil(idle_timeout * 1000)));
   opts.connection.frame_timeout =
@@ -214,6 +221,8 @@ int main(int argc, char** argv) {
       std::printf("echo_server listening on %s (mode=reactor loops=%zu codec=%s%s)\n",
                   server.local_address().to_string().c_str(), server.loops().size(), codec.c_str(),
                   reuseport ? " reuseport" : "");
+      if (auto m = metrics_flags::listening_line(server); !m.empty())
+        std::printf("echo_server %s\n", m.c_str());
       std::fflush(stdout);
     });
     server.run_every(std::chrono::seconds(2), [&handler] {
@@ -254,6 +263,8 @@ int main(int argc, char** argv) {
     std::printf("echo_server listening on %s (mode=actors loops=%zu codec=%s%s)\n",
                 server.local_address().to_string().c_str(), server.reactor().loops().size(),
                 codec.c_str(), reuseport ? " reuseport" : "");
+    if (auto m = metrics_flags::listening_line(server.reactor()); !m.empty())
+      std::printf("echo_server %s\n", m.c_str());
     std::fflush(stdout);
     sigwait(&stop_signals, &sig);
     std::printf("echo_server: %s, stopping (%zu connections)\n",

@@ -154,3 +154,98 @@ TEST_CASE("a server's statistics scraped after a known load: exact and valid", "
   r.remove_collector(id);
   CHECK(r.scrape().empty());
 }
+
+namespace {
+
+struct echo_handler final : tcp_handler {
+  void on_message(const connection_ptr& c, std::span<const std::byte> f) override { c->send(f); }
+};
+
+/// A line echo server with a /metrics endpoint on 127.0.0.1 and one
+/// application counter in its registry.
+struct served {
+  explicit served(std::chrono::milliseconds request_timeout = std::chrono::seconds(5)) {
+    tcp_server_options o;
+    o.address = *socket_address::ip("127.0.0.1", 0);
+    o.loops = 2;
+    o.codec = *make_codec_factory("line", 1024);
+    o.metrics.address = *socket_address::ip("127.0.0.1", 0);
+    o.metrics.registry = reg;
+    o.metrics.name = "echo";
+    o.metrics.request_timeout = request_timeout;
+    server = std::make_unique<tcp_server>(o, handler);
+    server->start();
+  }
+  /// Sends `request` to the endpoint and reads until it closes.
+  std::string ask(const std::string& request, end_kind* how = nullptr) {
+    auto c = client_socket::connect(server->metrics_address());
+    REQUIRE(c.write_all(request));
+    std::string got;
+    auto end = c.read_to_end(got);
+    if (how != nullptr) *how = end;
+    CHECK(end != end_kind::timeout);
+    return got;
+  }
+
+  std::shared_ptr<registry> reg = std::make_shared<registry>();
+  counter& jobs = reg->make_counter("app_jobs_total", "Jobs done.");
+  echo_handler handler;
+  std::unique_ptr<tcp_server> server;
+};
+
+}  // namespace
+
+TEST_CASE("GET /metrics: the server's statistics and the registry, valid for promtool",
+          "[metrics][endpoint]") {
+  served s;
+  s.jobs.add(3);
+  auto c = client_socket::connect(s.server->local_address());
+  REQUIRE(c.write_all("hello\n"));
+  REQUIRE(c.read_exact(6));
+  const std::string got = s.ask("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  INFO(got);
+  REQUIRE(got.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK_THAT(got, Contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+  const size_t body_at = got.find("\r\n\r\n") + 4;
+  const std::string body = got.substr(body_at);
+  CHECK_THAT(got, Contains("Content-Length: " + std::to_string(body.size()) + "\r\n"));
+  CHECK_THAT(body, Contains("app_jobs_total 3\n"));
+  CHECK_THAT(body, Contains("fastnet_received_frames_total{server=\"echo\",loop=\""));
+  auto check = promtool(body);
+  INFO("promtool: exit " << check.exit_code.value_or(-1) << "\n" << check.out << check.err);
+  CHECK(check.exit_code == 0);
+}
+
+TEST_CASE("the /metrics endpoint answers bad requests with an error and closes only them",
+          "[metrics][endpoint]") {
+  served s(std::chrono::milliseconds(300));
+  // A stalled request is held open meanwhile: it blocks no one.
+  auto stalled = client_socket::connect(s.server->metrics_address());
+  REQUIRE(stalled.write_all("GET /metr"));
+  CHECK(s.ask("POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405 Method Not Allowed"));
+  CHECK(s.ask("GET /other HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 Not Found"));
+  CHECK(s.ask("\x16\x03\x01 garbage\r\n\r\n").starts_with("HTTP/1.1 400 Bad Request"));
+  CHECK(s.ask(std::string(9000, 'A')).starts_with("HTTP/1.1 431"));
+  // The stalled one is closed at the request timeout, unanswered.
+  std::string got;
+  CHECK(stalled.read_to_end(got) != end_kind::timeout);
+  CHECK(got.empty());
+  // The endpoint and the server still serve.
+  CHECK(s.ask("GET /metrics?x=1 HTTP/1.0\r\n\r\n").starts_with("HTTP/1.1 200 OK"));
+  auto c = client_socket::connect(s.server->local_address());
+  REQUIRE(c.write_all("still here\n"));
+  CHECK(c.read_exact(11) == std::optional<std::string>("still here\n"));
+  // Its own connections are not the server's.
+  CHECK(eventually([&] { return s.server->stats().connections().accepted == 1; }));
+}
+
+TEST_CASE("stop() with a /metrics request half sent neither hangs nor leaks",
+          "[metrics][endpoint]") {
+  served s;
+  auto stalled = client_socket::connect(s.server->metrics_address());
+  REQUIRE(stalled.write_all("GET /metrics HTTP/1.1\r\n"));
+  CHECK(s.ask("GET /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200 OK"));
+  s.server->stop();
+  std::string got;
+  CHECK(stalled.read_to_end(got) != end_kind::timeout);
+}

@@ -10,7 +10,10 @@
 #include "acceptor.hpp"
 #include "connection_impl.hpp"
 #include "fastnet/codecs/raw_codec.hpp"
+#include "fastnet/metrics/registry.hpp"
+#include "fastnet/metrics/server_metrics.hpp"
 #include "log.hpp"
+#include "metrics/http_endpoint.hpp"
 
 namespace fastnet {
 
@@ -70,6 +73,10 @@ struct tcp_server::impl {
   void close_loop(size_t i, bool hard);
   void on_accept(unique_fd fd, const socket_address& peer, size_t accepting_loop);
   void on_closed(size_t loop_index, detail::connection_impl& c);
+  /// The server's statistics (tcp_server::stats). Any thread.
+  server_stats stats();
+  /// The /metrics answer: the server's statistics and the registry's.
+  std::string scrape();
   /// One counted connection is gone (closed, or dropped before it started).
   void connection_gone();
   /// Called (maybe more than once) once every loop has stopped accepting
@@ -88,7 +95,10 @@ struct tcp_server::impl {
   event_loop* control = nullptr;
   std::thread control_thread;
   std::vector<loop_state> states;
-  std::unique_ptr<detail::acceptor> acceptor;  // single-acceptor mode; control thread
+  std::unique_ptr<detail::acceptor> acceptor;               // single-acceptor mode; control thread
+  std::unique_ptr<detail::http_endpoint> metrics_endpoint;  // control thread
+  unique_fd metrics_listener;                               // until installed
+  socket_address metrics_bound;                             // published with `bound`
   socket_address bound;
   // Set once `bound` is written: local_address() may be called from any
   // thread, also while start() runs on another (run() from a thread).
@@ -127,6 +137,10 @@ std::vector<unique_fd> tcp_server::impl::bind_listeners() {
   std::vector<unique_fd> listeners;
   listeners.push_back(sockets::listen(opts.address, lopts, opts.backlog));
   bound = sockets::local_address(listeners[0].get());
+  if (opts.metrics.address) {
+    metrics_listener = sockets::listen(*opts.metrics.address, opts.socket, 64);
+    metrics_bound = sockets::local_address(metrics_listener.get());
+  }
   bound_published.store(true, std::memory_order_release);
   if (opts.reuse_port) {
     for (size_t i = 1; i < loops.size(); ++i)
@@ -182,6 +196,14 @@ void tcp_server::impl::install_acceptors(std::vector<unique_fd> listeners, bool 
             on_accept(std::move(c), peer, SIZE_MAX);
           },
           &accept_resource_errors);
+    });
+  }
+  if (metrics_listener) {
+    auto fd = std::make_shared<unique_fd>(std::move(metrics_listener));
+    place(*control, [this, fd] {
+      if (stopping.load()) return;
+      metrics_endpoint = std::make_unique<detail::http_endpoint>(
+          *control, std::move(*fd), opts.metrics, [this] { return scrape(); });
     });
   }
 }
@@ -317,6 +339,7 @@ void tcp_server::impl::begin_shutdown() {
   // after the last one, nothing more is counted in `open`.
   control->queue_in_loop([this] {
     acceptor.reset();
+    metrics_endpoint.reset();
     control->run_after(opts.stop_timeout, [this] {
       if (open.load() == 0) return;
       detail::log().warn("stop: {} connections still open after {} ms; resetting them", open.load(),
@@ -391,14 +414,30 @@ size_t tcp_server::connection_count() const {
   return impl_->open.load();
 }
 
-server_stats tcp_server::stats() const {
+std::string tcp_server::impl::scrape() {
+  metrics::exposition out;
+  if (opts.metrics.registry) opts.metrics.registry->collect(out);
+  metrics::write_server_stats(out, stats(), opts.metrics.name);
+  return out.text();
+}
+
+socket_address tcp_server::metrics_address() const {
+  if (!impl_->bound_published.load(std::memory_order_acquire)) return {};
+  return impl_->metrics_bound;
+}
+
+server_stats tcp_server::impl::stats() {
   server_stats s;
-  s.loops.reserve(impl_->states.size());
-  for (size_t i = 0; i < impl_->states.size(); ++i)
-    s.loops.push_back({impl_->loops.loop(i).stats(), impl_->states[i].owner->stats.snapshot()});
-  s.refused_at_limit = impl_->refused_at_limit.load(std::memory_order_relaxed);
-  s.accept_resource_errors = impl_->accept_resource_errors.load(std::memory_order_relaxed);
+  s.loops.reserve(states.size());
+  for (size_t i = 0; i < states.size(); ++i)
+    s.loops.push_back({loops.loop(i).stats(), states[i].owner->stats.snapshot()});
+  s.refused_at_limit = refused_at_limit.load(std::memory_order_relaxed);
+  s.accept_resource_errors = accept_resource_errors.load(std::memory_order_relaxed);
   return s;
+}
+
+server_stats tcp_server::stats() const {
+  return impl_->stats();
 }
 
 timer_id tcp_server::run_every(clock::duration interval, std::function<void()> fn) {

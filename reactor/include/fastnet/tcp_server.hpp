@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "fastnet/balancer.hpp"
 #include "fastnet/codec.hpp"
@@ -18,6 +20,30 @@
 #include "fastnet/transport.hpp"
 
 namespace fastnet {
+
+namespace metrics {
+class registry;
+}
+
+/// A Prometheus endpoint beside a server: GET /metrics on its own address,
+/// answered from the server's control loop (no thread of its own) with the
+/// server's statistics (fastnet/metrics/server_metrics.hpp) and what the
+/// registry holds. One request per connection, then the connection closes.
+struct metrics_options {
+  /// Where to answer; unset (the default) = no endpoint. Prefer 127.0.0.1:
+  /// the numbers tell a lot about the service.
+  std::optional<socket_address> address;
+  /// More to export (the application's own metrics); may be null. Do not
+  /// also watch() this server in it: its statistics are already included.
+  std::shared_ptr<metrics::registry> registry;
+  /// The `server` label of the server's statistics.
+  std::string name = "server";
+  /// A request head longer than this is answered 431 and closed.
+  size_t max_request = 8192;
+  /// A request not complete within this (or an answer not read within it)
+  /// closes that connection.
+  std::chrono::milliseconds request_timeout{5000};
+};
 
 /// Everything a server can be told. Every field has a documented default.
 struct tcp_server_options {
@@ -51,6 +77,8 @@ struct tcp_server_options {
   int backlog = 4096;
   /// stop() gives connections this long to flush and close before resetting the rest.
   std::chrono::milliseconds stop_timeout{5000};
+  /// A /metrics endpoint beside the server; none by default.
+  metrics_options metrics;
 };
 
 /// The reactor's server: listens, spreads connections over its loops, runs
@@ -106,6 +134,10 @@ class tcp_server {
   /// The bound address (with the real port when 0 was asked for). Empty (port 0) until
   /// start() has bound, also while it runs on another thread. Any thread.
   socket_address local_address() const;
+
+  /// The bound /metrics address (see tcp_server_options::metrics), empty
+  /// (port 0) without one or before start() has bound. Any thread.
+  socket_address metrics_address() const;
 
   /// Open connections right now.
   size_t connection_count() const;
