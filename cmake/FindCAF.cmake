@@ -6,10 +6,27 @@
 # them keeps working when a newer CAF is used:
 #   CAF::core   libcaf_core
 #   CAF::io     libcaf_io (links CAF::core)
-# Result variables: CAF_FOUND, CAF_VERSION, CAF_INCLUDE_DIR.
+#   CAF::openssl  libcaf_openssl, BASP over TLS (links CAF::io and OpenSSL::SSL);
+#               an optional component: made when the library, its headers and
+#               OpenSSL are there, required only with COMPONENTS openssl.
+# Result variables: CAF_FOUND, CAF_VERSION, CAF_INCLUDE_DIR, CAF_openssl_FOUND.
 find_path(CAF_INCLUDE_DIR NAMES caf/config.hpp)
 find_library(CAF_CORE_LIBRARY NAMES caf_core)
 find_library(CAF_IO_LIBRARY NAMES caf_io)
+find_library(CAF_OPENSSL_LIBRARY NAMES caf_openssl)
+
+# The openssl component: caf/openssl/session.hpp includes <openssl/ssl.h>, so
+# users of CAF::openssl need OpenSSL's headers and libssl as well.
+set(CAF_openssl_FOUND FALSE)
+if(CAF_OPENSSL_LIBRARY AND EXISTS "${CAF_OPENSSL_LIBRARY}"
+   AND EXISTS "${CAF_INCLUDE_DIR}/caf/openssl/manager.hpp")
+  if(NOT TARGET OpenSSL::SSL)
+    find_package(OpenSSL QUIET COMPONENTS SSL Crypto)
+  endif()
+  if(TARGET OpenSSL::SSL)
+    set(CAF_openssl_FOUND TRUE)
+  endif()
+endif()
 
 if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
   file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" _caf_version_line
@@ -25,7 +42,8 @@ endif()
 include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(CAF
   REQUIRED_VARS CAF_CORE_LIBRARY CAF_IO_LIBRARY CAF_INCLUDE_DIR
-  VERSION_VAR CAF_VERSION)
+  VERSION_VAR CAF_VERSION
+  HANDLE_COMPONENTS)
 
 if(CAF_FOUND)
   find_package(Threads REQUIRED)
@@ -42,5 +60,11 @@ if(CAF_FOUND)
       IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
       INTERFACE_LINK_LIBRARIES CAF::core)
   endif()
+  if(CAF_openssl_FOUND AND NOT TARGET CAF::openssl)
+    add_library(CAF::openssl UNKNOWN IMPORTED)
+    set_target_properties(CAF::openssl PROPERTIES
+      IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+      INTERFACE_LINK_LIBRARIES "CAF::io;OpenSSL::SSL")
+  endif()
 endif()
-mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY)
+mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY CAF_OPENSSL_LIBRARY)

@@ -1,9 +1,10 @@
 // cluster — a key-value service over several processes, on CAF's middleman.
 //
 //   cluster worker  --port W [--host 127.0.0.1] [--max-keys N] [--max-bytes N]
+//                   [--tls-ca FILE --tls-cert FILE --tls-key FILE]
 //   cluster gateway --port P --workers host:W1,host:W2,... [--workers-file FILE]
 //                   [--reuseport] [--websocket] [--on-down fail|reroute]
-//                   [--request-timeout MS]
+//                   [--request-timeout MS] [--tls-ca FILE --tls-cert FILE --tls-key FILE]
 //   cluster single  --port P        (gateway + local shard in one process, to measure the hop)
 //
 // A worker holds a shard of the keys in one actor, published on port W.
@@ -13,6 +14,15 @@
 // every gateway the same list). Both print a line with "listening" when
 // ready and stop cleanly on SIGINT or SIGTERM. `--log-level LEVEL` goes
 // before the subcommand (cluster --log-level info gateway ...).
+//
+// With --tls-ca, --tls-cert and --tls-key (all three or none) the links
+// between nodes (BASP) run over TLS, CAF 0.17's OpenSSL module, with mutual
+// authentication: each node presents its certificate and accepts a peer only
+// if the peer's chains to --tls-ca, so a node without a certificate from the
+// cluster's CA cannot join. Give every node of a cluster the flags: a
+// plaintext node and a TLS node do not talk. The clients' side of a gateway
+// is not affected (plain TCP or WebSocket). Limits of the module: no host
+// name check (any certificate from the CA is a member), no encrypted keys.
 #include <fastnet/actors/node.hpp>
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
@@ -22,14 +32,105 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 
+#include <dlfcn.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <bit>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "cluster_kv.hpp"
+
+// ---- A workaround for CAF 0.17.6's OpenSSL module (--tls-*) ----
+//
+// OpenSSL keeps an error queue per thread and SSL_get_error() consults it: a
+// queue left non-empty by an earlier failure turns a harmless WANT_READ into
+// SSL_ERROR_SSL. CAF 0.17's caf::openssl::session never clears the queue
+// (only its logging would drain it; Debian builds CAF with CAF_LOG_LEVEL
+// QUIET), and all
+// sessions of a node run on the middleman's one thread. So one failed
+// handshake (a peer with a wrong certificate, a plaintext node, a port
+// scanner) left errors behind, and the next read of a *good* link that found
+// no data was taken as fatal: the link dropped with what was in flight
+// (measured: a reply lost per refused attempt, and now and then the good
+// worker reported down). OpenSSL's documented rule is to clear the queue
+// before each I/O call. These definitions do that and call libssl's own: the
+// executable comes first in symbol lookup, so libcaf_openssl's calls land
+// here. Only the four calls CAF 0.17's session makes.
+//
+// SSL_accept also bounds a second bug of 0.17 (fixed upstream in 0.18.4): a
+// worker queues its BASP handshake on every accepted connection, and while
+// the TLS handshake waits for the peer's first bytes each write attempt
+// returns "success, 0 bytes", so the middleman's thread spins at 100 % CPU
+// until the peer speaks or leaves (measured: 4.3 s of CPU in 5 s for one
+// silent TCP connection). A handshake still unfinished after
+// `tls_handshake_deadline` is failed instead, and CAF closes the connection.
+namespace {
+/// As long as the ring's connect timeout: a gateway gives up by then anyway.
+constexpr std::chrono::milliseconds tls_handshake_deadline{1000};
+
+/// libssl's definition of `name` (the next one after this executable's).
+template <class F>
+F next_definition(const char* name) {
+  void* f = ::dlsym(RTLD_NEXT, name);
+  if (f == nullptr) {
+    std::fprintf(stderr, "cluster: %s not found after the executable\n", name);
+    std::abort();
+  }
+  return std::bit_cast<F>(f);
+}
+}  // namespace
+
+extern "C" {
+int SSL_read(SSL* ssl, void* buf, int num) {
+  static const auto real = next_definition<int (*)(SSL*, void*, int)>("SSL_read");
+  ERR_clear_error();
+  return real(ssl, buf, num);
+}
+int SSL_write(SSL* ssl, const void* buf, int num) {
+  static const auto real = next_definition<int (*)(SSL*, const void*, int)>("SSL_write");
+  ERR_clear_error();
+  return real(ssl, buf, num);
+}
+int SSL_connect(SSL* ssl) {
+  static const auto real = next_definition<int (*)(SSL*)>("SSL_connect");
+  ERR_clear_error();
+  return real(ssl);
+}
+int SSL_accept(SSL* ssl) {
+  static const auto real = next_definition<int (*)(SSL*)>("SSL_accept");
+  // The first attempt's time, in ms (+1, so that 0 means none), in the SSL object.
+  static const int started_index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  ERR_clear_error();
+  int r = real(ssl);
+  if (r == 1 || started_index < 0) return r;
+  int err = SSL_get_error(ssl, r);
+  if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return r;
+  using namespace std::chrono;
+  auto now = static_cast<uintptr_t>(
+      duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count() + 1);
+  auto started = reinterpret_cast<uintptr_t>(SSL_get_ex_data(ssl, started_index));
+  if (started == 0) {
+    SSL_set_ex_data(ssl, started_index, reinterpret_cast<void*>(now));
+  } else if (now - started > static_cast<uintptr_t>(tls_handshake_deadline.count())) {
+    ERR_raise(ERR_LIB_SYS, ETIMEDOUT);  // SSL_get_error() now says: fatal
+    return -1;
+  }
+  return r;
+}
+}  // extern "C"
 
 namespace {
 
@@ -44,12 +145,64 @@ sigset_t block_stop_signals() {
   return set;
 }
 
+/// The --tls-* flags: PEM files. All empty: BASP in plaintext.
+struct tls_files {
+  std::string ca;    // the cluster's CA: peers must chain to it
+  std::string cert;  // this node's certificate (chain), sent to every peer
+  std::string key;   // its private key, unencrypted
+  bool enabled() const { return !ca.empty(); }
+};
+
+/// Appends OpenSSL's queued errors to `out`, each after ": ".
+void append_ssl_errors(std::string& out) {
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out.append(": ").append(buf);
+  }
+}
+
+/// Loads the files once before the actor system exists, as CAF's module
+/// will. Why: the module loads them again for each connection, inside the
+/// middleman's thread, and throws there when one is bad, which would end the
+/// process at the first peer instead of at startup. Returns what is wrong.
+std::optional<std::string> check_tls_files(const tls_files& tls) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
+  std::string err;
+  auto fail = [&err](const char* what, const std::string& file) {
+    err.append(what).append(file);
+    append_ssl_errors(err);
+    return err;
+  };
+  if (!ctx) return fail("cannot make an SSL_CTX", "");
+  // An encrypted key must fail here, not prompt on the terminal.
+  SSL_CTX_set_default_passwd_cb(ctx.get(), [](char*, int, int, void*) { return 0; });
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert.c_str()) != 1)
+    return fail("cannot load --tls-cert ", tls.cert);
+  // Also fails ("key values mismatch") when it is not the key of --tls-cert.
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(), SSL_FILETYPE_PEM) != 1)
+    return fail("cannot load --tls-key (PEM, unencrypted, the key of --tls-cert) ", tls.key);
+  if (SSL_CTX_load_verify_locations(ctx.get(), tls.ca.c_str(), nullptr) != 1)
+    return fail("cannot load --tls-ca ", tls.ca);
+  return std::nullopt;
+}
+
 /// The config every node of the cluster shares: fastnet's scheduler, the
-/// middleman with heartbeats, and the message types that cross nodes.
-void configure(caf::actor_system_config& cfg) {
+/// middleman with heartbeats, the message types that cross nodes and, with
+/// `tls`, CAF's OpenSSL module.
+void configure(caf::actor_system_config& cfg, const tls_files& tls = {}) {
   fastnet::actors::apply(cfg);
   fastnet::actors::configure_node(cfg);
   cluster::register_types(cfg);
+  if (!tls.enabled()) return;
+  // After the middleman (the module needs it). Any openssl_* setting turns
+  // on the module's authentication: both ends send a certificate and require
+  // the peer's, verified against the CA (SSL_VERIFY_PEER |
+  // SSL_VERIFY_FAIL_IF_NO_PEER_CERT). These fields are what 0.17.6 reads.
+  cfg.load<caf::openssl::manager>();
+  cfg.openssl_cafile = tls.ca;
+  cfg.openssl_certificate = tls.cert;
+  cfg.openssl_key = tls.key;
 }
 
 /// The client side of a gateway: the line codec (a line of more than 64 KiB
@@ -69,20 +222,24 @@ fastnet::actors::server_options gateway_server_options(const fastnet::socket_add
   return sopts;
 }
 
-int run_worker(const std::string& host, uint16_t port, cluster::shard_limits limits) {
+int run_worker(const std::string& host, uint16_t port, cluster::shard_limits limits,
+               const tls_files& tls) {
   sigset_t stop_signals = block_stop_signals();
   caf::actor_system_config cfg;
-  configure(cfg);
+  configure(cfg, tls);
   caf::actor_system sys{cfg};
   auto shard = sys.spawn(cluster::shard_actor, limits);
-  auto bound = fastnet::actors::publish(sys, shard, port, host);
+  // Over TLS only: the OpenSSL module's own doorman (SO_REUSEADDR as well).
+  auto bound = tls.enabled() ? caf::openssl::publish(shard, port, host.c_str(), true)
+                             : fastnet::actors::publish(sys, shard, port, host);
   if (!bound) {
     std::cerr << "cluster worker: cannot publish on " << host << ":" << port << ": "
               << sys.render(bound.error()) << "\n";
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
     return 1;
   }
-  std::printf("cluster worker listening on %s:%u\n", host.c_str(), unsigned{*bound});
+  std::printf("cluster worker listening on %s:%u%s\n", host.c_str(), unsigned{*bound},
+              tls.enabled() ? " (BASP over TLS)" : "");
   std::fflush(stdout);
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -96,14 +253,17 @@ int run_worker(const std::string& host, uint16_t port, cluster::shard_limits lim
 
 int run_gateway(const fastnet::socket_address& addr,
                 const std::vector<fastnet::actors::endpoint>& workers, bool reuseport,
-                fastnet::actors::ring_policy policy, cluster::gateway_options gopts) {
+                fastnet::actors::ring_policy policy, cluster::gateway_options gopts,
+                const tls_files& tls) {
   sigset_t stop_signals = block_stop_signals();
   caf::actor_system_config cfg;
-  configure(cfg);
+  configure(cfg, tls);
   caf::actor_system sys{cfg};
   fastnet::actors::worker_ring_options ropts;
   ropts.workers = workers;
   ropts.policy = policy;
+  // Over TLS the ring connects (remote_actor) through the module's middleman actor.
+  if (tls.enabled()) ropts.middleman = sys.openssl_manager().actor_handle();
   fastnet::actors::worker_ring ring(sys, ropts);
 
   // Declared after `sys` and `ring`: destroyed first.
@@ -118,8 +278,9 @@ int run_gateway(const fastnet::socket_address& addr,
   // Serve at once; say "listening" once every worker has been tried, so a
   // script that waits for the line finds the workers that are up in the ring.
   size_t up = ring.wait_ready(ropts.connect_timeout * 2);
-  std::printf("cluster gateway listening on %s (workers up %zu/%zu)\n",
-              server.local_address().to_string().c_str(), up, workers.size());
+  std::printf("cluster gateway listening on %s (workers up %zu/%zu%s)\n",
+              server.local_address().to_string().c_str(), up, workers.size(),
+              tls.enabled() ? ", BASP over TLS" : "");
   std::fflush(stdout);
 
   int sig = 0;
@@ -174,6 +335,21 @@ int run_single(const fastnet::socket_address& addr, cluster::shard_limits limits
 
 int main(int argc, char** argv) {
   CLI::App app{"fastnet cluster: a key-value service on gateways and workers"};
+  // The --tls-* flags of worker and gateway: all three or none (CLI11 refuses
+  // a partial set), so a typo can never leave a cluster in plaintext.
+  tls_files tls;
+  auto add_tls_flags = [&tls](CLI::App* sub) {
+    auto* ca = sub->add_option("--tls-ca", tls.ca,
+                               "BASP over TLS: the cluster's CA (PEM); peers must chain to it")
+                   ->check(CLI::ExistingFile);
+    auto* cert = sub->add_option("--tls-cert", tls.cert, "this node's certificate chain (PEM)")
+                     ->check(CLI::ExistingFile);
+    auto* key = sub->add_option("--tls-key", tls.key, "this node's private key (PEM, unencrypted)")
+                    ->check(CLI::ExistingFile);
+    ca->needs(cert)->needs(key);
+    cert->needs(ca)->needs(key);
+    key->needs(ca)->needs(cert);
+  };
   app.require_subcommand(1);
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
@@ -189,6 +365,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   worker->add_option("--max-bytes", limits.max_bytes, "bytes of keys and values it holds at most")
       ->capture_default_str();
+  add_tls_flags(worker);
 
   auto* gateway = app.add_subcommand("gateway", "serve clients, forward to the workers");
   std::string host = "0.0.0.0";
@@ -213,6 +390,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   gateway->add_option("--request-timeout", request_timeout_ms, "milliseconds per request")
       ->capture_default_str();
+  add_tls_flags(gateway);
   auto* single = app.add_subcommand(
       "single", "gateway and one local shard in one process (no hop; for measuring)");
   std::string single_host = "127.0.0.1";
@@ -228,7 +406,13 @@ int main(int argc, char** argv) {
   }
   fastnet::set_log_level(*level);
 
-  if (worker->parsed()) return run_worker(worker_host, worker_port, limits);
+  if (tls.enabled()) {
+    if (auto err = check_tls_files(tls)) {
+      std::cerr << "cluster: " << *err << "\n";
+      return 2;
+    }
+  }
+  if (worker->parsed()) return run_worker(worker_host, worker_port, limits, tls);
   if (single->parsed()) {
     auto addr = fastnet::socket_address::ip(single_host, single_port);
     if (!addr) {
@@ -260,5 +444,5 @@ int main(int argc, char** argv) {
   return run_gateway(*addr, *workers, reuseport,
                      on_down == "reroute" ? fastnet::actors::ring_policy::reroute
                                           : fastnet::actors::ring_policy::fail,
-                     gopts);
+                     gopts, tls);
 }

@@ -72,7 +72,8 @@ void connect(ring_actor* self, size_t index) {
   if (m.connecting || m.handle) return;
   m.connecting = true;
   // The middleman actor's connect is remote_actor without blocking the caller.
-  auto mm = self->home_system().middleman().actor_handle();
+  auto mm = self->state.opts.middleman ? self->state.opts.middleman
+                                       : self->home_system().middleman().actor_handle();
   self->request(mm, self->state.opts.connect_timeout, caf::connect_atom::value, m.where.host,
                 m.where.port)
       .then(

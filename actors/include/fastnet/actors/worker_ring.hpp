@@ -10,6 +10,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
+#include <caf/io/middleman_actor.hpp>
 
 #include <fastnet/actors/node.hpp>
 
@@ -52,6 +53,11 @@ struct worker_ring_options {
   /// doubles per failed attempt, never exceeds retry_max.
   std::chrono::milliseconds retry_min{100};
   std::chrono::milliseconds retry_max{2000};
+  /// The middleman actor the ring connects through. Unset: the plain
+  /// middleman's (BASP over TCP). For BASP over TLS give the OpenSSL
+  /// module's, `sys.openssl_manager().actor_handle()` (fastnet::actors does
+  /// not link libcaf_openssl itself; the program that wants TLS does).
+  caf::io::middleman_actor middleman;
 };
 
 /// Spawns the ring actor: it connects to every worker through CAF's
