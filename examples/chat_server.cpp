@@ -2,7 +2,7 @@
 //
 //   chat_server --port 9000 [--ws-port 9080] [--host 0.0.0.0] [--loops N]
 //               [--log-level LEVEL] [--tls-cert FILE --tls-key FILE [--tls-ca FILE
-//               --tls-verify-client]]
+//               --tls-verify-client]] [--metrics-port P [--metrics-host 127.0.0.1]]
 //
 // Try it with two terminals running `nc 127.0.0.1 9000`:
 //   hello            everyone in your room gets "guest1: hello" (you too)
@@ -24,6 +24,7 @@
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/fastnet.hpp>
+#include <fastnet/metrics/server_metrics.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -35,6 +36,7 @@
 #include <optional>
 
 #include "chat_room.hpp"
+#include "metrics_flags.hpp"
 #include "tls_flags.hpp"
 
 namespace {
@@ -83,6 +85,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tls_flags tls;
   tls.add_to(app);
+  metrics_flags metrics;
+  metrics.add_to(app);
   CLI11_PARSE(app, argc, argv);
   fastnet::transport_factory transport;
   if (!tls.make(transport)) return 2;
@@ -113,6 +117,10 @@ int main(int argc, char** argv) {
   // Declared after `sys`, so both are gone before ~actor_system waits for actors.
   auto line_opts = chat::chat_server_options(*addr, loops);
   line_opts.net.transport = transport;
+  // One endpoint for both servers: the WebSocket server's statistics join
+  // through the registry (label server="chat_ws").
+  auto registry = std::make_shared<fastnet::metrics::registry>();
+  if (!metrics.apply(line_opts.net, registry, "chat")) return 2;
   fastnet::actors::server server(sys, line_opts);
   chat::chat_service chat = chat::install_chat(server, sys);
   // Browsers: a second server whose member actors use the same directory,
@@ -124,6 +132,7 @@ int main(int argc, char** argv) {
     ws_opts.net.transport = transport;
     ws_server.emplace(sys, ws_opts);
     ws_server->spawn_per_connection(chat::ws_member_behavior(chat.directory()));
+    fastnet::metrics::watch(*registry, ws_server->reactor(), "chat_ws");
   }
   try {
     server.start();
@@ -143,6 +152,8 @@ int main(int argc, char** argv) {
                 ws_server->local_address().to_string().c_str(), transport ? "https" : "http",
                 ws_server->local_address().to_string().c_str());
   // Last: the line a caller waits for means both ports accept.
+  if (auto m = metrics_flags::listening_line(server.reactor()); !m.empty())
+    std::printf("chat_server %s\n", m.c_str());
   std::printf("chat_server listening on %s (loops=%zu)\n",
               server.local_address().to_string().c_str(), server.reactor().loops().size());
   std::fflush(stdout);

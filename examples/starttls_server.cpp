@@ -2,6 +2,7 @@
 // middle of a connection (STARTTLS), as mail and chat protocols do.
 //
 //   starttls_server --port 2525 --tls-cert FILE --tls-key FILE [--host 127.0.0.1]
+//                   [--metrics-port P [--metrics-host 127.0.0.1]]
 //
 // Lines (each answered with one line; the line codec adds the newline):
 //   HELO name    250 hello name
@@ -20,6 +21,7 @@
 #include <iostream>
 #include <string>
 
+#include "metrics_flags.hpp"
 #include "starttls_session.hpp"
 #include "tls_flags.hpp"
 
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "port to listen on")->required();
   tls_flags tls;
   tls.add_to(app);
+  metrics_flags metrics;
+  metrics.add_to(app);
   CLI11_PARSE(app, argc, argv);
   std::shared_ptr<fastnet::tls::context> ctx;
   if (!tls.make(ctx)) return 2;
@@ -50,6 +54,7 @@ int main(int argc, char** argv) {
   opts.address = *addr;
   opts.loops = 1;
   opts.codec = *fastnet::make_codec_factory("line", 1024);
+  if (!metrics.apply(opts, nullptr, "starttls")) return 2;
   starttls::session_handler handler(ctx);
   fastnet::tcp_server server(opts, handler);
   try {
@@ -60,6 +65,8 @@ int main(int argc, char** argv) {
   }
   std::printf("starttls_server listening on %s (STARTTLS %s)\n",
               server.local_address().to_string().c_str(), ctx ? "on" : "off: no --tls-cert");
+  if (auto m = metrics_flags::listening_line(server); !m.empty())
+    std::printf("starttls_server %s\n", m.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -5,8 +5,10 @@
 //   ws_echo_server --port 9001 [--loops N] [--mode reactor|actors]
 //                  [--max-message BYTES] [--frame-timeout SECONDS] [--log-level LEVEL]
 //                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE --tls-verify-client]]
+//                  [--metrics-port P [--metrics-host 127.0.0.1]]
 //
-// With --tls-cert and --tls-key it serves wss:// (and the page over https).
+// With --tls-cert and --tls-key it serves wss:// (and the page over https);
+// --metrics-port also answers GET /metrics with the server's statistics.
 //
 // Prints a line containing "listening" once it accepts; stops gracefully
 // on SIGINT or SIGTERM.
@@ -22,7 +24,9 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <type_traits>
 
+#include "metrics_flags.hpp"
 #include "tls_flags.hpp"
 
 namespace {
@@ -70,6 +74,13 @@ int serve(Server& server, const std::string& mode, size_t loops, size_t max_mess
   }
   std::printf("ws_echo_server listening on %s (mode=%s loops=%zu max-message=%zu)\n",
               server.local_address().to_string().c_str(), mode.c_str(), loops, max_message);
+  const fastnet::tcp_server* reactor = nullptr;
+  if constexpr (std::is_same_v<Server, fastnet::tcp_server>)
+    reactor = &server;
+  else
+    reactor = &server.reactor();
+  if (auto m = metrics_flags::listening_line(*reactor); !m.empty())
+    std::printf("ws_echo_server %s\n", m.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -107,6 +118,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tls_flags tls;
   tls.add_to(app);
+  metrics_flags metrics;
+  metrics.add_to(app);
   CLI11_PARSE(app, argc, argv);
 
   auto level = fastnet::parse_log_level(log_level);
@@ -132,6 +145,7 @@ int main(int argc, char** argv) {
   opts.loops = loops;
   opts.protocol = fastnet::ws::server_protocol_factory(std::move(ws));
   if (!tls.make(opts.transport)) return 2;
+  if (!metrics.apply(opts, nullptr, "ws_echo")) return 2;
   opts.connection.frame_timeout =
       std::chrono::milliseconds(static_cast<long long>(std::ceil(frame_timeout * 1000)));
   // An echo of a 16 MiB message is queued whole when the peer reads slowly.
