@@ -298,12 +298,14 @@ TEST_CASE("a handler that never closes after the peer's EOF is closed at peer_cl
 TEST_CASE("after the peer's EOF, a slow reader gets every queued reply: the linger bounds a stall",
           "[integration][close]") {
   // About 2 MiB of echoes are queued when the peer half-closes, and it reads
-  // them at about 640 KiB/s, past what the socket buffers hold: far longer
-  // than the 200 ms close linger, which must only bound a peer that reads
-  // nothing.
+  // them at about 640 KiB/s, past what the socket buffers hold: about 3 s,
+  // far longer than the 1 s close linger, which must only bound a peer that
+  // reads nothing. (The linger is 20 of the reader's 50 ms steps: a loaded
+  // CI machine that holds the reader's thread back for a few hundred ms
+  // must not look like a stalled peer; 200 ms did.)
   recording_echo handler;
   auto o = one_loop();
-  o.connection.close_linger = std::chrono::milliseconds(200);
+  o.connection.close_linger = std::chrono::milliseconds(1000);
   o.socket.send_buffer = 16 * 1024;
   tcp_server server(o, handler);
   server.start();
