@@ -172,6 +172,9 @@ class connection_impl final : public connection, private io_handler {
   /// Hands one decoded frame on: through the protocol, if any, to the
   /// handler. False: stop decoding (the connection no longer reads).
   bool on_frame(const decode_result& r);
+  /// Sets or clears one pause bit, with the owner's paused-time count in
+  /// step; false when it was already so. set_pause() also acts on it.
+  bool flip_pause(uint8_t bit, bool on);
   void set_pause(uint8_t bit, bool on);
   /// Epoll interest: input while reading, output while any is queued.
   void update_interest();

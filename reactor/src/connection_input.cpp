@@ -298,15 +298,17 @@ void connection_impl::update_interest() {
   }
 }
 
-void connection_impl::set_pause(uint8_t bit, bool on) {
-  uint8_t was = paused_;
+bool connection_impl::flip_pause(uint8_t bit, bool on) {
+  const uint8_t was = paused_;
   paused_ = on ? static_cast<uint8_t>(paused_ | bit) : static_cast<uint8_t>(paused_ & ~bit);
-  if (paused_ == was) return;
-  if (state() == conn_state::closed) {  // nothing to pause; finish() cleared the rest
-    paused_ = 0;
-    return;
-  }
+  if (paused_ == was) return false;
   owner_->stats.pause_changed(cause_of(bit), on);
+  return true;
+}
+
+void connection_impl::set_pause(uint8_t bit, bool on) {
+  // A closed connection reads nothing; finish() cleared its pauses.
+  if (state() == conn_state::closed || !flip_pause(bit, on)) return;
   // A paused connection does not read: the peer cannot be late meanwhile.
   if (on) track_partial_frame(false, true);
   update_interest();

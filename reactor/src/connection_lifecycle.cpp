@@ -221,8 +221,7 @@ void connection_impl::finish(close_reason why) {
   output_.clear();
   // A closed connection is paused no longer, whatever paused it.
   for (uint8_t bit : {pause_user, pause_high_water, pause_inbound})
-    if ((paused_ & bit) != 0) owner_->stats.pause_changed(cause_of(bit), false);
-  paused_ = 0;
+    flip_pause(bit, false);
   owner_->stats.closed[static_cast<size_t>(why)].add();
   if (!delivering_) input_.clear();
   auto keep = shared_from_this();
@@ -352,8 +351,8 @@ void connection_impl::upgrade_in_loop(std::unique_ptr<transport> next) {
   transport_.reset(std::move(next));
   // A protocol's hold (or the user's pause) kept the peer's handshake
   // undecoded for this call: the new transport reads from here on.
-  if ((paused_ & pause_user) != 0) owner_->stats.pause_changed(pause_cause::user, false);
-  paused_ = static_cast<uint8_t>(paused_ & ~pause_user);
+  // (Not set_pause: it would decode what is buffered with the old codec.)
+  flip_pause(pause_user, false);
   enter(conn_state::upgrading, close_reason::local_close);
   // Inside on_message the decode loop hands over the rest of its input
   // when the handler returns; otherwise the rest is what input_ holds.
