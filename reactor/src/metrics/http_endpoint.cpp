@@ -51,7 +51,6 @@ class metrics_protocol final : public protocol {
     return std::as_bytes(std::span(answer_));
   }
 
-  std::chrono::milliseconds handshake_timeout() const override { return {}; }
   const char* name() const override { return "metrics-http"; }
 
  private:
@@ -70,7 +69,7 @@ class metrics_protocol final : public protocol {
   }
 
   delimiter_codec head_;
-  const http_endpoint::scrape_fn& scrape_;  // the endpoint's, which outlives every request
+  const http_endpoint::scrape_fn& scrape_;  // the factory's, which outlives every request
   std::string answer_;
 };
 
@@ -81,20 +80,22 @@ class http_endpoint::owner final : public connection_owner {
  public:
   owner(http_endpoint& e, event_loop& loop, const connection_options& copts,
         const metrics_options& mopts, scrape_fn scrape)
-      : connection_owner(loop, copts, {}, make_protocols(mopts.max_request, scrape_), {}),
-        endpoint(&e),
-        scrape_(std::move(scrape)) {}
+      : connection_owner(loop, copts, {}, make_protocols(mopts.max_request, std::move(scrape)), {}),
+        endpoint(&e) {}
   void connection_closed(connection_impl& c) override {
     if (endpoint != nullptr) endpoint->closed(c);
   }
   http_endpoint* endpoint;  // null once the endpoint is gone
 
  private:
-  static protocol_factory make_protocols(size_t max_request, const scrape_fn& scrape) {
-    return
-        [max_request, &scrape] { return std::make_unique<metrics_protocol>(max_request, scrape); };
+  /// The factory owns the scrape function, and the owner (which every
+  /// connection keeps alive) owns the factory: a protocol's reference to it
+  /// stays valid for the protocol's life.
+  static protocol_factory make_protocols(size_t max_request, scrape_fn scrape) {
+    return [max_request, scrape = std::move(scrape)] {
+      return std::make_unique<metrics_protocol>(max_request, scrape);
+    };
   }
-  scrape_fn scrape_;
 };
 
 namespace {
@@ -110,8 +111,7 @@ connection_options endpoint_connection_options(const metrics_options& o) {
 
 http_endpoint::http_endpoint(event_loop& loop, unique_fd listener, const metrics_options& opts,
                              scrape_fn scrape)
-    : loop_(loop),
-      owner_(std::make_unique<owner>(*this, loop, endpoint_connection_options(opts), opts,
+    : owner_(std::make_unique<owner>(*this, loop, endpoint_connection_options(opts), opts,
                                      std::move(scrape))) {
   acceptor_ = std::make_unique<acceptor>(
       loop, std::move(listener),

@@ -40,7 +40,6 @@ class http_endpoint {
   void on_accept(unique_fd fd, const socket_address& peer);
   void closed(connection_impl& c);
 
-  event_loop& loop_;
   quiet_handler handler_;  // requests are answered by the protocol alone
   owner_ref owner_;
   std::deque<connection_ptr> connections_;
