@@ -282,16 +282,9 @@ def main(argv):
         server = server_process([echo_server, "--port", "0", "--mode", mode],
                                 r"listening on 127\.0\.0\.1:(\d+)")
         url = f"ws://127.0.0.1:{server.port}/"
-        try:
-            client = (["node", os.path.join(HERE, "ws_client.mjs"), url] if peer == "npm" else
-                      [PYTHON, os.path.join(HERE, "ws_client.py"), url])
-            rc = run_client(client)
-        finally:
-            status = server.stop()
-        if rc != 0:
-            fail(f"client exited with {rc}")
-        if status != 0:
-            fail(f"ws_echo_server exited with {status} on SIGTERM")
+        client = (["node", os.path.join(HERE, "ws_client.mjs"), url] if peer == "npm" else
+                  [PYTHON, os.path.join(HERE, "ws_client.py"), url])
+        run_against(server, client, "ws_echo_server")
     elif len(argv) >= 3 and argv[0] == "client":
         fastnet_client, peer = argv[1], argv[2]
         check_prerequisites(peer)

@@ -10,22 +10,12 @@
 //   node tls_client.mjs PORT CA_FILE
 import fs from 'node:fs';
 import tls from 'node:tls';
+import { pattern } from './pattern.mjs';
 
 const port = Number(process.argv[2]);
 const ca = fs.readFileSync(process.argv[3]);
 const MiB = 1 << 20;
 const sizes = [1, 2, 1000, 16384, 16385, 65537, MiB + 7, 16 * MiB];
-
-// Deterministic, position-dependent bytes: a shifted or dropped byte shows.
-function pattern(size, seed) {
-  const b = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; ++i) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 function fail(why) {
   console.error(`tls_client.mjs: FAIL: ${why}`);

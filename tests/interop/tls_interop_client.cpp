@@ -18,6 +18,8 @@
 #include <string>
 #include <thread>
 
+#include "../support/test_socket.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -103,19 +105,6 @@ class collector final : public fastnet::tcp_handler {
   std::optional<fastnet::close_reason> closed_;
 };
 
-/// Deterministic, position-dependent bytes: a shifted or dropped byte shows.
-std::string pattern(size_t size, uint32_t seed) {
-  std::string s(size, '\0');
-  uint32_t x = seed * 2654435761u | 1u;
-  for (auto& c : s) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    c = static_cast<char>(x & 0xff);
-  }
-  return s;
-}
-
 fastnet::tcp_client_options client_options(uint16_t port, const std::string& ca_file,
                                            const std::string& server_name) {
   fastnet::tls::client_config cfg;
@@ -168,7 +157,7 @@ int main(int argc, char** argv) {
                         size_t{65537}, size_t{(1 << 20) + 7}, size_t{16 << 20}}) {
       // One send from this thread (queued to the loop) while the loop reads
       // the echo: 16 MiB never has to fit anywhere at once on either side.
-      std::string payload = pattern(size, seed++);
+      std::string payload = fastnet::test::random_bytes(size, seed++);
       if (!conn->send(std::string_view(payload))) fail("send refused at " + std::to_string(size));
       if (in.take(size) != payload) fail("echo " + std::to_string(size) + " B: bytes differ");
       std::printf("ok echo %zu B\n", size);

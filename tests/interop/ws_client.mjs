@@ -6,22 +6,12 @@
 // Over wss:// only CA_FILE is trusted and the certificate must name HOST.
 import fs from 'node:fs';
 import { WebSocket } from 'ws';
+import { pattern } from './pattern.mjs';
 
 const url = process.argv[2];
 const ca = process.argv[3] ? fs.readFileSync(process.argv[3]) : undefined;
 const MiB = 1 << 20;
 const binary_sizes = [1, 2, 125, 126, 127, 65535, 65536, 65537, MiB + 7, 16 * MiB];
-
-// Deterministic, position-dependent bytes: a shifted or dropped byte shows.
-function pattern(size, seed) {
-  const b = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; ++i) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 function fail(why) {
   console.error(`ws_client.mjs: FAIL: ${why}`);

@@ -30,6 +30,8 @@
 #include <string>
 #include <thread>
 
+#include "../support/test_socket.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -112,19 +114,6 @@ void expect(inbox& in, fastnet::frame_kind kind, const std::string& payload,
   std::printf("ok %s\n", name.c_str());
 }
 
-/// Deterministic, position-dependent bytes: a shifted or dropped byte shows.
-std::string pattern(size_t size, uint32_t seed) {
-  std::string s(size, '\0');
-  uint32_t x = seed * 2654435761u | 1u;
-  for (auto& c : s) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    c = static_cast<char>(x & 0xff);
-  }
-  return s;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,7 +193,8 @@ int main(int argc, char** argv) {
     uint32_t seed = 1;
     for (size_t size : {size_t{1}, size_t{2}, size_t{125}, size_t{126}, size_t{127}, size_t{65535},
                         size_t{65536}, size_t{65537}, size_t{(1 << 20) + 7}, size_t{16 << 20}})
-      echo(pattern(size, seed++), ws::kind::binary, "binary " + std::to_string(size) + " B");
+      echo(fastnet::test::random_bytes(size, seed++), ws::kind::binary,
+           "binary " + std::to_string(size) + " B");
 
     // A ping between the fragments of a message (RFC 6455 5.4): the peer
     // must answer it and still join the fragments into one message.
