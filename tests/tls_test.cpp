@@ -400,6 +400,9 @@ TEST_CASE("required client certificates: verified ones are served, others fail t
     CHECK(handler.connects.value() == 1);
   }
   CHECK(eventually([&] { return server.connection_count() == 0; }));
+  const auto st = server.stats().connections();
+  CHECK(st.event_count("fastnet_tls_handshake_failures_total", "certificate") == 2);
+  CHECK(st.event_count("fastnet_tls_handshakes_total", "full") == 1);
   // Only the served client was a connection to the handler (one on_close).
   CHECK(handler.closes.wait_for_at_least(1));
   CHECK(handler.closes.value() == 1);
@@ -540,8 +543,10 @@ size_t open_fds() {
 
 /// A raw TCP peer sends `bytes` to a TLS server, then waits: the server must
 /// close the connection (EOF or reset) with the handshake counted as failed,
-/// no on_connect, nothing left open, and every descriptor given back.
-void hostile_peer(const std::string& bytes, tls::server_config cfg, bool probe_meanwhile) {
+/// no on_connect, nothing left open, and every descriptor given back. The
+/// server's statistics count the failure as `reason`.
+void hostile_peer(const std::string& bytes, tls::server_config cfg, bool probe_meanwhile,
+                  const char* reason) {
   auto ctx = tls::context::server(cfg);
   const size_t fds_before = open_fds();
   {
@@ -569,6 +574,10 @@ void hostile_peer(const std::string& bytes, tls::server_config cfg, bool probe_m
     CHECK(handler.frame_infos().size() == (probe_meanwhile ? 1u : 0u));
     c.close();
     CHECK(eventually([&] { return server.connection_count() == 0; }));
+    CHECK(eventually([&] {
+      return server.stats().connections().event_count("fastnet_tls_handshake_failures_total",
+                                                      reason) == 1;
+    }));
     // The handler never heard of the hostile connection: no on_close either.
     CHECK(handler.closes.wait_for_at_least(handler.connects.value()));
     CHECK(handler.closes.value() == handler.connects.value());
@@ -617,14 +626,14 @@ print('cut', len(record) // 2, 'of', len(record))
 }  // namespace
 
 TEST_CASE("hostile peer: plain HTTP to the TLS port is closed and counted", "[tls][hostile]") {
-  hostile_peer("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", server_config(), false);
+  hostile_peer("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", server_config(), false, "not_tls");
 }
 
 TEST_CASE("hostile peer: random garbage is closed and counted", "[tls][hostile]") {
   // Starts d7 5f 54 d4: no TLS record type, nothing to wait for.
   std::string garbage = random_bytes(4096, 77);
   INFO("first byte " << int(static_cast<unsigned char>(garbage[0])));
-  hostile_peer(garbage, server_config(), false);
+  hostile_peer(garbage, server_config(), false, "not_tls");
 }
 
 TEST_CASE("hostile peer: a ClientHello cut short is closed at the handshake timeout",
@@ -635,7 +644,8 @@ TEST_CASE("hostile peer: a ClientHello cut short is closed at the handshake time
                                 0x03, 0x5a, 0x11, 0x27, 0x90, 0x3e, 0xc4, 0x08, 0x61, 0xd2};
   auto cfg = server_config();
   cfg.handshake_timeout = std::chrono::milliseconds(300);
-  hostile_peer(std::string(reinterpret_cast<const char*>(part), sizeof part), cfg, true);
+  hostile_peer(std::string(reinterpret_cast<const char*>(part), sizeof part), cfg, true,
+               "unfinished");
 }
 
 TEST_CASE("a peer that resets in the middle of a record ends as reset, nothing half delivered",
@@ -751,6 +761,7 @@ TEST_CASE("fastnet client and server: 200 messages of 64 B echoed, then a resume
 
   pinger first(200);
   pinger second(1);
+  connection_stats first_stats, second_stats;
   loop_thread lt;
   {
     tcp_client client(lt.loop, copts, first);
@@ -761,6 +772,7 @@ TEST_CASE("fastnet client and server: 200 messages of 64 B echoed, then a resume
     // them, so the client context holds a session now.
     client.disconnect();
     REQUIRE(first.closes.wait_for_at_least(1));
+    first_stats = client.stats();
   }
   {
     tcp_client client(lt.loop, copts, second);
@@ -769,6 +781,7 @@ TEST_CASE("fastnet client and server: 200 messages of 64 B echoed, then a resume
     CHECK(second.received() == second.expected());
     client.disconnect();
     REQUIRE(second.closes.wait_for_at_least(1));
+    second_stats = client.stats();
   }
   auto a = first.infos(), b = second.infos();
   REQUIRE(a.size() == 1);
@@ -788,6 +801,20 @@ TEST_CASE("fastnet client and server: 200 messages of 64 B echoed, then a resume
   CHECK(s[0]->server_name == "localhost");
   CHECK(sctx->handshake_failures() == 0);
   CHECK(cctx->handshake_failures() == 0);
+  // Both ends counted one full and one resumed handshake, and timed them.
+  constexpr const char* done = "fastnet_tls_handshakes_total";
+  const auto st = server.stats().connections();
+  CHECK(st.event_count(done, "full") == 1);
+  CHECK(st.event_count(done, "resumed") == 1);
+  REQUIRE(st.handshakes.size() == 1);
+  CHECK(std::string(st.handshakes[0].layer) == "tls");
+  CHECK(st.handshakes[0].count() == 2);
+  CHECK(st.handshakes[0].sum_seconds > 0);
+  CHECK(first_stats.event_count(done, "full") == 1);
+  CHECK(first_stats.event_count(done, "resumed") == 0);
+  CHECK(second_stats.event_count(done, "full") == 0);
+  CHECK(second_stats.event_count(done, "resumed") == 1);
+  CHECK(st.protocol == "raw");
 }
 
 TEST_CASE("fastnet client and server: 8 MiB each way in one send, every byte verified",

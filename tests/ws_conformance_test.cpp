@@ -3,6 +3,7 @@
 // the opening handshake's answers and deadline.
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>
+#include <fastnet/metrics/server_metrics.hpp>
 #include <fastnet/ws.hpp>
 
 #include "support/test_socket.hpp"
@@ -96,6 +97,77 @@ TEST_CASE("handshake: bad requests are answered and closed", "[ws][handshake]") 
   CHECK(head.rfind("HTTP/1.1 101", 0) == 0);
   CHECK(head.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != std::string::npos);
   CHECK(head.find("Sec-WebSocket-Protocol: chat.v2\r\n") != std::string::npos);
+
+  // Every answer was counted by its status (before it was written).
+  const auto st = server.stats().connections();
+  constexpr const char* hs = "fastnet_ws_handshakes_total";
+  CHECK(st.event_count(hs, "400") == 3);
+  CHECK(st.event_count(hs, "405") == 1);
+  CHECK(st.event_count(hs, "426") == 2);
+  CHECK(st.event_count(hs, "404") == 1);
+  CHECK(st.event_count(hs, "200") == 1);
+  CHECK(st.event_count(hs, "431") == 1);
+  CHECK(st.event_count(hs, "101") == 1);
+  CHECK(st.protocol == "websocket");
+}
+
+TEST_CASE("metrics: messages by kind and Close codes each way, counted exactly", "[ws][metrics]") {
+  ws_echo handler;
+  tcp_server server(echo_server_options(max_message), handler);
+  server.start();
+  // Each peer: the handshake, then `chunk` in one write; reads until EOF.
+  auto run = [&](const std::string& chunk) {
+    auto s = client_socket::connect(server.local_address());
+    REQUIRE(s.write_all(upgrade_request("/") + chunk));
+    REQUIRE(read_http_head(s).rfind("HTTP/1.1 101", 0) == 0);
+    std::vector<read_frame_result> got;
+    while (auto f = read_server_frame(s))
+      got.push_back(*f);
+    return got;
+  };
+  // Everything in one write: two messages, a ping, an unsolicited pong, a Close 1000.
+  auto a = run(text("hello") + binary("\x01\x02") + ping("p") + frame(wire_op::pong, "q") +
+               close_frame(1000));
+  REQUIRE(a.size() == 4);  // text, binary, pong, close echoed
+  CHECK(a[3].opcode == wire_op::close);
+  // A Close with an application code (4000: "other"), echoed.
+  auto b = run(close_frame(4000));
+  REQUIRE(b.size() == 1);
+  // A frame with a reserved bit: the server closes with 1002.
+  auto c = run(frame(wire_op::text, "x", true, 4));
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].payload.substr(0, 2) == std::string("\x03\xea", 2));
+
+  auto st = server.stats().connections();
+  auto rx = [&](const char* kind) {
+    return st.event_count("fastnet_ws_received_messages_total", kind);
+  };
+  auto tx = [&](const char* kind) {
+    return st.event_count("fastnet_ws_sent_messages_total", kind);
+  };
+  CHECK(st.event_count("fastnet_ws_handshakes_total", "101") == 3);
+  CHECK(rx("text") == 1);
+  CHECK(rx("binary") == 1);
+  CHECK(rx("ping") == 1);
+  CHECK(rx("pong") == 1);
+  CHECK(rx("close") == 2);
+  CHECK(tx("text") == 1);
+  CHECK(tx("binary") == 1);
+  CHECK(tx("pong") == 1);
+  CHECK(tx("close") == 3);
+  CHECK(st.event_count("fastnet_ws_close_received_total", "1000") == 1);
+  CHECK(st.event_count("fastnet_ws_close_received_total", "other") == 1);
+  CHECK(st.event_count("fastnet_ws_close_sent_total", "1000") == 1);
+  CHECK(st.event_count("fastnet_ws_close_sent_total", "other") == 1);
+  CHECK(st.event_count("fastnet_ws_close_sent_total", "1002") == 1);
+
+  // The same numbers in the exposition, per loop; summed they agree.
+  metrics::exposition out;
+  metrics::write_server_stats(out, server.stats(), "ws");
+  const std::string text_out = out.text();
+  CHECK(text_out.find("# TYPE fastnet_ws_close_sent_total counter") != std::string::npos);
+  CHECK(text_out.find("protocol=\"websocket\"} ") != std::string::npos);
+  CHECK(text_out.find("fastnet_ws_handshakes_total{server=\"ws\",loop=\"") != std::string::npos);
 }
 
 TEST_CASE("handshake: a peer that never finishes it is dropped at the deadline",

@@ -258,7 +258,9 @@ void connection_impl::set_codec(std::unique_ptr<codec> next) {
 }
 
 void connection_impl::set_protocol(std::unique_ptr<protocol> next) {
-  if (next) replace_layers(layer_ref(std::move(next)));
+  if (!next) return;
+  owner_->attach(*next);
+  replace_layers(layer_ref(std::move(next)));
 }
 
 void connection_impl::replace_layers(layer_ref next) {

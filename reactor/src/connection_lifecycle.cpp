@@ -348,6 +348,7 @@ void connection_impl::upgrade_in_loop(std::unique_ptr<transport> next) {
     fail(close_reason::handshake_failed);
     return;
   }
+  if (next) owner_->attach(*next);
   transport_.reset(std::move(next));
   // A protocol's hold (or the user's pause) kept the peer's handshake
   // undecoded for this call: the new transport reads from here on.

@@ -60,19 +60,35 @@ class connection_owner {
   /// connection of this owner (one object per loop instead of one per
   /// connection); any other is the connection's own. Loop thread only.
   layer_ref new_layers() {
-    if (protocol_factory_) return layer_ref(protocol_factory_());
+    if (protocol_factory_) {
+      auto made = protocol_factory_();
+      if (made) attach(*made);
+      return layer_ref(std::move(made));
+    }
     if (!shared_codec_) {
       auto made = codec_factory_();
+      stats.set_layer_name(made->name());
       if (!made->shareable()) return layer_ref(std::move(made));
       shared_codec_ = std::move(made);
     }
     return layer_ref::lent(*shared_codec_);
   }
 
+  /// Lets `p` count its events into this owner's statistics. Loop thread only.
+  void attach(protocol& p) {
+    stats.set_layer_name(p.name());
+    p.count_into(stats.tally_for(p.events(), p.name()));
+  }
+  /// The same for a transport (its events; it speaks no protocol).
+  void attach(transport& t) { t.count_into(stats.tally_for(t.events(), t.name())); }
+
   /// The transport for a new connection: the factory's, else plain TCP.
   /// Loop thread only.
   transport_ref new_transport() {
-    return transport_ref(transport_factory_ ? transport_factory_() : nullptr);
+    if (!transport_factory_) return transport_ref(nullptr);
+    auto made = transport_factory_();
+    if (made) attach(*made);
+    return transport_ref(std::move(made));
   }
 
   event_loop& loop;

@@ -4,7 +4,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <span>
 
+#include "fastnet/layer_events.hpp"
 #include "fastnet/stats.hpp"
 #include "fastnet/timer_queue.hpp"
 
@@ -51,9 +54,42 @@ class owner_stats {
     p.count.adjust(on ? 1 : -1);
   }
 
+  /// The name of the codec or protocol the owner's connections speak, for
+  /// the traffic counters' label: the first one set wins (a static string).
+  /// Loop thread only.
+  void set_layer_name(const char* name) {
+    if (layer_name_.load(std::memory_order_relaxed) == nullptr)
+      layer_name_.store(name, std::memory_order_release);
+  }
+
+  /// The tally for layers named `layer` that count the events of `table`,
+  /// made on first use. An owner counts at most max_tallies distinct tables
+  /// (a protocol and a transport, usually); past that, null: the events
+  /// are not counted. Loop thread only.
+  event_tally* tally_for(std::span<const layer_event> table, const char* layer) {
+    if (table.empty()) return nullptr;
+    for (size_t i = 0; i < max_tallies; ++i) {
+      if (!tallies_[i]) {
+        tallies_[i] = std::make_unique<event_tally>(table, layer);
+        published_[i].store(tallies_[i].get(), std::memory_order_release);
+        return tallies_[i].get();
+      }
+      if (tallies_[i]->table().data() == table.data()) return tallies_[i].get();
+    }
+    return nullptr;
+  }
+
   /// The values now. Any thread.
   connection_stats snapshot() const {
     connection_stats s;
+    if (const char* n = layer_name_.load(std::memory_order_acquire)) s.protocol = n;
+    for (const auto& p : published_) {
+      const event_tally* t = p.load(std::memory_order_acquire);
+      if (t == nullptr) break;
+      for (size_t i = 0; i < t->table().size(); ++i)
+        s.layer_events.push_back({t->table()[i], t->count(i)});
+      if (auto h = t->handshakes(); h.count() > 0) s.handshakes.push_back(h);
+    }
     s.accepted = accepted.value();
     for (size_t i = 0; i < close_reason_count; ++i)
       s.closed[i] = closed[i].value();
@@ -87,6 +123,11 @@ class owner_stats {
         .count();
   }
   std::array<pause_clock, pause_cause_count> paused_;
+
+  static constexpr size_t max_tallies = 4;
+  std::array<std::unique_ptr<event_tally>, max_tallies> tallies_;  // loop thread
+  std::array<std::atomic<const event_tally*>, max_tallies> published_{};
+  std::atomic<const char*> layer_name_{nullptr};
 };
 
 }  // namespace fastnet::detail

@@ -1,5 +1,8 @@
 #include "fastnet/stats.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace fastnet {
 
 connection_stats& connection_stats::operator+=(const connection_stats& o) {
@@ -15,6 +18,31 @@ connection_stats& connection_stats::operator+=(const connection_stats& o) {
   for (size_t i = 0; i < pause_cause_count; ++i)
     paused_seconds[i] += o.paused_seconds[i];
   output_queued_bytes += o.output_queued_bytes;
+  if (protocol.empty()) protocol = o.protocol;
+  for (const auto& h : o.handshakes) {
+    auto it = std::find_if(handshakes.begin(), handshakes.end(), [&h](const handshake_times& m) {
+      return std::strcmp(m.layer, h.layer) == 0;
+    });
+    if (it == handshakes.end()) {
+      handshakes.push_back(h);
+      continue;
+    }
+    for (size_t i = 0; i < h.buckets.size(); ++i)
+      it->buckets[i] += h.buckets[i];
+    it->sum_seconds += h.sum_seconds;
+  }
+  for (const auto& e : o.layer_events) {
+    auto same = [&e](const layer_event_count& m) {
+      return std::strcmp(m.event.family, e.event.family) == 0 &&
+             std::strcmp(m.event.label, e.event.label) == 0 &&
+             std::strcmp(m.event.value, e.event.value) == 0;
+    };
+    auto it = std::find_if(layer_events.begin(), layer_events.end(), same);
+    if (it == layer_events.end())
+      layer_events.push_back(e);
+    else
+      it->count += e.count;
+  }
   return *this;
 }
 
@@ -23,6 +51,27 @@ connection_stats server_stats::connections() const {
   for (const auto& l : loops)
     sum += l.connections;
   return sum;
+}
+
+}  // namespace fastnet
+
+namespace fastnet {
+
+void event_tally::observe_handshake(double seconds) {
+  size_t i = 0;
+  while (i < handshake_bounds.size() && seconds > handshake_bounds[i])
+    ++i;
+  bump(handshake_buckets_[i], 1);
+  bump(handshake_ns_, static_cast<uint64_t>(seconds * 1e9));
+}
+
+handshake_times event_tally::handshakes() const {
+  handshake_times h;
+  for (size_t i = 0; i < h.buckets.size(); ++i)
+    h.buckets[i] = handshake_buckets_[i].load(std::memory_order_relaxed);
+  h.layer = layer_;
+  h.sum_seconds = static_cast<double>(handshake_ns_.load(std::memory_order_relaxed)) / 1e9;
+  return h;
 }
 
 }  // namespace fastnet

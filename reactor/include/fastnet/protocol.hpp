@@ -15,6 +15,7 @@
 #include "fastnet/close_reason.hpp"
 #include "fastnet/codec.hpp"
 #include "fastnet/frame_kind.hpp"
+#include "fastnet/layer_events.hpp"
 
 namespace fastnet {
 
@@ -50,9 +51,10 @@ struct protocol_step {
 /// A protocol on top of a framing codec. One object per connection; it owns
 /// the codec (or codecs: a protocol that starts with an HTTP head and goes
 /// on with WebSocket frames switches between its own) and tells the
-/// connection which one frames the bytes now.
+/// connection which one frames the bytes now. It may count events of its
+/// own (counts_events), exported with its owner's statistics.
 /// Thread safety: used by the owning loop thread only.
-class protocol {
+class protocol : public counts_events {
  public:
   virtual ~protocol() = default;
 
@@ -94,7 +96,7 @@ class protocol {
   virtual std::chrono::milliseconds handshake_timeout() const { return {}; }
   virtual bool handshake_done() const { return true; }
 
-  /// Short name for logs ("websocket").
+  /// Short name for logs and metrics labels ("websocket").
   virtual const char* name() const = 0;
 };
 

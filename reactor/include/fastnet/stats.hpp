@@ -4,9 +4,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "fastnet/close_reason.hpp"
+#include "fastnet/layer_events.hpp"
 
 namespace fastnet {
 
@@ -48,7 +51,25 @@ struct connection_stats {
   std::array<double, pause_cause_count> paused_seconds{};
   /// Output queued in connections' buffers right now (not yet taken by the kernel).
   uint64_t output_queued_bytes = 0;
+  /// The codec or protocol the connections speak ("line", "websocket", ...;
+  /// the first made by the owner's factory), empty before the first
+  /// connection. Labels the traffic counters.
+  std::string protocol;
+  /// What the layers counted of their own events (counts_events): a
+  /// WebSocket's handshakes by status, messages by kind and Close codes;
+  /// TLS handshakes, resumptions and failures by reason.
+  std::vector<layer_event_count> layer_events;
+  /// How long completed handshakes took, per layer that has them (TLS).
+  std::vector<handshake_times> handshakes;
 
+  /// The count of layer event `family` whose label has `value` (e.g.
+  /// "fastnet_ws_handshakes_total", "101"); 0 when not counted.
+  uint64_t event_count(std::string_view family, std::string_view value) const {
+    uint64_t n = 0;
+    for (const auto& e : layer_events)
+      if (family == e.event.family && value == e.event.value) n += e.count;
+    return n;
+  }
   /// Closed connections over all reasons.
   uint64_t closed_total() const {
     uint64_t n = 0;
@@ -56,7 +77,8 @@ struct connection_stats {
       n += c;
     return n;
   }
-  /// Adds `o` into this (for sums over loops).
+  /// Adds `o` into this (for sums over loops; events match by family,
+  /// label and value; the protocol name is the first non-empty one).
   connection_stats& operator+=(const connection_stats& o);
 };
 

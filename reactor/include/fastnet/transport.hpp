@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 
+#include "fastnet/layer_events.hpp"
+
 namespace fastnet {
 
 /// The lowest layer of a connection: reads what the peer sent into the
@@ -30,7 +32,7 @@ namespace fastnet {
 /// then only reads (and writes while wants_write()), and starts its
 /// protocol and calls on_connect once ready() turns true.
 /// Thread safety: the owning connection's loop thread only.
-class transport {
+class transport : public counts_events {
  public:
   virtual ~transport() = default;
   /// The transport takes over socket `fd`: when the connection starts, or

@@ -37,8 +37,36 @@ void add_gauge(exposition& out, const char* name, const char* help, const labels
   one(out, name, metric_type::gauge, help, l, v);
 }
 
-/// One owner's connection families, every sample labelled `l`.
+/// What the protocol counted of its own events: each event a sample of its
+/// family (exposition groups a family's samples wherever they are added).
+void write_layer_events(exposition& out, const connection_stats& s, const labels& l) {
+  for (const auto& e : s.layer_events) {
+    out.begin(e.event.family, metric_type::counter, e.event.help);
+    out.sample(e.event.family, with(l, e.event.label, e.event.value), static_cast<double>(e.count));
+  }
+  constexpr const char* hs = "fastnet_handshake_seconds";
+  for (const auto& h : s.handshakes) {
+    out.begin(hs, metric_type::histogram,
+              "Time from a layer's start to its completed handshake (TLS).");
+    const labels layer = with(l, "layer", h.layer);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < handshake_bounds.size(); ++i) {
+      cumulative += h.buckets[i];
+      out.sample("fastnet_handshake_seconds_bucket",
+                 with(layer, "le", exposition::format_value(handshake_bounds[i])),
+                 static_cast<double>(cumulative));
+    }
+    const double count = static_cast<double>(h.count());
+    out.sample("fastnet_handshake_seconds_bucket", with(layer, "le", "+Inf"), count);
+    out.sample("fastnet_handshake_seconds_sum", layer, h.sum_seconds);
+    out.sample("fastnet_handshake_seconds_count", layer, count);
+  }
+}
+
+/// One owner's connection families, every sample labelled `l`; the traffic
+/// families also by the codec or protocol spoken.
 void write_connections(exposition& out, const connection_stats& s, const labels& l) {
+  const labels traffic = with(l, "protocol", s.protocol);
   add_counter(out, "fastnet_connections_accepted_total",
               "Connections accepted (server) or made (client), failed handshakes included.", l,
               static_cast<double>(s.accepted));
@@ -51,15 +79,15 @@ void write_connections(exposition& out, const connection_stats& s, const labels&
                with(l, "reason", to_string(static_cast<close_reason>(i))),
                static_cast<double>(s.closed[i]));
   add_counter(out, "fastnet_received_bytes_total",
-              "Bytes read from connections (plaintext, after TLS).", l,
+              "Bytes read from connections (plaintext, after TLS), by protocol.", traffic,
               static_cast<double>(s.bytes_received));
   add_counter(out, "fastnet_sent_bytes_total",
-              "Bytes written to connections (plaintext, before TLS).", l,
+              "Bytes written to connections (plaintext, before TLS), by protocol.", traffic,
               static_cast<double>(s.bytes_sent));
-  add_counter(out, "fastnet_received_frames_total", "Frames the codec cut from input.", l,
-              static_cast<double>(s.frames_received));
-  add_counter(out, "fastnet_sent_frames_total", "Frames sent by the application.", l,
-              static_cast<double>(s.frames_sent));
+  add_counter(out, "fastnet_received_frames_total", "Frames the codec cut from input, by protocol.",
+              traffic, static_cast<double>(s.frames_received));
+  add_counter(out, "fastnet_sent_frames_total", "Frames sent by the application, by protocol.",
+              traffic, static_cast<double>(s.frames_sent));
   add_counter(out, "fastnet_high_water_total",
               "Times a connection's queued output rose to its high water mark.", l,
               static_cast<double>(s.high_water_crossings));
@@ -71,6 +99,7 @@ void write_connections(exposition& out, const connection_stats& s, const labels&
   add_gauge(out, "fastnet_output_queued_bytes",
             "Output queued in connections' buffers, not yet taken by the kernel.", l,
             static_cast<double>(s.output_queued_bytes));
+  write_layer_events(out, s, l);
 }
 
 void write_loop(exposition& out, const loop_stats& s, const labels& l) {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -19,16 +20,75 @@ namespace {
 // given, so every call gets min(remaining, this) contiguous bytes.
 constexpr size_t write_chunk = 16 * 1024;
 
+/// The failure an OpenSSL reason code (of library SSL) stands for.
+tls_transport::failure_kind classify(int reason) {
+  switch (reason) {
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+      return tls_transport::failure_kind::certificate;
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_UNKNOWN_PROTOCOL:
+      return tls_transport::failure_kind::not_tls;
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+    case SSL_R_NO_PROTOCOLS_AVAILABLE:
+      return tls_transport::failure_kind::version;
+    default:
+      return tls_transport::failure_kind::protocol;
+  }
+}
+
 bool is_ip_literal(const std::string& name) {
   unsigned char buf[16];
   return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
 }
 
+constexpr const char* handshakes_family = "fastnet_tls_handshakes_total";
+constexpr const char* handshakes_help =
+    "TLS handshakes completed, full or resumed (no full handshake).";
+constexpr const char* failures_family = "fastnet_tls_handshake_failures_total";
+constexpr const char* failures_help =
+    "TLS handshakes failed, by reason: unfinished (timed out or closed first), peer_left, "
+    "certificate, not_tls (plaintext or garbage), version, protocol (anything else).";
+constexpr std::array<layer_event, 8> event_table{{
+    {handshakes_family, handshakes_help, "kind", "full"},
+    {handshakes_family, handshakes_help, "kind", "resumed"},
+    {failures_family, failures_help, "reason", "unfinished"},
+    {failures_family, failures_help, "reason", "peer_left"},
+    {failures_family, failures_help, "reason", "certificate"},
+    {failures_family, failures_help, "reason", "not_tls"},
+    {failures_family, failures_help, "reason", "version"},
+    {failures_family, failures_help, "reason", "protocol"},
+}};
+constexpr size_t full_index = 0;
+constexpr size_t resumed_index = 1;
+constexpr size_t first_failure_index = 2;
+
 }  // namespace
 
 tls_transport::~tls_transport() {
-  if (ssl_ && phase_ == phase::handshaking)
+  // A connection still handshaking was never handed to a handler or actor,
+  // so nothing but its loop holds it: this runs on the loop thread (or
+  // after the loops have stopped), the tally's one writer.
+  if (ssl_ && phase_ == phase::handshaking) {
     ctx_->handshake_failed("handshake not completed in time (or the server stopped first)");
+    count(first_failure_index + static_cast<size_t>(failure_kind::unfinished));
+  }
+}
+
+std::span<const layer_event> tls_transport::events() const {
+  return event_table;
 }
 
 std::chrono::milliseconds tls_transport::handshake_timeout() const {
@@ -37,6 +97,7 @@ std::chrono::milliseconds tls_transport::handshake_timeout() const {
 
 void tls_transport::start(int fd, std::span<const std::byte> already_read) {
   bio_state_.fd = fd;
+  started_ = clock::now();
   bio_state_.pending.assign(reinterpret_cast<const char*>(already_read.data()),
                             already_read.size());
   SSL_CTX* ctx = ctx_->acquire();
@@ -88,7 +149,8 @@ int tls_transport::failed_call(int ret, const char* what) {
     // does: its plain FIN is the answer (RFC 8446 6.1 lets it skip its own).
     if ((SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) != 0) return 0;
     if (phase_ == phase::handshaking)
-      return fail(std::string(what).append(": the peer left during the handshake"));
+      return fail(std::string(what).append(": the peer left during the handshake"),
+                  failure_kind::peer_left);
     errno = ECONNRESET;
     return -1;
   }
@@ -96,23 +158,30 @@ int tls_transport::failed_call(int ret, const char* what) {
     const int sys = errno;
     ERR_clear_error();
     if (phase_ == phase::handshaking)
-      return fail(std::string(what).append(": ").append(std::strerror(sys)));
+      return fail(std::string(what).append(": ").append(std::strerror(sys)),
+                  failure_kind::peer_left);
     errno = sys != 0 ? sys : ECONNRESET;
     return -1;
   }
+  failure_kind reason = classify(ERR_GET_LIB(code) == ERR_LIB_SSL ? ERR_GET_REASON(code) : 0);
   std::string why = std::string(what).append(": ").append(openssl_errors("TLS error"));
   if (phase_ == phase::handshaking) {
     const long verify = SSL_get_verify_result(ssl_.get());
-    if (verify != X509_V_OK)
+    if (verify != X509_V_OK) {
       why.append(" (certificate: ").append(X509_verify_cert_error_string(verify)).append(")");
+      reason = failure_kind::certificate;
+    }
   }
-  return fail(std::move(why));
+  return fail(std::move(why), reason);
 }
 
-int tls_transport::fail(std::string why) {
+int tls_transport::fail(std::string why, failure_kind reason) {
   // Counted (and logged, rate-limited) once per session: only a handshake
   // failure; an open session's error is the connection's close reason.
-  if (phase_ == phase::handshaking) ctx_->handshake_failed(why);
+  if (phase_ == phase::handshaking) {
+    ctx_->handshake_failed(why);
+    count(first_failure_index + static_cast<size_t>(reason));
+  }
   phase_ = phase::failed;
   failure_ = std::move(why);
   errno = EPROTO;
@@ -129,6 +198,8 @@ bool tls_transport::handshake() {
   if (r == 1) {
     phase_ = phase::open;
     wants_write_ = false;
+    count(SSL_session_reused(ssl_.get()) == 1 ? resumed_index : full_index);
+    count_handshake(std::chrono::duration<double>(clock::now() - started_).count());
     return true;
   }
   failed_call(r, "handshake");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "events.hpp"
 #include "fastnet/ws/frame.hpp"
 #include "frame_codec.hpp"
 #include "http_head_codec.hpp"
@@ -14,9 +15,13 @@ client_protocol::client_protocol(std::shared_ptr<const client_protocol_options> 
       head_(std::make_unique<http_head_codec>(opts_->max_response)),
       frames_(std::make_unique<frame_codec>(frame_codec::role::client, opts_->max_frame,
                                             opts_->max_message, opts_->default_kind)),
-      session_(std::make_unique<session>(*frames_)) {}
+      session_(std::make_unique<session>(*frames_, *this)) {}
 
 client_protocol::~client_protocol() = default;
+
+std::span<const layer_event> client_protocol::events() const {
+  return events::table();
+}
 
 codec& client_protocol::framing() {
   if (open_) return *frames_;
@@ -67,6 +72,7 @@ protocol_step client_protocol::handshake(std::span<const std::byte> raw) {
   const std::string_view text(reinterpret_cast<const char*>(raw.data()), raw.size());
   if (request_.empty()) return fail("response before the request was sent");
   auto resp = parse_response(text);
+  count(events::handshake(resp ? resp->status : 0));
   if (!resp) return fail("malformed response");
   if (resp->status != 101) return fail("server answered " + std::to_string(resp->status));
   if (!resp->header_has_token("Upgrade", "websocket") ||

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "events.hpp"
 #include "fastnet/ws/frame.hpp"
 #include "frame_codec.hpp"
 #include "http_head_codec.hpp"
@@ -14,9 +15,13 @@ server_protocol::server_protocol(std::shared_ptr<const server_protocol_options> 
       head_(std::make_unique<http_head_codec>(opts_->max_request)),
       frames_(std::make_unique<frame_codec>(frame_codec::role::server, opts_->max_frame,
                                             opts_->max_message, opts_->default_kind)),
-      session_(std::make_unique<session>(*frames_)) {}
+      session_(std::make_unique<session>(*frames_, *this)) {}
 
 server_protocol::~server_protocol() = default;
+
+std::span<const layer_event> server_protocol::events() const {
+  return events::table();
+}
 
 codec& server_protocol::framing() {
   if (open_) return *frames_;
@@ -43,6 +48,7 @@ protocol_step server_protocol::on_frame(const decode_result& frame) {
 
 protocol_step server_protocol::http_answer(std::string status, std::string extra_headers,
                                            std::string body, bool error) {
+  count(events::handshake(std::stoi(status)));
   answer_.clear();
   answer_.append("HTTP/1.1 ").append(status).append("\r\n");
   answer_.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
@@ -93,6 +99,7 @@ protocol_step server_protocol::handshake(std::span<const std::byte> raw) {
       break;
     }
   }
+  count(events::handshake(101));
   answer_.clear();
   answer_.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n");
   answer_.append("Connection: Upgrade\r\nSec-WebSocket-Accept: ").append(accept_key(*key));

@@ -3,11 +3,20 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "events.hpp"
 #include "fastnet/ws/frame.hpp"
 #include "fastnet/ws/utf8_validator.hpp"
 #include "frame_codec.hpp"
 
 namespace fastnet::ws {
+namespace {
+
+/// The code of a Close frame's payload, 0 when it has none.
+uint16_t close_code_of(std::span<const std::byte> payload) {
+  return payload.size() >= 2 ? parse_close_payload(payload).code : 0;
+}
+
+}  // namespace
 
 protocol_step session::fail(uint16_t code, std::string why) {
   protocol_step s;
@@ -19,8 +28,12 @@ protocol_step session::fail(uint16_t code, std::string why) {
 
 protocol_step session::on_frame(const decode_result& r) {
   protocol_step s;
+  counts_.count(events::received(r.kind));
   if (r.kind == kind::ping) {
-    if (!close_sent_) s.reply = frames_.control_frame(kind::pong, r.frame);
+    if (!close_sent_) {
+      s.reply = frames_.control_frame(kind::pong, r.frame);
+      counts_.count(events::sent(kind::pong));
+    }
     return s;
   }
   if (r.kind == kind::pong) return s;  // unsolicited or answering ours: nothing to do
@@ -31,6 +44,7 @@ protocol_step session::on_frame(const decode_result& r) {
     return s;
   }
   const auto payload = r.frame;
+  counts_.count(events::close_received(close_code_of(payload)));
   if (payload.size() == 1) return fail(close_code::protocol_error, "close payload of 1 byte");
   if (payload.size() >= 2) {
     close_info info = parse_close_payload(payload);
@@ -61,7 +75,11 @@ void session::encode(std::span<const std::byte> payload, frame_kind k, fragment 
                      encoded_frame& out) {
   if (close_sent_) throw std::logic_error("ws: a close frame was already sent");
   frames_.encode_as(payload, k, frag, out);
-  if (k == kind::close) close_sent_ = true;
+  if (frag == fragment::last) counts_.count(events::sent(k));
+  if (k == kind::close) {
+    close_sent_ = true;
+    counts_.count(events::close_sent(close_code_of(payload)));
+  }
 }
 
 std::span<const std::byte> session::farewell(close_reason why) {
@@ -82,7 +100,10 @@ std::span<const std::byte> session::farewell(close_reason why) {
     payload = close_payload(code);
   }
   close_sent_ = true;
-  return frames_.control_frame(kind::close, std::as_bytes(std::span(payload)));
+  const auto bytes = std::as_bytes(std::span(payload));
+  counts_.count(events::sent(kind::close));
+  counts_.count(events::close_sent(close_code_of(bytes)));
+  return frames_.control_frame(kind::close, bytes);
 }
 
 }  // namespace fastnet::ws

@@ -22,7 +22,8 @@ class frame_codec;
 /// Thread safety: loop thread only.
 class session {
  public:
-  explicit session(frame_codec& frames) : frames_(frames) {}
+  /// Frames through `frames`; counts its events (events.hpp) with `counts`.
+  session(frame_codec& frames, protocol& counts) : frames_(frames), counts_(counts) {}
 
   /// Handles one frame the frame codec decoded.
   protocol_step on_frame(const decode_result& r);
@@ -39,6 +40,7 @@ class session {
   protocol_step fail(uint16_t code, std::string why);
 
   frame_codec& frames_;
+  protocol& counts_;
   bool close_sent_ = false;
   bool close_received_ = false;
   std::string fail_payload_;              // a Close payload that broke the protocol: why

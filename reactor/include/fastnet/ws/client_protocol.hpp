@@ -53,6 +53,9 @@ class client_protocol final : public protocol {
   std::chrono::milliseconds handshake_timeout() const override;
   bool handshake_done() const override { return open_; }
   const char* name() const override { return "websocket-client"; }
+  /// Counts handshakes by the server's HTTP status, messages and control
+  /// frames by kind each way, and Close codes each way (fastnet_ws_*).
+  std::span<const layer_event> events() const override;
 
   /// The subprotocol the server selected, empty if none.
   const std::string& subprotocol() const { return subprotocol_; }

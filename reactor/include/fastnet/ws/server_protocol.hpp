@@ -74,6 +74,9 @@ class server_protocol final : public protocol {
   std::chrono::milliseconds handshake_timeout() const override;
   bool handshake_done() const override { return open_; }
   const char* name() const override { return "websocket"; }
+  /// Counts handshakes by HTTP status, messages and control frames by kind
+  /// each way, and Close codes each way (fastnet_ws_* families).
+  std::span<const layer_event> events() const override;
 
   /// The handshake request (meaningful once kind::open was delivered).
   const ws::request& request() const { return request_; }
