@@ -47,7 +47,10 @@ struct metrics_flags {
 
   /// The line the examples print once the server listens (empty without).
   static std::string listening_line(const fastnet::tcp_server& server) {
-    auto a = server.metrics_address();
+    return listening_line(server.metrics_address());
+  }
+  /// The same for an endpoint's address (fastnet::metrics::endpoint).
+  static std::string listening_line(const fastnet::socket_address& a) {
     if (a.port() == 0) return {};
     return "metrics on http://" + a.to_string() + "/metrics";
   }

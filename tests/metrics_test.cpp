@@ -5,6 +5,7 @@
 // package, installed by scripts/setup.sh).
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>
+#include <fastnet/metrics/endpoint.hpp>
 #include <fastnet/metrics/registry.hpp>
 #include <fastnet/metrics/server_metrics.hpp>
 
@@ -250,4 +251,43 @@ TEST_CASE("stop() with a /metrics request half sent neither hangs nor leaks",
   s.server->stop();
   std::string got;
   CHECK(stalled.read_to_end(got) != end_kind::timeout);
+}
+
+TEST_CASE("metrics::endpoint serves a registry on a thread of its own, and stops",
+          "[metrics][endpoint]") {
+  auto reg = std::make_shared<registry>();
+  reg->make_gauge("app_keys", "Keys held.").set(42);
+  metrics_options o;
+  o.address = *socket_address::ip("127.0.0.1", 0);
+  o.registry = reg;
+  socket_address where;
+  {
+    endpoint e(o);
+    where = e.address();
+    REQUIRE(where.port() != 0);
+    auto ask = [&](const std::string& request) {
+      auto c = client_socket::connect(where);
+      REQUIRE(c.write_all(request));
+      std::string got;
+      CHECK(c.read_to_end(got) == end_kind::eof);
+      return got;
+    };
+    const std::string got = ask("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    INFO(got);
+    REQUIRE(got.starts_with("HTTP/1.1 200 OK\r\n"));
+    const std::string body = got.substr(got.find("\r\n\r\n") + 4);
+    CHECK(body == reg->scrape());
+    CHECK_THAT(body, Contains("app_keys 42\n"));
+    CHECK(ask("DELETE /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
+    // A request left half-sent is reset when the endpoint goes.
+    auto stalled = client_socket::connect(where);
+    REQUIRE(stalled.write_all("GET /met"));
+  }
+  // Gone: nothing listens there any more.
+  CHECK_THROWS(client_socket::connect(where));
+  o.registry = nullptr;
+  CHECK_THROWS_AS(endpoint(o), std::invalid_argument);
+  o.registry = reg;
+  o.address.reset();
+  CHECK_THROWS_AS(endpoint(o), std::invalid_argument);
 }
