@@ -2,10 +2,13 @@
 //
 //   cluster worker  --port W [--host 127.0.0.1] [--max-keys N] [--max-bytes N]
 //                   [--tls-ca FILE --tls-cert FILE --tls-key FILE]
+//                   [--metrics-port M [--metrics-host 127.0.0.1]]
 //   cluster gateway --port P --workers host:W1,host:W2,... [--workers-file FILE]
 //                   [--reuseport] [--websocket] [--on-down fail|reroute]
 //                   [--request-timeout MS] [--tls-ca FILE --tls-cert FILE --tls-key FILE]
-//   cluster single  --port P        (gateway + local shard in one process, to measure the hop)
+//                   [--metrics-port M [--metrics-host 127.0.0.1]]
+//   cluster single  --port P [--metrics-port M [--metrics-host 127.0.0.1]]
+//                   (gateway + local shard in one process, to measure the hop)
 //
 // A worker holds a shard of the keys in one actor, published on port W.
 // A gateway serves the line protocol of cluster_kv.hpp on port P, one actor
@@ -23,11 +26,21 @@
 // plaintext node and a TLS node do not talk. The clients' side of a gateway
 // is not affected (plain TCP or WebSocket). Limits of the module: no host
 // name check (any certificate from the CA is a member), no encrypted keys.
+//
+// With --metrics-port a node also answers GET /metrics (Prometheus text) on
+// --metrics-host:M, printing "metrics on http://HOST:M/metrics" before its
+// "listening" line. A gateway exports its server's statistics and the
+// fastnet_cluster_* families (workers up and down, requests sent to each
+// worker, errors by reason, time per request through the hop); a worker the
+// fastnet_cluster_worker_* families (requests handled, keys and bytes held:
+// the keys are what the gateway's STATS reports). See cluster_kv.hpp.
 #include <fastnet/actors/node.hpp>
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/actors/worker_ring.hpp>
 #include <fastnet/fastnet.hpp>
+#include <fastnet/metrics/endpoint.hpp>
+#include <fastnet/metrics/registry.hpp>
 #include <fastnet/ws/layers.hpp>
 
 #include <caf/actor_system.hpp>
@@ -52,6 +65,7 @@
 #include <optional>
 
 #include "cluster_kv.hpp"
+#include "metrics_flags.hpp"
 
 // ---- A workaround for CAF 0.17.6's OpenSSL module (--tls-*) ----
 //
@@ -222,13 +236,39 @@ fastnet::actors::server_options gateway_server_options(const fastnet::socket_add
   return sopts;
 }
 
+/// A worker's /metrics endpoint. A worker has no tcp_server to carry one
+/// (its only listener is CAF's middleman's, for BASP), so the endpoint runs
+/// on a loop of its own. Returns null, having said why, when the host is bad
+/// or the port cannot be bound.
+std::unique_ptr<fastnet::metrics::endpoint> start_metrics_endpoint(
+    const metrics_flags& flags, std::shared_ptr<fastnet::metrics::registry> registry) {
+  fastnet::tcp_server_options opts;
+  if (!flags.apply(opts, std::move(registry), "cluster_worker")) return nullptr;
+  try {
+    return std::make_unique<fastnet::metrics::endpoint>(opts.metrics);
+  } catch (const std::exception& e) {
+    std::cerr << "cluster: --metrics-port: " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
 int run_worker(const std::string& host, uint16_t port, cluster::shard_limits limits,
-               const tls_files& tls) {
+               const tls_files& tls, const metrics_flags& metrics) {
   sigset_t stop_signals = block_stop_signals();
+  // Before `sys`: the shard actor counts into the registry until it ends.
+  std::shared_ptr<fastnet::metrics::registry> registry;
+  std::shared_ptr<cluster::worker_metrics> counts;
+  std::unique_ptr<fastnet::metrics::endpoint> metrics_endpoint;
+  if (metrics.on) {
+    registry = std::make_shared<fastnet::metrics::registry>();
+    counts = std::make_shared<cluster::worker_metrics>(*registry, limits);
+    metrics_endpoint = start_metrics_endpoint(metrics, registry);
+    if (!metrics_endpoint) return 1;
+  }
   caf::actor_system_config cfg;
   configure(cfg, tls);
   caf::actor_system sys{cfg};
-  auto shard = sys.spawn(cluster::shard_actor, limits);
+  auto shard = sys.spawn(cluster::shard_actor, limits, counts);
   // Over TLS only: the OpenSSL module's own doorman (SO_REUSEADDR as well).
   auto bound = tls.enabled() ? caf::openssl::publish(shard, port, host.c_str(), true)
                              : fastnet::actors::publish(sys, shard, port, host);
@@ -238,6 +278,9 @@ int run_worker(const std::string& host, uint16_t port, cluster::shard_limits lim
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
     return 1;
   }
+  if (metrics_endpoint)
+    std::printf("cluster worker %s\n",
+                metrics_flags::listening_line(metrics_endpoint->address()).c_str());
   std::printf("cluster worker listening on %s:%u%s\n", host.c_str(), unsigned{*bound},
               tls.enabled() ? " (BASP over TLS)" : "");
   std::fflush(stdout);
@@ -254,8 +297,20 @@ int run_worker(const std::string& host, uint16_t port, cluster::shard_limits lim
 int run_gateway(const fastnet::socket_address& addr,
                 const std::vector<fastnet::actors::endpoint>& workers, bool reuseport,
                 fastnet::actors::ring_policy policy, cluster::gateway_options gopts,
-                const tls_files& tls) {
+                const tls_files& tls, const metrics_flags& metrics) {
   sigset_t stop_signals = block_stop_signals();
+  auto sopts = gateway_server_options(addr, reuseport, gopts.websocket);
+  // Before `sys`: connection actors and the ring count into it until they end.
+  std::shared_ptr<fastnet::metrics::registry> registry;
+  if (metrics.on) {
+    registry = std::make_shared<fastnet::metrics::registry>();
+    std::vector<std::string> names;
+    for (const auto& w : workers)
+      names.push_back(w.to_string());  // as the ring names them
+    gopts.metrics = std::make_shared<cluster::gateway_metrics>(*registry, names);
+    // The endpoint adds the server's own statistics (server="cluster_gateway").
+    if (!metrics.apply(sopts.net, registry, "cluster_gateway")) return 2;
+  }
   caf::actor_system_config cfg;
   configure(cfg, tls);
   caf::actor_system sys{cfg};
@@ -264,10 +319,12 @@ int run_gateway(const fastnet::socket_address& addr,
   ropts.policy = policy;
   // Over TLS the ring connects (remote_actor) through the module's middleman actor.
   if (tls.enabled()) ropts.middleman = sys.openssl_manager().actor_handle();
+  if (gopts.metrics)
+    ropts.on_change = [m = gopts.metrics](size_t, bool up) { m->worker_changed(up); };
   fastnet::actors::worker_ring ring(sys, ropts);
 
   // Declared after `sys` and `ring`: destroyed first.
-  fastnet::actors::server server(sys, gateway_server_options(addr, reuseport, gopts.websocket));
+  fastnet::actors::server server(sys, sopts);
   server.spawn_per_connection(cluster::gateway_behavior(ring.actor(), gopts));
   try {
     server.start();
@@ -278,6 +335,8 @@ int run_gateway(const fastnet::socket_address& addr,
   // Serve at once; say "listening" once every worker has been tried, so a
   // script that waits for the line finds the workers that are up in the ring.
   size_t up = ring.wait_ready(ropts.connect_timeout * 2);
+  if (auto m = metrics_flags::listening_line(server.reactor()); !m.empty())
+    std::printf("cluster gateway %s\n", m.c_str());
   std::printf("cluster gateway listening on %s (workers up %zu/%zu%s)\n",
               server.local_address().to_string().c_str(), up, workers.size(),
               tls.enabled() ? ", BASP over TLS" : "");
@@ -298,12 +357,24 @@ int run_gateway(const fastnet::socket_address& addr,
 /// One process, no middleman: a gateway's sessions in front of a local
 /// shard, to measure what the hop to a worker costs.
 int run_single(const fastnet::socket_address& addr, cluster::shard_limits limits,
-               cluster::gateway_options gopts) {
+               cluster::gateway_options gopts, const metrics_flags& metrics) {
   sigset_t stop_signals = block_stop_signals();
+  auto sopts = gateway_server_options(addr, false);
+  // Both sides' families in one registry; the local shard is always up.
+  std::shared_ptr<fastnet::metrics::registry> registry;
+  std::shared_ptr<cluster::worker_metrics> counts;
+  if (metrics.on) {
+    registry = std::make_shared<fastnet::metrics::registry>();
+    gopts.metrics =
+        std::make_shared<cluster::gateway_metrics>(*registry, std::vector<std::string>{"local"});
+    gopts.metrics->worker_changed(true);
+    counts = std::make_shared<cluster::worker_metrics>(*registry, limits);
+    if (!metrics.apply(sopts.net, registry, "cluster_single")) return 2;
+  }
   caf::actor_system_config cfg;
   fastnet::actors::apply(cfg);
   caf::actor_system sys{cfg};
-  auto shard = sys.spawn(cluster::shard_actor, limits);
+  auto shard = sys.spawn(cluster::shard_actor, limits, counts);
   auto ring = sys.spawn(cluster::local_ring, shard);
   auto end_actors = [&] {
     caf::scoped_actor self{sys};
@@ -312,7 +383,7 @@ int run_single(const fastnet::socket_address& addr, cluster::shard_limits limits
       self->wait_for(a);
     }
   };
-  fastnet::actors::server server(sys, gateway_server_options(addr, false));
+  fastnet::actors::server server(sys, sopts);
   server.spawn_per_connection(cluster::gateway_behavior(ring, gopts));
   try {
     server.start();
@@ -321,6 +392,8 @@ int run_single(const fastnet::socket_address& addr, cluster::shard_limits limits
     end_actors();
     return 1;
   }
+  if (auto m = metrics_flags::listening_line(server.reactor()); !m.empty())
+    std::printf("cluster single %s\n", m.c_str());
   std::printf("cluster single listening on %s\n", server.local_address().to_string().c_str());
   std::fflush(stdout);
   int sig = 0;
@@ -397,6 +470,10 @@ int main(int argc, char** argv) {
   uint16_t single_port = 0;
   single->add_option("--host", single_host, "address to listen on")->capture_default_str();
   single->add_option("--port", single_port, "port to listen on (0 = any)")->required();
+  // One set of values: only one subcommand is parsed.
+  metrics_flags metrics;
+  for (auto* sub : {worker, gateway, single})
+    metrics.add_to(*sub);
   CLI11_PARSE(app, argc, argv);
 
   auto level = fastnet::parse_log_level(log_level);
@@ -412,14 +489,14 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (worker->parsed()) return run_worker(worker_host, worker_port, limits, tls);
+  if (worker->parsed()) return run_worker(worker_host, worker_port, limits, tls, metrics);
   if (single->parsed()) {
     auto addr = fastnet::socket_address::ip(single_host, single_port);
     if (!addr) {
       std::cerr << "bad address: " << single_host << "\n";
       return 2;
     }
-    return run_single(*addr, limits, cluster::gateway_options{});
+    return run_single(*addr, limits, cluster::gateway_options{}, metrics);
   }
 
   std::optional<std::vector<fastnet::actors::endpoint>> workers;
@@ -444,5 +521,5 @@ int main(int argc, char** argv) {
   return run_gateway(*addr, *workers, reuseport,
                      on_down == "reroute" ? fastnet::actors::ring_policy::reroute
                                           : fastnet::actors::ring_policy::fail,
-                     gopts, tls);
+                     gopts, tls, metrics);
 }

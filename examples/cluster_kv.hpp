@@ -16,17 +16,24 @@
 // worker is down, unreachable or too slow gets "ERR ..." (never a hang):
 // the ring answers at once for a worker it knows is down, and every request
 // to a worker carries a timeout.
+//
+// Metrics (cluster --metrics-port): gateway_metrics and worker_metrics
+// below, counted where the work is done, once per request (never per byte),
+// with the registry's atomic counters. Without the flag their pointers are
+// null and nothing is counted.
 #pragma once
 
 #include <fastnet/actors/connection_handle.hpp>
 #include <fastnet/actors/messages.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/actors/worker_ring.hpp>
+#include <fastnet/metrics/registry.hpp>
 #include <fastnet/ws/frame.hpp>
 #include <fastnet/ws/utf8_validator.hpp>
 
 #include <caf/all.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -88,59 +95,184 @@ struct shard_limits {
   size_t max_bytes = 256 << 20;  ///< keys and values together
 };
 
+/// A worker's families (fastnet_cluster_worker_*), made in `r` (which must
+/// outlive them) at start-up and updated by its shard actor. The gauges of
+/// keys and bytes held are set by the actor after each change, so they
+/// equal what STATS reports (the actor's own count) whenever no request is
+/// in flight.
+struct worker_metrics {
+  worker_metrics(fastnet::metrics::registry& r, const shard_limits& limits)
+      : sets(requests(r, "set")),
+        gets(requests(r, "get")),
+        dels(requests(r, "del")),
+        refused(r.make_counter("fastnet_cluster_worker_refused_total",
+                               "SETs refused because the shard was at --max-keys or --max-bytes.")),
+        keys(r.make_gauge("fastnet_cluster_worker_keys", "Keys this worker holds.")),
+        bytes(r.make_gauge("fastnet_cluster_worker_bytes",
+                           "Bytes of keys and values this worker holds.")) {
+    r.make_gauge("fastnet_cluster_worker_max_keys", "Keys this worker holds at most (--max-keys).")
+        .set(static_cast<double>(limits.max_keys));
+    r.make_gauge("fastnet_cluster_worker_max_bytes",
+                 "Bytes of keys and values this worker holds at most (--max-bytes).")
+        .set(static_cast<double>(limits.max_bytes));
+  }
+
+  fastnet::metrics::counter& sets;  // requests handled, by op
+  fastnet::metrics::counter& gets;
+  fastnet::metrics::counter& dels;
+  fastnet::metrics::counter& refused;
+  fastnet::metrics::gauge& keys;
+  fastnet::metrics::gauge& bytes;
+
+ private:
+  static fastnet::metrics::counter& requests(fastnet::metrics::registry& r, const char* op) {
+    return r.make_counter("fastnet_cluster_worker_requests_total",
+                          "Key requests (SET, GET, DEL) this worker handled, by operation.",
+                          {{"op", op}});
+  }
+};
+
 /// A worker's shard; only the worker actor touches it.
 struct shard_state {
   shard_limits limits;
   size_t bytes = 0;  // keys and values held
   std::unordered_map<std::string, std::string> keys;
+  std::shared_ptr<worker_metrics> metrics;  // null: not counted
 };
 
 /// The worker actor: a map bounded by `limits` (a SET past either bound is
-/// refused with kv_reply::full, and the shard is unchanged). Published by
-/// `cluster worker`; runs on CAF workers.
-inline caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, shard_limits limits) {
+/// refused with kv_reply::full, and the shard is unchanged), counted in
+/// `metrics` when not null. Published by `cluster worker`; runs on CAF workers.
+inline caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, shard_limits limits,
+                                 std::shared_ptr<worker_metrics> metrics) {
   self->state.limits = limits;
-  return {
-      [self](kv_request& req) -> kv_reply {
-        auto& st = self->state;
-        switch (req.op) {
-          case kv_request::set: {
-            auto it = st.keys.find(req.key);
-            if (it != st.keys.end()) {
-              size_t bytes = st.bytes - it->second.size() + req.value.size();
-              if (bytes > st.limits.max_bytes) return {kv_reply::full, {}};
-              st.bytes = bytes;
-              it->second = std::move(req.value);
-            } else {
-              size_t bytes = st.bytes + req.key.size() + req.value.size();
-              if (st.keys.size() >= st.limits.max_keys || bytes > st.limits.max_bytes)
-                return {kv_reply::full, {}};
-              st.bytes = bytes;
-              st.keys.emplace(std::move(req.key), std::move(req.value));
-            }
-            return {kv_reply::ok, {}};
-          }
-          case kv_request::get: {
-            auto it = st.keys.find(req.key);
-            if (it == st.keys.end()) return {kv_reply::not_found, {}};
-            return {kv_reply::ok, it->second};
-          }
-          case kv_request::del: {
-            auto it = st.keys.find(req.key);
-            if (it == st.keys.end()) return {kv_reply::not_found, {}};
-            st.bytes -= it->first.size() + it->second.size();
-            st.keys.erase(it);
-            return {kv_reply::ok, {}};
-          }
-          default:
-            return {kv_reply::not_found, {}};
+  self->state.metrics = std::move(metrics);
+  // One request, answered; the caller counts it.
+  auto handle = [self](kv_request& req) -> kv_reply {
+    auto& st = self->state;
+    switch (req.op) {
+      case kv_request::set: {
+        auto it = st.keys.find(req.key);
+        if (it != st.keys.end()) {
+          size_t bytes = st.bytes - it->second.size() + req.value.size();
+          if (bytes > st.limits.max_bytes) return {kv_reply::full, {}};
+          st.bytes = bytes;
+          it->second = std::move(req.value);
+        } else {
+          size_t bytes = st.bytes + req.key.size() + req.value.size();
+          if (st.keys.size() >= st.limits.max_keys || bytes > st.limits.max_bytes)
+            return {kv_reply::full, {}};
+          st.bytes = bytes;
+          st.keys.emplace(std::move(req.key), std::move(req.value));
         }
+        return {kv_reply::ok, {}};
+      }
+      case kv_request::get: {
+        auto it = st.keys.find(req.key);
+        if (it == st.keys.end()) return {kv_reply::not_found, {}};
+        return {kv_reply::ok, it->second};
+      }
+      case kv_request::del: {
+        auto it = st.keys.find(req.key);
+        if (it == st.keys.end()) return {kv_reply::not_found, {}};
+        st.bytes -= it->first.size() + it->second.size();
+        st.keys.erase(it);
+        return {kv_reply::ok, {}};
+      }
+      default:
+        return {kv_reply::not_found, {}};
+    }
+  };
+  return {
+      [self, handle](kv_request& req) -> kv_reply {
+        uint8_t op = req.op;
+        kv_reply r = handle(req);
+        // Counted before the reply leaves: a gateway's client that has its
+        // reply finds the request in a scrape of this worker.
+        if (auto* m = self->state.metrics.get()) {
+          if (op == kv_request::set) m->sets.add();
+          if (op == kv_request::get) m->gets.add();
+          if (op == kv_request::del) m->dels.add();
+          if (r.status == kv_reply::full) m->refused.add();
+          m->keys.set(static_cast<double>(self->state.keys.size()));
+          m->bytes.set(static_cast<double>(self->state.bytes));
+        }
+        return r;
       },
       [self](kv_stats_atom) -> uint64_t { return self->state.keys.size(); },
   };
 }
 
 // ---- Gateway: one actor per client connection ----
+
+/// Why a request got "ERR ...": the `reason` label of
+/// fastnet_cluster_request_errors_total, a fixed set.
+enum class request_error : uint8_t {
+  bad_request,  // not a valid request line; never left the gateway
+  ring,         // the ring actor did not answer in time (STATS or routing)
+  no_worker,    // no worker is up to own the key
+  down,         // the key's worker is known to be down (--on-down fail): failed at once
+  timeout,      // sent to the worker, no reply within --request-timeout
+  failed,       // sent to the worker, and the request failed otherwise (link or actor lost)
+  full,         // the worker refused a SET: its shard is full
+};
+inline constexpr std::array<const char*, 7> request_error_names{
+    "bad_request", "ring", "no_worker", "down", "timeout", "failed", "full"};
+
+/// A gateway's families (fastnet_cluster_*), made in `r` (which must
+/// outlive them) at start-up for the configured workers, and updated by the
+/// connection actors (requests) and the ring (membership). Thread safety:
+/// every method from any thread.
+class gateway_metrics {
+ public:
+  gateway_metrics(fastnet::metrics::registry& r, const std::vector<std::string>& workers)
+      : up_(workers_gauge(r, "up")),
+        down_(workers_gauge(r, "down")),
+        seconds_(r.make_histogram(
+            "fastnet_cluster_request_seconds",
+            "Time from the gateway's forwarding of a key request (asking the ring for its "
+            "owner) to the worker's answer or the request's failure; requests sent to a worker.",
+            // From a loopback round trip to well past the default 1 s request timeout.
+            fastnet::metrics::log_linear_buckets(1e-5, 10))) {
+    down_.set(static_cast<double>(workers.size()));  // the ring starts with none connected
+    for (const auto& w : workers)
+      routed_.emplace(
+          w, &r.make_counter("fastnet_cluster_requests_total",
+                             "Key requests (SET, GET, DEL) sent to each worker.", {{"worker", w}}));
+    for (size_t i = 0; i < errors_.size(); ++i)
+      errors_[i] = &r.make_counter("fastnet_cluster_request_errors_total",
+                                   "Requests answered with ERR, by reason.",
+                                   {{"reason", request_error_names[i]}});
+  }
+
+  /// A request was sent to `worker` (a name from the ring: "host:port").
+  void routed(const std::string& worker) {
+    if (auto it = routed_.find(worker); it != routed_.end()) it->second->add();
+  }
+  /// A request sent to a worker was answered (or failed) after `d`.
+  void took(std::chrono::steady_clock::duration d) {
+    seconds_.observe(std::chrono::duration<double>(d).count());
+  }
+  void error(request_error e) { errors_[static_cast<size_t>(e)]->add(); }
+  /// A worker went up or down (worker_ring_options::on_change).
+  void worker_changed(bool up) {
+    up_.add(up ? 1 : -1);
+    down_.add(up ? -1 : 1);
+  }
+
+ private:
+  static fastnet::metrics::gauge& workers_gauge(fastnet::metrics::registry& r, const char* state) {
+    return r.make_gauge("fastnet_cluster_workers", "Configured workers, by state in the ring.",
+                        {{"state", state}});
+  }
+
+  fastnet::metrics::gauge& up_;
+  fastnet::metrics::gauge& down_;
+  fastnet::metrics::histogram& seconds_;
+  // Filled by the constructor, then only read: no lock needed.
+  std::unordered_map<std::string, fastnet::metrics::counter*> routed_;
+  std::array<fastnet::metrics::counter*, request_error_names.size()> errors_{};
+};
 
 /// Settings of a gateway's connection actors.
 struct gateway_options {
@@ -153,6 +285,8 @@ struct gateway_options {
   /// Names this gateway in STATS (cluster.cpp: its pid), so a client behind a
   /// shared port (SO_REUSEPORT) can tell which gateway serves it.
   std::string label = "gateway";
+  /// Where requests are counted; null: nowhere.
+  std::shared_ptr<gateway_metrics> metrics;
 };
 
 /// One client of a gateway: parses its lines and forwards them. Requests
@@ -193,47 +327,77 @@ class client_session : public std::enable_shared_from_this<client_session> {
     auto word = next_word(rest);
     if (word == "SET" || word == "GET" || word == "DEL") {
       auto key = next_word(rest);
-      if (key.empty() || key.size() > 250)
-        return reply("ERR usage: SET key value | GET key | DEL key");
+      if (key.empty() || key.size() > 250) return bad_request();
       kv_request req;
       req.key = std::string(key);
       if (word == "SET") {
         req.op = kv_request::set;
         req.value = std::string(rest);
       } else {
-        if (!rest.empty()) return reply("ERR usage: SET key value | GET key | DEL key");
+        if (!rest.empty()) return bad_request();
         req.op = word == "GET" ? kv_request::get : kv_request::del;
       }
       return forward(std::move(req));
     }
     if (word == "STATS" && rest.empty()) return stats();
+    count(request_error::bad_request);
     std::string err = "ERR unknown command ";
     err.append(word);
     reply(err);
   }
 
+  void bad_request() {
+    count(request_error::bad_request);
+    reply("ERR usage: SET key value | GET key | DEL key");
+  }
+
+  void count(request_error e) {
+    if (opts_.metrics) opts_.metrics->error(e);
+  }
+
   /// Asks the ring for the key's owner, then the owner; one reply line.
+  /// With metrics, each outcome is counted before the reply is sent, so a
+  /// client holding its reply finds its request in a scrape.
   void forward(kv_request req) {
     begin_request();
     auto me = shared_from_this();
+    // Read the clock only when the time is kept (`cluster single` measures this path).
+    auto started =
+        opts_.metrics ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     self_->request(ring_, opts_.request_timeout, fastnet::actors::route_atom::value, req.key)
         .then(
-            [me, req = std::move(req)](caf::actor& owner, std::string& name) mutable {
+            [me, started, req = std::move(req)](caf::actor& owner, std::string& name) mutable {
+              auto* m = me->opts_.metrics.get();
               if (!owner) {
+                if (m) m->error(name.empty() ? request_error::no_worker : request_error::down);
                 std::string err = name.empty() ? std::string("ERR no worker up") : "ERR worker ";
                 if (!name.empty()) err.append(name).append(" down");
                 return me->finish(err);
               }
+              if (m) m->routed(name);
               uint8_t op = req.op;
               me->self_->request(owner, me->opts_.request_timeout, std::move(req))
-                  .then([me, op](kv_reply& r) { me->finish(format(op, r)); },
-                        [me, name](caf::error& err) {
-                          std::string line = "ERR worker ";
-                          line.append(name).append(": ").append(to_string(err));
-                          me->finish(line);
-                        });
+                  .then(
+                      [me, started, op](kv_reply& r) {
+                        if (auto* metrics = me->opts_.metrics.get()) {
+                          metrics->took(std::chrono::steady_clock::now() - started);
+                          if (r.status == kv_reply::full) metrics->error(request_error::full);
+                        }
+                        me->finish(format(op, r));
+                      },
+                      [me, started, name](caf::error& err) {
+                        if (auto* metrics = me->opts_.metrics.get()) {
+                          metrics->took(std::chrono::steady_clock::now() - started);
+                          metrics->error(err == caf::sec::request_timeout ? request_error::timeout
+                                                                          : request_error::failed);
+                        }
+                        std::string line = "ERR worker ";
+                        line.append(name).append(": ").append(to_string(err));
+                        me->finish(line);
+                      });
             },
             [me](caf::error& err) {
+              me->count(request_error::ring);
               std::string line = "ERR ring: ";
               line.append(to_string(err));
               me->finish(line);
@@ -282,6 +446,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
               if (g->pending == 0) done();
             },
             [me](caf::error& err) {
+              me->count(request_error::ring);
               std::string line = "ERR ring: ";
               line.append(to_string(err));
               me->finish(line);

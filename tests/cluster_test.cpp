@@ -4,9 +4,10 @@
 // worker killed with SIGKILL (its keys fail fast or move, the others keep
 // working, a restart rejoins), two gateways on one port (SO_REUSEPORT), BASP
 // over TLS with mutual authentication (--tls-*: a node without a certificate
-// from the cluster's CA never joins), and a clean exit of every process on
-// SIGTERM. Every wait is on a line or an exit, or a poll bounded by a
-// deadline; no sleeps, no timing thresholds.
+// from the cluster's CA never joins), /metrics of gateways and workers
+// (--metrics-port) agreeing exactly with each other and with STATS, and a
+// clean exit of every process on SIGTERM. Every wait is on a line or an
+// exit, or a poll bounded by a deadline; no sleeps, no timing thresholds.
 #include <catch2/catch.hpp>
 #include <fastnet/connection.hpp>
 #include <fastnet/hash_ring.hpp>
@@ -44,11 +45,18 @@ class cluster_process : public child_process {
       : child_process(FASTNET_CLUSTER_BIN, args, merge_stderr) {}
 
   /// Waits for the "... listening on HOST:PORT ..." line; returns PORT (0
-  /// when the process ended or the deadline passed first).
+  /// when the process ended or the deadline passed first). Keeps the port
+  /// of a "metrics on http://HOST:PORT/metrics" line printed before it.
   uint16_t wait_listening() {
     for (;;) {
       auto line = read_line();
       if (!line) return 0;
+      if (auto m = line->find("metrics on http://"); m != std::string::npos) {
+        auto end = line->find("/metrics", m + 18);
+        auto colon = line->rfind(':', end);
+        metrics_port = static_cast<uint16_t>(std::stoi(line->substr(colon + 1, end - colon - 1)));
+        continue;
+      }
       auto at = line->find("listening on ");
       if (at == std::string::npos) continue;
       listening_line = *line;
@@ -58,6 +66,7 @@ class cluster_process : public child_process {
   }
 
   std::string listening_line;
+  uint16_t metrics_port = 0;  // 0: no --metrics-port
 };
 
 /// A client of a gateway: one request line, one reply line.
@@ -235,6 +244,53 @@ void check_stays_out(kv_client& client, const std::string& expected_stats_line,
     ++rounds;
   }
   CHECK(rounds > 0);
+}
+
+/// GET /metrics from 127.0.0.1:`port`: the body of a 200 answer (empty,
+/// after a failed check, for anything else).
+std::string scrape(uint16_t port) {
+  auto c = client_socket::connect(*socket_address::ip("127.0.0.1", port));
+  REQUIRE(c.write_all("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  std::string got;
+  CHECK(c.read_to_end(got) != end_kind::timeout);
+  INFO(got);
+  CHECK(got.starts_with("HTTP/1.1 200 OK\r\n"));
+  auto body = got.find("\r\n\r\n");
+  return body == std::string::npos ? std::string{} : got.substr(body + 4);
+}
+
+/// The sum of the samples in `text` whose line starts with `series`: a name
+/// and its labels written out whole ("a_total{x=\"1\"}") picks one sample, a
+/// prefix ("a_total{") a family's. nullopt when no line matches.
+std::optional<double> sum_of(const std::string& text, const std::string& series) {
+  std::optional<double> sum;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + at, end - at);
+    if (line.starts_with(series)) {
+      auto space = line.rfind(' ');
+      sum = sum.value_or(0) + std::stod(std::string(line.substr(space + 1)));
+    }
+    at = end + 1;
+  }
+  return sum;
+}
+
+/// `promtool check metrics` passes on `text` (Debian's prometheus package).
+void check_promtool(const std::string& text) {
+  auto r = run_program({"promtool", "check", "metrics"}, std::chrono::seconds(30), text);
+  INFO("promtool: exit " << r.exit_code.value_or(-1) << "\n" << r.out << r.err);
+  CHECK(r.exit_code == std::optional<int>(0));
+}
+
+/// The families' sample names for worker `port` on a gateway.
+std::string routed_to(uint16_t port) {
+  return "fastnet_cluster_requests_total{worker=\"127.0.0.1:" + std::to_string(port) + "\"}";
+}
+std::string errors(const std::string& reason) {
+  return "fastnet_cluster_request_errors_total{reason=\"" + reason + "\"}";
 }
 
 /// Sends SIGTERM to each process and checks that each exits with status 0
@@ -624,6 +680,248 @@ TEST_CASE("cluster: a --websocket gateway serves the same protocol, one request 
   CHECK(ask("GET bin") == reply({2, "VALUE \xff\xfe"}));
   sock.close();
   stop_cleanly({gw.get(), w0.get(), w1.get()});
+}
+
+// ---- Metrics (--metrics-port on gateways and workers) ----
+
+namespace {
+
+const std::vector<std::string> with_metrics{"--metrics-port", "0"};
+
+/// The sum of the samples `series` picks (see sum_of); fails the test when none does.
+double value(const std::string& text, const std::string& series) {
+  auto v = sum_of(text, series);
+  INFO(series << " in\n" << text);
+  REQUIRE(v);
+  return *v;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: STATS, the gateway's /metrics and each worker's /metrics agree exactly",
+          "[cluster][metrics]") {
+  auto setup = start_cluster(2, with_metrics, with_metrics);
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
+  auto& w1 = workers[1];
+  REQUIRE(gw->metrics_port != 0);
+  REQUIRE(w0->metrics_port != 0);
+  REQUIRE(w1->metrics_port != 0);
+
+  // A known load, pipelined on several connections: per worker (by the
+  // ring), the requests of each kind it is sent and the keys it ends with.
+  struct expected {
+    double set = 0, get = 0, del = 0;
+    size_t keys = 0;
+    double requests() const { return set + get + del; }
+  };
+  std::vector<expected> want(2);
+  constexpr int conns = 4;
+  constexpr int keys_per_conn = 60;
+  double lines = 0;  // every request line the gateway receives
+  auto key = [](const char* prefix, int c, int i) {
+    std::string k = prefix;
+    k.append(std::to_string(c)).append("_").append(std::to_string(i));
+    return k;
+  };
+  for (int c = 0; c < conns; ++c) {
+    kv_client client(gport);
+    std::vector<std::string> batch;
+    for (int i = 0; i < keys_per_conn; ++i) {
+      std::string k = key("m", c, i);
+      auto& w = want[owner_of(k, all_of(2))];
+      batch.push_back("SET " + k + " v" + k);
+      ++w.set;
+      ++w.keys;
+      batch.push_back("GET " + k);
+      ++w.get;
+      if (i % 3 == 0) {
+        batch.push_back("DEL " + k);
+        ++w.del;
+        --w.keys;
+      }
+      std::string absent = key("absent", c, i);
+      batch.push_back("GET " + absent);  // NOT_FOUND: still sent to its worker
+      ++want[owner_of(absent, all_of(2))].get;
+    }
+    if (c == 0) {  // two bad requests: answered by the gateway, counted as errors
+      batch.push_back("FLY away");
+      batch.push_back("GET");
+    }
+    auto replies = client.ask_all(batch);
+    REQUIRE(replies.size() == batch.size());
+    size_t errors_seen = 0;
+    for (const auto& r : replies)
+      if (r.starts_with("ERR ")) ++errors_seen;
+    CHECK(errors_seen == (c == 0 ? 2u : 0u));
+    lines += static_cast<double>(batch.size());
+    client.close();
+  }
+  REQUIRE(want[0].requests() > 0);
+  REQUIRE(want[1].requests() > 0);
+
+  kv_client client(gport);
+  auto stats = client.ask("STATS");
+  ++lines;
+  REQUIRE(stats);
+  CHECK(*stats == expected_stats(gw->pid(), ports,
+                                 {std::to_string(want[0].keys), std::to_string(want[1].keys)}));
+
+  // Every request has its reply, and each is counted before its reply is
+  // sent: the scrapes need no waiting.
+  const std::string g = scrape(gw->metrics_port);
+  CHECK(value(g, "fastnet_cluster_workers{state=\"up\"}") == 2);
+  CHECK(value(g, "fastnet_cluster_workers{state=\"down\"}") == 0);
+  CHECK(value(g, routed_to(ports[0])) == want[0].requests());
+  CHECK(value(g, routed_to(ports[1])) == want[1].requests());
+  CHECK(value(g, "fastnet_cluster_request_seconds_count") ==
+        want[0].requests() + want[1].requests());
+  CHECK(value(g, "fastnet_cluster_request_seconds_bucket{le=\"+Inf\"}") ==
+        want[0].requests() + want[1].requests());
+  CHECK(value(g, errors("bad_request")) == 2);
+  for (const char* reason : {"ring", "no_worker", "down", "timeout", "failed", "full"}) {
+    INFO(reason);
+    CHECK(value(g, errors(reason)) == 0);
+  }
+  // The gateway's own server, as the endpoint adds it: the clients'
+  // connections and every line as a frame (the scrapes are not its own).
+  CHECK(value(g, "fastnet_connections_accepted_total{server=\"cluster_gateway\"") == conns + 1);
+  CHECK(value(g, "fastnet_received_frames_total{server=\"cluster_gateway\"") == lines);
+  check_promtool(g);
+
+  // Each worker handled exactly what the gateway sent it, and holds the keys STATS reports.
+  for (size_t i = 0; i < 2; ++i) {
+    INFO("worker " << i);
+    const std::string w = scrape(workers[i]->metrics_port);
+    CHECK(value(w, "fastnet_cluster_worker_requests_total{") == value(g, routed_to(ports[i])));
+    CHECK(value(w, "fastnet_cluster_worker_requests_total{op=\"set\"}") == want[i].set);
+    CHECK(value(w, "fastnet_cluster_worker_requests_total{op=\"get\"}") == want[i].get);
+    CHECK(value(w, "fastnet_cluster_worker_requests_total{op=\"del\"}") == want[i].del);
+    CHECK(value(w, "fastnet_cluster_worker_keys ") == static_cast<double>(want[i].keys));
+    CHECK(value(w, "fastnet_cluster_worker_refused_total ") == 0);
+    CHECK(value(w, "fastnet_cluster_worker_bytes ") > 0);
+    check_promtool(w);
+  }
+
+  client.close();
+  stop_cleanly({gw.get(), w0.get(), w1.get()});
+}
+
+TEST_CASE(
+    "cluster: /metrics counts a worker's death and return: errors by reason, workers by state",
+    "[cluster][metrics]") {
+  auto setup = start_cluster(2, with_metrics, with_metrics);
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
+  auto& w1 = workers[1];
+  REQUIRE(gw->metrics_port != 0);
+  kv_client client(gport);
+
+  std::vector<std::string> keys[2];  // by owner
+  double sent[2] = {0, 0};           // requests sent to each worker
+  for (int i = 0; keys[0].size() < 5 || keys[1].size() < 5; ++i) {
+    std::string k = "key" + std::to_string(i);
+    REQUIRE(client.ask("SET " + k + " v" + k) == std::optional<std::string>("OK"));
+    size_t owner = owner_of(k, all_of(2));
+    keys[owner].push_back(k);
+    ++sent[owner];
+  }
+
+  w1->signal(SIGKILL);
+  REQUIRE(w1->wait_exit() == std::optional<int>(-SIGKILL));
+  // Until the middleman reports the death, requests are sent and fail
+  // (timeout, or the link lost); after, they fail at once as "down".
+  const std::string name = "127.0.0.1:" + std::to_string(ports[1]);
+  const std::string down = "ERR worker " + name + " down";
+  double n_down = 0, n_lost = 0;
+  for (size_t i = 0; i < 1000 && n_down == 0; ++i) {
+    auto r = client.ask("GET " + keys[1][i % keys[1].size()]);
+    REQUIRE(r);
+    if (*r == down) {
+      ++n_down;
+    } else {
+      REQUIRE(r->starts_with("ERR worker " + name + ": "));
+      ++n_lost;
+      ++sent[1];
+    }
+  }
+  REQUIRE(n_down == 1);
+  for (const auto& k : keys[1]) {
+    CHECK(client.ask("SET " + k + " again") == std::optional<std::string>(down));
+    ++n_down;
+  }
+  for (const auto& k : keys[0]) {
+    CHECK(client.ask("GET " + k) == std::optional<std::string>("VALUE v" + k));
+    ++sent[0];
+  }
+
+  // The ring marked worker 1 down before it answered "down": the gauges show it.
+  std::string g = scrape(gw->metrics_port);
+  CHECK(value(g, "fastnet_cluster_workers{state=\"up\"}") == 1);
+  CHECK(value(g, "fastnet_cluster_workers{state=\"down\"}") == 1);
+  CHECK(value(g, errors("down")) == n_down);
+  CHECK(value(g, errors("timeout")) + value(g, errors("failed")) == n_lost);
+  for (const char* reason : {"bad_request", "ring", "no_worker", "full"}) {
+    INFO(reason);
+    CHECK(value(g, errors(reason)) == 0);
+  }
+  CHECK(value(g, routed_to(ports[0])) == sent[0]);
+  CHECK(value(g, routed_to(ports[1])) == sent[1]);
+  CHECK(value(g, "fastnet_cluster_request_seconds_count") == sent[0] + sent[1]);
+  check_promtool(g);
+  CHECK(value(scrape(w0->metrics_port), "fastnet_cluster_worker_requests_total{") == sent[0]);
+
+  // Back on its port (with a new, empty shard and new counters), the worker
+  // rejoins: the first request it gets moves the gauges back.
+  uint16_t again = ports[1];
+  w1 = start_worker(again, with_metrics);
+  REQUIRE(again == ports[1]);
+  REQUIRE(w1->metrics_port != 0);
+  bool rejoined = false;
+  for (size_t i = 0; i < 100000 && !rejoined; ++i) {
+    auto r = client.ask("GET " + keys[1][0]);
+    REQUIRE(r);
+    if (*r == "NOT_FOUND") {
+      rejoined = true;
+      ++sent[1];
+    } else {
+      REQUIRE(*r == down);
+      ++n_down;
+    }
+  }
+  REQUIRE(rejoined);
+  g = scrape(gw->metrics_port);
+  CHECK(value(g, "fastnet_cluster_workers{state=\"up\"}") == 2);
+  CHECK(value(g, "fastnet_cluster_workers{state=\"down\"}") == 0);
+  CHECK(value(g, errors("down")) == n_down);
+  CHECK(value(g, routed_to(ports[1])) == sent[1]);
+  const std::string w = scrape(w1->metrics_port);
+  CHECK(value(w, "fastnet_cluster_worker_requests_total{op=\"get\"}") == 1);
+  CHECK(value(w, "fastnet_cluster_worker_keys ") == 0);
+
+  client.close();
+  stop_cleanly({gw.get(), w0.get(), w1.get()});
+}
+
+TEST_CASE("cluster: a full worker's refusals are counted on both sides", "[cluster][metrics]") {
+  auto worker_flags = with_metrics;
+  worker_flags.insert(worker_flags.end(), {"--max-keys", "1"});
+  auto setup = start_cluster(1, with_metrics, worker_flags);
+  auto& [ports, workers, gport, gw] = setup;
+  auto& w0 = workers[0];
+  kv_client client(gport);
+  CHECK(client.ask("SET a 1") == std::optional<std::string>("OK"));
+  CHECK(client.ask("SET b 1") == std::optional<std::string>("ERR worker full"));
+  CHECK(client.ask("SET c 1") == std::optional<std::string>("ERR worker full"));
+  const std::string g = scrape(gw->metrics_port);
+  CHECK(value(g, errors("full")) == 2);
+  CHECK(value(g, routed_to(ports[0])) == 3);
+  const std::string w = scrape(w0->metrics_port);
+  CHECK(value(w, "fastnet_cluster_worker_refused_total ") == 2);
+  CHECK(value(w, "fastnet_cluster_worker_max_keys ") == 1);
+  CHECK(value(w, "fastnet_cluster_worker_keys ") == 1);
+  client.close();
+  stop_cleanly({gw.get(), w0.get()});
 }
 
 // ---- BASP over TLS (CAF's OpenSSL module), mutual authentication ----

@@ -90,6 +90,7 @@ void connect(ring_actor* self, size_t index) {
             m.backoff = st.opts.retry_min;
             self->monitor(m.handle);
             st.live.add(index);
+            if (st.opts.on_change) st.opts.on_change(index, true);
             attempt_ended(self, index);
           },
           [self, index](caf::error&) {
@@ -118,6 +119,7 @@ caf::behavior ring_behavior(ring_actor* self, worker_ring_options opts) {
       if (m.handle && m.handle.address() == down.source) {
         m.handle = nullptr;
         st.live.remove(i);
+        if (st.opts.on_change) st.opts.on_change(i, false);
         schedule_retry(self, i);
       }
     }

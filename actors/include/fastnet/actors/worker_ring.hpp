@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,13 @@ struct worker_ring_options {
   /// module's, `sys.openssl_manager().actor_handle()` (fastnet::actors does
   /// not link libcaf_openssl itself; the program that wants TLS does).
   caf::io::middleman_actor middleman;
+  /// Told each time worker `index` (into `workers`) goes up or down; every
+  /// worker starts down. For a membership gauge kept by events: the state
+  /// is the ring actor's own, and asking it at each scrape would block the
+  /// scraping thread on an actor round trip. Called in the ring actor
+  /// (never concurrently with itself) before it answers anything that
+  /// reflects the change; must be quick and must not block. Empty: none.
+  std::function<void(size_t index, bool up)> on_change;
 };
 
 /// Spawns the ring actor: it connects to every worker through CAF's
