@@ -21,10 +21,10 @@
 // chat_room.hpp, shared with tests/chat_test.cpp. This file is the program
 // around it: flags, the actor system, the server, and a graceful stop on
 // SIGINT or SIGTERM (connections flush and close, every actor exits).
+#include <fastnet/actors/metrics.hpp>
 #include <fastnet/actors/scheduler.hpp>
 #include <fastnet/actors/server.hpp>
 #include <fastnet/fastnet.hpp>
-#include <fastnet/metrics/server_metrics.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
     ws_opts.net.transport = transport;
     ws_server.emplace(sys, ws_opts);
     ws_server->spawn_per_connection(chat::ws_member_behavior(chat.directory()));
-    fastnet::metrics::watch(*registry, ws_server->reactor(), "chat_ws");
+    fastnet::metrics::watch(*registry, *ws_server, "chat_ws");
   }
   try {
     server.start();

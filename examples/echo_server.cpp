@@ -17,7 +17,9 @@
 //   makes a throwaway CA and certificates); --tls-verify-client also asks for
 //   a client certificate signed by --tls-ca.
 // --metrics-port also answers GET /metrics (Prometheus) with the server's
-//   statistics, on 127.0.0.1 unless --metrics-host says otherwise.
+//   statistics, on 127.0.0.1 unless --metrics-host says otherwise; in actor
+//   mode with the connection actors' too (fastnet_actor_*: frames pending,
+//   wakes, runs on the loops and on CAF workers, frame wait time).
 // --burn-ns spins before each echo: a known handicap that shows whether a
 // benchmark can see a slower server at all (bench/RESULTS.md).
 #include <fastnet/actors/scheduler.hpp>

@@ -8,7 +8,8 @@
 //                  [--metrics-port P [--metrics-host 127.0.0.1]]
 //
 // With --tls-cert and --tls-key it serves wss:// (and the page over https);
-// --metrics-port also answers GET /metrics with the server's statistics.
+// --metrics-port also answers GET /metrics with the server's statistics (in
+// actor mode with the connection actors' too, fastnet_actor_*).
 //
 // Prints a line containing "listening" once it accepts; stops gracefully
 // on SIGINT or SIGTERM.

@@ -25,19 +25,36 @@ using up_atom = caf::atom_constant<caf::atom("fn_cup")>;
 namespace {
 
 /// The actor's side of the connection that is up, if any, and its frames
-/// (handle_bridge_message's Side). Actor thread only.
+/// (handle_bridge_message's Side). Actor thread only (`count` is set
+/// before the actor starts and never changes).
 struct actor_side {
   std::shared_ptr<detail::inbox> in;
   connection_handle handle;
   detail::inbound_budget limits;
+  caf::intrusive_ptr<detail::actor_counters> count;
 
   detail::inbox* inbox() { return in.get(); }
   const detail::inbound_budget& budget() const { return limits; }
   const connection_handle& conn() const { return handle; }
+  detail::actor_counters& counters() const { return *count; }
+  /// A client has no loop executor: its actor always runs on CAF's workers.
+  static bool on_loop(caf::scheduled_actor*) { return false; }
   void down() {
     in.reset();
     handle = connection_handle{};
   }
+};
+
+/// One connection's inbox, which counts the frames no drain delivered
+/// (dropped) when both sides have let go of it. Thread safety: as inbox.
+struct counted_inbox final : detail::inbox {
+  explicit counted_inbox(caf::intrusive_ptr<detail::actor_counters> c) : counters(std::move(c)) {}
+  ~counted_inbox() {
+    if (const size_t n = frames(); n > 0) counters->dropped(n);
+  }
+  counted_inbox(const counted_inbox&) = delete;
+  counted_inbox& operator=(const counted_inbox&) = delete;
+  caf::intrusive_ptr<detail::actor_counters> counters;
 };
 
 /// The loop's side of one connection, kept in connection::context().
@@ -88,10 +105,29 @@ namespace {
 /// connected / received / closed. Each connection has its own inbox: the
 /// loop sends a connection's wakes after its up and before its down, so the
 /// down drains the last of its frames before `closed` is delivered.
-caf::behavior client_actor(caf::event_based_actor* self, std::shared_ptr<client_handle::state> st,
-                           std::shared_ptr<const client_behavior> user) {
-  self->set_default_handler(
-      [st](caf::scheduled_actor* s, caf::message_view& mv) -> caf::result<caf::message> {
+/// A class rather than a function so that its runs can be counted.
+class client_actor final : public caf::event_based_actor {
+ public:
+  client_actor(caf::actor_config& cfg, std::shared_ptr<client_handle::state> st,
+               std::shared_ptr<const client_behavior> user)
+      : caf::event_based_actor(cfg), st_(std::move(st)), user_(std::move(user)) {}
+
+  caf::behavior make_behavior() override;
+
+  /// Counts each run (always on a CAF worker).
+  resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
+    st_->side.counters().ran(false);
+    return caf::event_based_actor::resume(ctx, max_throughput);
+  }
+
+ private:
+  std::shared_ptr<client_handle::state> st_;
+  std::shared_ptr<const client_behavior> user_;
+};
+
+caf::behavior client_actor::make_behavior() {
+  set_default_handler(
+      [st = st_](caf::scheduled_actor* s, caf::message_view& mv) -> caf::result<caf::message> {
         auto& content = mv.content();
         if (content.match_elements<up_atom, connection_handle, uint64_t, std::string,
                                    std::shared_ptr<detail::inbox>>()) {
@@ -108,7 +144,7 @@ caf::behavior client_actor(caf::event_based_actor* self, std::shared_ptr<client_
         if (detail::handle_bridge_message(s, content, st->side, [] {})) return caf::message{};
         return caf::drop(s, mv);
       });
-  return (*user)(self, client_handle(st));
+  return (*user_)(this, client_handle(st_));
 }
 
 }  // namespace
@@ -118,10 +154,11 @@ struct client::impl final : tcp_handler {
       : opts(std::move(o)), st(std::make_shared<client_handle::state>()) {
     st->max_pending = opts.max_pending_bytes;
     st->side.limits = budget;
+    st->side.count = counters;
     opts.net.reconnect = true;
     opts.net.max_attempts = 0;
     auto user = std::make_shared<const client_behavior>(std::move(behavior));
-    actor = sys.spawn(client_actor, st, user);
+    actor = sys.spawn<client_actor>(st, user);
     tcp = std::make_unique<tcp_client>(loop, opts.net, *this);
     // The connection ends with the actor, whatever ended it: the current one
     // closes here (on the actor's thread, which owns st->conn) and the loop
@@ -144,7 +181,7 @@ struct client::impl final : tcp_handler {
 
   void on_connect(const connection_ptr& c) override {
     if (stop_if_actor_gone()) return;
-    auto in = std::make_shared<detail::inbox>();
+    std::shared_ptr<detail::inbox> in = std::make_shared<counted_inbox>(counters);
     caf::anon_send(actor, up_atom::value, connection_handle(c), c->id(),
                    c->peer_address().to_string(), in);
     c->context() = link{std::move(in), actor};
@@ -156,7 +193,7 @@ struct client::impl final : tcp_handler {
     if (l == nullptr) return;
     // Pausing may close the connection inside hand_over(), and drop the link.
     auto keep = l->in;
-    if (detail::hand_over(*keep, budget, *c, frame))
+    if (detail::hand_over(*keep, budget, *c, frame, *counters))
       caf::anon_send(actor, detail::wake_atom::value);
   }
 
@@ -186,6 +223,8 @@ struct client::impl final : tcp_handler {
   // Both sides read it: the loop to pause, the actor (a copy in st) to resume.
   detail::inbound_budget budget{std::max<size_t>(opts.max_inbound_frames, 1),
                                 std::max<size_t>(opts.max_inbound_bytes, 1)};
+  // The loop's part is written on `loop`, the actor's from CAF's workers.
+  caf::intrusive_ptr<detail::actor_counters> counters = caf::make_counted<detail::actor_counters>();
   std::shared_ptr<client_handle::state> st;
   caf::actor actor;
   std::unique_ptr<tcp_client> tcp;
@@ -204,6 +243,14 @@ client::~client() {
 
 const caf::actor& client::actor() const {
   return impl_->actor;
+}
+
+actor_stats client::stats() const {
+  return impl_->counters->snapshot();
+}
+
+const fastnet::tcp_client& client::reactor() const {
+  return *impl_->tcp;
 }
 
 }  // namespace fastnet::actors

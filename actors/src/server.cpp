@@ -10,22 +10,29 @@
 
 #include <caf/all.hpp>
 
+#include <fastnet/actors/metrics.hpp>
+#include <fastnet/metrics/registry.hpp>
+
 #include "bridge.hpp"
 
 namespace fastnet::actors {
 namespace {
 
 /// What the connection actors of one server loop share: the user's
-/// behavior, the inbound budget, what happens on close, and the loop's
-/// executor. Counted with CAF's intrusive count (8 bytes in each actor)
-/// because an actor may outlive its server.
+/// behavior, the inbound budget, what happens on close, the loop's
+/// executor and the loop's counters. Counted with CAF's intrusive count (8
+/// bytes in each actor) because an actor may outlive its server.
 struct loop_config final : caf::ref_counted {
   std::shared_ptr<const connection_behavior> behavior;
   detail::inbound_budget budget;
   bool quit_on_close = true;
-  // Null: actors are woken through CAF's scheduler. Used by the loop's
-  // side only, which stops with the connections before the executor goes.
+  // Null: actors are woken through CAF's scheduler. Dereferenced by the
+  // loop's side only, which stops with the connections before the executor
+  // goes; the actors only compare it with the unit running them.
   detail::loop_executor* exec = nullptr;
+  // The server's, one per loop, made with the server: stats() reads them
+  // from any thread, and they outlive a restart's new configs.
+  caf::intrusive_ptr<detail::actor_counters> counters;
 };
 
 /// One connection's actor: the user's behavior, plus the inbox its loop
@@ -49,10 +56,23 @@ class connection_actor final : public caf::event_based_actor {
         });
   }
 
+  /// Frames handed and never handled are counted dropped when the actor
+  /// goes; by then its loop has let go of it (the link holds a strong
+  /// reference), so nothing pushes any more.
+  ~connection_actor() override {
+    if (const size_t n = in_.frames(); n > 0) config_->counters->dropped(n);
+  }
+
   caf::behavior make_behavior() override { return (*config_->behavior)(this, conn_); }
 
   /// The connection ends with its actor, whatever ended the actor.
   void on_exit() override { conn_.close(); }
+
+  /// Counts each run, on the loop (woken through its executor) or on a worker.
+  resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
+    config_->counters->ran(runs_on_loop(ctx));
+    return caf::event_based_actor::resume(ctx, max_throughput);
+  }
 
   // ---- the bridge: the loop's side (on the connection's loop thread) ----
   detail::inbox& loop_inbox() { return in_; }
@@ -62,9 +82,17 @@ class connection_actor final : public caf::event_based_actor {
   detail::inbox* inbox() { return conn_ ? &in_ : nullptr; }
   const detail::inbound_budget& budget() const { return config_->budget; }
   const connection_handle& conn() const { return conn_; }
+  detail::actor_counters& counters() const { return *config_->counters; }
+  /// True when `s` (this actor) runs on its loop's executor, hence on the
+  /// loop thread that owns the loop part of the counters.
+  bool on_loop(caf::scheduled_actor* s) const { return runs_on_loop(s->context()); }
   void down() { conn_ = connection_handle{}; }
 
  private:
+  bool runs_on_loop(caf::execution_unit* ctx) const {
+    return config_->exec != nullptr && ctx == config_->exec;
+  }
+
   detail::inbox in_;
   connection_handle conn_;  // empty once the connection is down
   caf::intrusive_ptr<const loop_config> config_;
@@ -88,7 +116,7 @@ struct link {
     // link, the actor's last reference: hold one until the wake is sent.
     caf::actor keep = actor;
     auto& a = self();
-    if (detail::hand_over(a.loop_inbox(), a.config().budget, c, frame))
+    if (detail::hand_over(a.loop_inbox(), a.config().budget, c, frame, *a.config().counters))
       detail::notify(a.config().exec, keep, detail::wake_atom::value);
   }
   /// The peer finished: the actor replies to what came before, then closes
@@ -117,7 +145,21 @@ struct server::impl final : fastnet::tcp_handler {
         c.max_output_bytes = std::min(c.max_output_bytes, c.high_water_mark);
         break;
     }
+    // The /metrics endpoint, if any, adds the actors' families: its
+    // registry becomes one that holds the user's (collected first) and this
+    // server's actor statistics, so the user's registry is left as it was.
+    if (opts.net.metrics.address) {
+      auto wrapped = std::make_shared<metrics::registry>();
+      wrapped->add_collector([this, user = opts.net.metrics.registry,
+                              name = opts.net.metrics.name](metrics::exposition& out) {
+        if (user) user->collect(out);
+        metrics::write_actor_stats(out, stats(), name);
+      });
+      opts.net.metrics.registry = std::move(wrapped);
+    }
     net = std::make_unique<fastnet::tcp_server>(opts.net, *this);
+    for (size_t i = 0; i < net->loops().size(); ++i)
+      counters.push_back(caf::make_counted<detail::actor_counters>());
     if (opts.run_on_loops) {
       for (size_t i = 0; i < net->loops().size(); ++i)
         executors.push_back(std::make_unique<detail::loop_executor>(sys, net->loops().loop(i)));
@@ -133,6 +175,7 @@ struct server::impl final : fastnet::tcp_handler {
       cfg->budget = {opts.max_inbound_frames, opts.max_inbound_bytes};
       cfg->quit_on_close = opts.quit_on_close;
       cfg->exec = executors.empty() ? nullptr : executors[i].get();
+      cfg->counters = counters[i];
       configs.emplace_back(std::move(cfg));
     }
   }
@@ -142,6 +185,15 @@ struct server::impl final : fastnet::tcp_handler {
     for (size_t i = 0; i + 1 < configs.size(); ++i)
       if (&net->loops().loop(i) == &c->loop()) return configs[i];
     return configs.back();
+  }
+
+  /// Every loop's actor counters now. Any thread.
+  server_actor_stats stats() const {
+    server_actor_stats s;
+    s.loops.reserve(counters.size());
+    for (const auto& c : counters)
+      s.loops.push_back(c->snapshot());
+    return s;
   }
 
   // ---- reactor callbacks, on the connection's loop thread ----
@@ -188,6 +240,10 @@ struct server::impl final : fastnet::tcp_handler {
   server_options opts;
   // Shared with every connection actor: an actor may outlive the server.
   std::shared_ptr<const connection_behavior> behavior;
+  // One per loop, made with `net` and never changed (stats() reads them
+  // from any thread); declared before `net`, so they outlive the
+  // endpoint's collector, which reads them.
+  std::vector<caf::intrusive_ptr<detail::actor_counters>> counters;
   std::unique_ptr<fastnet::tcp_server> net;
   // One per loop, used only by that loop's thread. Destroyed before `net`:
   // stop() has run the loops' deferred work by then.
@@ -251,6 +307,12 @@ size_t server::connection_count() const {
 }
 fastnet::tcp_server& server::reactor() {
   return *impl_->net;
+}
+const fastnet::tcp_server& server::reactor() const {
+  return *impl_->net;
+}
+server_actor_stats server::stats() const {
+  return impl_->stats();
 }
 
 }  // namespace fastnet::actors

@@ -2,8 +2,11 @@
 """Runs one example with --metrics-port 0 on 127.0.0.1, sends it one line
 of traffic, scrapes GET /metrics, and checks the text: `promtool check
 metrics` passes, the families every server exports are there, and the
-traffic shows (one accepted connection, bytes received). Ends the example
-by its PID (SIGTERM, then SIGKILL); bounded in time throughout.
+traffic shows (one accepted connection, bytes received). Servers of
+connection actors (--mode actors, chat_server) must export the actor
+families too, and echo_server's actors must show the frames they echoed.
+Ends the example by its PID (SIGTERM, then SIGKILL); bounded in time
+throughout.
 
     metrics_scrape.py EXAMPLE [ARGS...]
 """
@@ -22,6 +25,14 @@ LIMIT = 30  # seconds for each wait
 def fail(why):
     print(f"metrics_scrape: FAIL: {why}", flush=True)
     sys.exit(1)
+
+
+def actor_mode(argv):
+    """True when the example serves connection actors."""
+    if "chat_server" in argv[0]:
+        return True
+    return "--mode" in argv and argv.index("--mode") + 1 < len(argv) and \
+        argv[argv.index("--mode") + 1] == "actors"
 
 
 def main():
@@ -75,6 +86,24 @@ def main():
                 fail(f"{family} missing")
         if not re.search(r'fastnet_received_bytes_total\{[^}]*\} [1-9]', text):
             fail("no bytes received counted")
+        if actor_mode(argv):
+            for family, kind in (("fastnet_actor_frames_handed_total", "counter"),
+                                 ("fastnet_actor_frames_handled_total", "counter"),
+                                 ("fastnet_actor_frames_pending", "gauge"),
+                                 ("fastnet_actor_wakes_total", "counter"),
+                                 ("fastnet_actor_runs_total", "counter"),
+                                 ("fastnet_actor_frame_wait_seconds", "histogram")):
+                if f"# TYPE {family} {kind}\n" not in text:
+                    fail(f"{family} ({kind}) missing in actor mode")
+            # The echo actor handled the line (before it replied): counted
+            # handled, with its wait, and nothing is left pending.
+            if "echo_server" in argv[0] and "ws_echo" not in argv[0]:
+                for pattern in (r'fastnet_actor_frames_handled_total\{[^}]*\} [1-9]',
+                                r'fastnet_actor_frame_wait_seconds_count\{[^}]*\} [1-9]'):
+                    if not re.search(pattern, text):
+                        fail(f"no frame handled by an actor ({pattern})")
+                if re.search(r'fastnet_actor_frames_pending\{[^}]*\} [1-9]', text):
+                    fail("frames left pending once idle")
         check = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
                                capture_output=True, timeout=LIMIT)
         if check.returncode != 0:

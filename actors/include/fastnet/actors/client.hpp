@@ -12,6 +12,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include <fastnet/actors/messages.hpp>
+#include <fastnet/actors/stats.hpp>
 #include <fastnet/event_loop.hpp>
 #include <fastnet/tcp_client.hpp>
 
@@ -71,7 +72,7 @@ using client_behavior =
 /// the client is destroyed; when the actor quits first, its connection
 /// closes and the client stops reconnecting.
 /// Thread safety: construct and destroy from a thread that is not `loop`'s;
-/// actor() from any thread.
+/// actor(), stats() and reactor() from any thread.
 class client {
  public:
   /// `sys` and `loop` (running on its own thread) must outlive the client.
@@ -82,6 +83,14 @@ class client {
 
   /// The client's actor (send it your own messages). Any thread.
   const caf::actor& actor() const;
+
+  /// What the client's loop and actor have done with frames so far, over
+  /// every connection made (the actor always runs on CAF's workers). Any
+  /// thread.
+  actor_stats stats() const;
+
+  /// The reactor client underneath (its connection stats()). Any thread.
+  const fastnet::tcp_client& reactor() const;
 
  private:
   struct impl;

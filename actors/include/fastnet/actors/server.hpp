@@ -11,6 +11,7 @@
 
 #include <fastnet/actors/connection_handle.hpp>
 #include <fastnet/actors/messages.hpp>
+#include <fastnet/actors/stats.hpp>
 #include <fastnet/tcp_server.hpp>
 
 namespace fastnet::actors {
@@ -62,6 +63,13 @@ using connection_behavior =
 /// default quits. stop() closes every connection, so every connection
 /// actor exits and `actor_system` shutdown does not hang.
 ///
+/// What it does is counted (stats(): frames handed to actors, handled,
+/// pending, wakes, runs on the loop and on workers, how long frames wait),
+/// cheaply enough to stay on. With a /metrics endpoint
+/// (net.metrics.address) the endpoint exports the actors' families
+/// (fastnet/actors/metrics.hpp) beside the reactor's; do not also watch()
+/// this server in the registry given to it.
+///
 /// Connection actors must not replace the default handler
 /// (set_default_handler) nor match every message with a catch-all handler:
 /// fastnet's batched delivery runs through the default handler.
@@ -99,8 +107,13 @@ class server {
   socket_address local_address() const;
   /// Open connections right now.
   size_t connection_count() const;
-  /// The reactor server underneath (timers, loops).
+  /// The reactor server underneath (timers, loops, its stats()).
   fastnet::tcp_server& reactor();
+  const fastnet::tcp_server& reactor() const;
+
+  /// What the connection actors of each loop have done so far (see
+  /// actor_stats); zeros before start(). Any thread.
+  server_actor_stats stats() const;
 
  private:
   struct impl;
