@@ -6,14 +6,14 @@
 // One thread per connection, one request in flight per connection (ping-pong):
 // half SET, half GET, keys drawn from K. Every reply is checked (OK, VALUE,
 // NOT_FOUND; anything else counts as an error). Prints requests/s and the
-// latency p50/p99 over all requests. Loopback only. Uses no fastnet code.
+// latency p50/p99 over all requests, from load_client's histogram. Loopback
+// only. Uses no fastnet code.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -24,10 +24,12 @@
 #include <thread>
 #include <vector>
 
+#include "load_client/histogram.hpp"
+
 namespace {
 
 struct result {
-  std::vector<uint32_t> latencies_ns;
+  load_client::latency_histogram latency;
   uint64_t errors = 0;
 };
 
@@ -50,7 +52,6 @@ bool run_connection(uint16_t port, int index, int keys, size_t value_size,
   std::string buf;
   std::string req;
   char chunk[65536];
-  out.latencies_ns.reserve(1 << 20);
   while (!stop.load(std::memory_order_relaxed)) {
     int k = static_cast<int>(rng() % static_cast<uint32_t>(keys));
     bool set = (rng() & 1) != 0;
@@ -81,8 +82,8 @@ bool run_connection(uint16_t port, int index, int keys, size_t value_size,
     bool ok = set ? line == "OK" : (line.rfind("VALUE ", 0) == 0 || line == "NOT_FOUND");
     if (!ok) ++out.errors;
     buf.erase(0, nl + 1);
-    out.latencies_ns.push_back(static_cast<uint32_t>(std::min<int64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count(), UINT32_MAX)));
+    out.latency.record(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
   }
   ::close(fd);
   return true;
@@ -135,24 +136,21 @@ int main(int argc, char** argv) {
   for (auto& t : threads)
     t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<uint32_t> all;
+  load_client::latency_histogram all;
   uint64_t errors = 0;
   for (auto& r : results) {
-    all.insert(all.end(), r.latencies_ns.begin(), r.latencies_ns.end());
+    all.merge(r.latency);
     errors += r.errors;
   }
-  if (failed.load() != 0 || all.empty()) {
-    std::fprintf(stderr, "kv_load: %d connections failed, %zu requests\n", failed.load(),
-                 all.size());
+  const auto requests = static_cast<unsigned long long>(all.count());
+  if (failed.load() != 0 || requests == 0) {
+    std::fprintf(stderr, "kv_load: %d connections failed, %llu requests\n", failed.load(),
+                 requests);
     return 1;
   }
-  std::sort(all.begin(), all.end());
-  auto pct = [&](double p) {
-    return all[std::min(all.size() - 1, static_cast<size_t>(p * static_cast<double>(all.size())))] /
-           1000.0;
-  };
-  std::printf("requests=%zu errors=%llu rps=%.0f p50_us=%.1f p99_us=%.1f conns=%d\n", all.size(),
-              static_cast<unsigned long long>(errors), static_cast<double>(all.size()) / secs,
-              pct(0.50), pct(0.99), conns);
+  auto pct = [&](double p) { return static_cast<double>(all.percentile(p)) / 1000.0; };
+  std::printf("requests=%llu errors=%llu rps=%.0f p50_us=%.1f p99_us=%.1f conns=%d\n", requests,
+              static_cast<unsigned long long>(errors), static_cast<double>(requests) / secs,
+              pct(50), pct(99), conns);
   return errors == 0 ? 0 : 1;
 }

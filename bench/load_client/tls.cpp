@@ -1,7 +1,7 @@
-// load_client's TLS client end over OpenSSL 3 (see load_client_tls.hpp).
+// load_client's TLS client end over OpenSSL 3 (see tls.hpp).
 // Built without LOAD_CLIENT_TLS (no OpenSSL found at configure time), only
 // client::make exists in earnest: it refuses, so --tls is refused.
-#include "load_client_tls.hpp"
+#include "tls.hpp"
 
 #if LOAD_CLIENT_TLS
 
@@ -11,7 +11,7 @@
 
 #include <cerrno>
 
-namespace load_client_tls {
+namespace load_client::tls {
 
 void ssl_free::operator()(ssl_st* s) const {
   SSL_free(s);
@@ -91,7 +91,7 @@ std::string stream::describe() const {
 }
 
 std::unique_ptr<client> client::make(const settings& s, std::string& error) {
-  std::unique_ptr<client> c(new client);
+  auto c = std::make_unique<client>(token{});
   c->resume_ = s.resume;
   c->ctx_.reset(SSL_CTX_new(TLS_client_method()));
   SSL_CTX* ctx = c->ctx_.get();
@@ -157,11 +157,11 @@ void client::remember(const stream& s) {
   }
 }
 
-}  // namespace load_client_tls
+}  // namespace load_client::tls
 
 #else  // built without OpenSSL
 
-namespace load_client_tls {
+namespace load_client::tls {
 
 void ssl_free::operator()(ssl_st*) const {}
 void ssl_ctx_free::operator()(ssl_ctx_st*) const {}
@@ -196,6 +196,6 @@ bool client::start(stream&, int) {
 }
 void client::remember(const stream&) {}
 
-}  // namespace load_client_tls
+}  // namespace load_client::tls
 
 #endif

@@ -1,8 +1,9 @@
 // load_client's TLS: the client end of TLS over one nonblocking socket, with
 // OpenSSL 3 called directly (no fastnet code, like the rest of load_client),
 // so fastnet and its peers meet the same client. The header names no OpenSSL
-// type beyond forward declarations: load_client.cpp compiles the same with
-// or without OpenSSL (without it, client::make says so and --tls is refused).
+// type beyond forward declarations: the rest of load_client compiles the same
+// with or without OpenSSL (without it, client::make says so and --tls is
+// refused).
 #pragma once
 
 #include <cstddef>
@@ -14,8 +15,9 @@ struct ssl_st;          // OpenSSL's SSL
 struct ssl_ctx_st;      // SSL_CTX
 struct ssl_session_st;  // SSL_SESSION
 
-namespace load_client_tls {
+namespace load_client::tls {
 
+/// What --tls-ca, --tls-version, --tls-ciphers and --tls-resume ask for.
 struct settings {
   /// PEM CA file the server's certificate must chain to, and name
   /// `server_ip`; empty: the certificate is not checked (a benchmark
@@ -40,11 +42,13 @@ struct settings {
 /// alert, certificate refused).
 enum class status : uint8_t { ok, want_read, want_write, eof, reset, failed };
 
+/// A read's or write's outcome: its status and, when ok, the bytes moved.
 struct io_result {
   status st;
   size_t bytes;  // with status::ok
 };
 
+/// Deleters for the OpenSSL objects held in unique_ptrs.
 struct ssl_free {
   void operator()(ssl_st* s) const;
 };
@@ -55,7 +59,8 @@ struct ssl_session_free {
   void operator()(ssl_session_st* s) const;
 };
 
-/// TLS on one connected socket. Empty until client::start.
+/// TLS on one connected socket. Empty until client::start. Used by the
+/// connection's worker thread only.
 class stream {
  public:
   explicit operator bool() const { return ssl_ != nullptr; }
@@ -98,11 +103,17 @@ class client {
   /// first echo: a TLS 1.3 ticket comes after the handshake.
   void remember(const stream& s);
 
+  /// Only make() can name this: a client is never left unconfigured.
+  class token {
+    friend class client;
+    token() = default;
+  };
+  explicit client(token) {}
+
  private:
-  client() = default;
   std::unique_ptr<ssl_ctx_st, ssl_ctx_free> ctx_;
   std::unique_ptr<ssl_session_st, ssl_session_free> session_;
   bool resume_ = false;
 };
 
-}  // namespace load_client_tls
+}  // namespace load_client::tls
