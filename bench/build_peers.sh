@@ -4,10 +4,12 @@
 # caf_broker_echo (CAF 0.17 io::broker); over TLS, go_tls (Go crypto/tls),
 # asio_ssl_echo (Boost.Asio ssl::stream) and bare_tls_echo (epoll + OpenSSL 3,
 # the floor), with bare_gnutls_echo and bare_wolfssl_echo, the same floor on
-# the other TLS libraries Debian ships (to choose the library with data).
+# the other TLS libraries Debian ships (to choose the library with data);
+# and the plain-TCP floors bare_epoll_echo (one edge-triggered epoll loop) and
+# bare_uring_echo (one io_uring loop on liburing).
 # Installs what is missing with apt-get (golang-go, libboost-dev, libcaf-dev,
-# libssl-dev, libgnutls28-dev, libwolfssl-dev, iperf3 for the loopback
-# ceiling), then compiles
+# libssl-dev, libgnutls28-dev, libwolfssl-dev, liburing-dev, iperf3 for the
+# loopback ceiling), then compiles
 # whatever is older than its source, so a re-run with nothing changed takes
 # well under a second.
 #   bench/build_peers.sh [OUT_DIR]     (default: build/bench-peers)
@@ -21,7 +23,7 @@ die() { echo "build_peers: $*" >&2; exit 1; }
 
 # -- packages -----------------------------------------------------------------
 packages=(g++ golang-go libboost-dev libcaf-dev libssl-dev openssl libgnutls28-dev libwolfssl-dev
-  iperf3)
+  liburing-dev iperf3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -108,5 +110,17 @@ if stale "$out/bare_wolfssl_echo" "$peers/bare_wolfssl/bare_wolfssl_echo.cpp"; t
     -o "$out/bare_wolfssl_echo" || die "compiling bare_wolfssl_echo failed (libwolfssl-dev?)"
 fi
 
+# The plain-TCP floors (issue 15): no framework, one thread each.
+if stale "$out/bare_epoll_echo" "$peers/bare_epoll/bare_epoll_echo.cpp"; then
+  echo "build_peers: bare_epoll_echo"
+  "$cxx" "${cxxflags[@]}" "$peers/bare_epoll/bare_epoll_echo.cpp" -o "$out/bare_epoll_echo" ||
+    die "compiling bare_epoll_echo failed"
+fi
+if stale "$out/bare_uring_echo" "$peers/bare_uring/bare_uring_echo.cpp"; then
+  echo "build_peers: bare_uring_echo"
+  "$cxx" "${cxxflags[@]}" "$peers/bare_uring/bare_uring_echo.cpp" -luring \
+    -o "$out/bare_uring_echo" || die "compiling bare_uring_echo failed (is liburing-dev installed?)"
+fi
+
 echo "build_peers: ready in $out (go_net asio_echo caf_broker_echo go_tls asio_ssl_echo" \
-  "bare_tls_echo bare_gnutls_echo bare_wolfssl_echo)"
+  "bare_tls_echo bare_gnutls_echo bare_wolfssl_echo bare_epoll_echo bare_uring_echo)"

@@ -15,7 +15,10 @@ in time; every process it starts is stopped by PID on exit.
 matrix: the table (default file bench/results/latest.md). Cases named tls-*
         run only on the TLS servers (*-tls, go_tls, asio_ssl, bare_tls) and
         the other cases only on the plain ones; every server and case is in
-        by default, --servers/--cases pick.
+        by default, --servers/--cases pick. bare_epoll and bare_uring are
+        reference rows (issue 15): a bare edge-triggered epoll echo and a
+        bare io_uring echo, no framework; fastnet's ratios to them get their
+        own table and they take no part in the peer targets.
 scale:  fastnet reactor and actor modes holding as many idle connections as
         the hard RLIMIT_NOFILE allows (at least 10,000), RSS and kernel memory
         per connection, and the projection to 1,000,000 connections
@@ -137,16 +140,24 @@ SERVERS = {
     # The same floor on GnuTLS and wolfSSL, to choose the TLS library.
     "bare_gnutls": lambda port: peer_tls("bare_gnutls_echo", port),
     "bare_wolfssl": lambda port: peer_tls("bare_wolfssl_echo", port),
+    # Reference rows (issue 15), single-threaded by design: the floors of an
+    # epoll loop and of an io_uring loop, 230 and 360 lines, no framework.
+    "bare_epoll": lambda port: [f"{PEERS_DIR}/bare_epoll_echo", "--port", str(port)],
+    "bare_uring": lambda port: [f"{PEERS_DIR}/bare_uring_echo", "--port", str(port)],
 }
 FASTNET = ["fastnet-reactor", "fastnet-actors"]
 PEERS = ["go_net", "asio", "caf_broker"]
 FASTNET_TLS = ["fastnet-reactor-tls", "fastnet-actors-tls"]
 PEERS_TLS = ["go_tls", "asio_ssl", "bare_tls", "bare_gnutls", "bare_wolfssl"]
 TLS_SERVERS = FASTNET_TLS + PEERS_TLS
+# Reference rows, not peers: the issue 5 targets' "every peer" / "best peer"
+# leave them out; render_ratios gives fastnet's ratios to them separately.
+FLOORS = ["bare_epoll", "bare_uring"]
 # The peers' binaries, which bench/build_peers.sh makes.
 PEER_BINARIES = {"go_net": "go_net", "asio": "asio_echo", "caf_broker": "caf_broker_echo",
                  "go_tls": "go_tls", "asio_ssl": "asio_ssl_echo", "bare_tls": "bare_tls_echo",
-                 "bare_gnutls": "bare_gnutls_echo", "bare_wolfssl": "bare_wolfssl_echo"}
+                 "bare_gnutls": "bare_gnutls_echo", "bare_wolfssl": "bare_wolfssl_echo",
+                 "bare_epoll": "bare_epoll_echo", "bare_uring": "bare_uring_echo"}
 CHECKS = {f"fastnet-reactor-burn{BURN_NS}": ("fastnet-reactor", BURN_NS / 1000)}  # server -> (baseline, µs added)
 DEFAULT_SERVERS = [s for s in SERVERS if s not in CHECKS]
 
@@ -162,6 +173,8 @@ CASES = {
     "pingpong-1x64": ("ping-pong, 1 conn, 64 B", ["--mode", "pingpong", "--conns", "1", "--size", "64"]),
     "pingpong-100x64": ("ping-pong, 100 conns, 64 B",
                         ["--mode", "pingpong", "--conns", "100", "--size", "64"]),
+    "pingpong-1000x64": ("ping-pong, 1,000 conns, 64 B",
+                         ["--mode", "pingpong", "--conns", "1000", "--size", "64"]),
     "pingpong-100x64-paced": (f"ping-pong, 100 conns, 64 B, {PACED_RATE // 1000}k msgs/s offered",
                               ["--mode", "pingpong", "--conns", "100", "--size", "64", "--rate",
                                str(PACED_RATE)]),
@@ -647,13 +660,15 @@ def median_of(table, server, case, key):
 
 def render_ratios(servers, cases, table):
     out = []
-    for fast_all, peers_all, tls in ((FASTNET, PEERS, False), (FASTNET_TLS, PEERS_TLS, True)):
+    for fast_all, peers_all, tls, what in ((FASTNET, PEERS, False, "peer"),
+                                           (FASTNET, FLOORS, False, "reference floor"),
+                                           (FASTNET_TLS, PEERS_TLS, True, "peer over TLS")):
         fast = [s for s in fast_all if s in servers]
         peers = [s for s in peers_all if s in servers]
         mine = [c for c in cases if is_tls_case(c) == tls]
         if not fast or not peers or not mine:
             continue
-        out += [f"## fastnet ÷ peer{' over TLS' if tls else ''} (server CPU µs per message; "
+        out += [f"## fastnet ÷ {what} (server CPU µs per message; "
                 "idle: KiB per connection; < 1 is better for fastnet)", ""]
         heads = [f"{f.replace('fastnet-', '')} ÷ {p}" for f in fast for p in peers]
         out.append("| case | " + " | ".join(heads) + " |")
@@ -1027,6 +1042,9 @@ def header(title, reps=REPS):
         "Boost.Asio (libboost-dev), CAF 0.17 io::broker (libcaf-dev); over TLS Go crypto/tls, "
         "Asio ssl::stream and a bare epoll echo, the latter two and fastnet on "
         + (cmd_out(["openssl", "version"]).split(" (")[0] or "OpenSSL"),
+        "- reference floors (no framework, one thread): bare_epoll (edge-triggered epoll) and "
+        "bare_uring (io_uring, multishot accept and recv, provided buffer ring; liburing "
+        + (cmd_out(["dpkg-query", "-W", "-f=${Version}", "liburing-dev"]) or "?") + ")",
         f"- server pinned to core {SERVER_CPU}, load_client (bench/load_client.cpp, one thread) to "
         f"core {CLIENT_CPU}; loopback; every echoed byte verified",
         f"- cells: median of {reps} runs (min–max)" if reps > 1 else "- cells: one run",
