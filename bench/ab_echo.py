@@ -14,6 +14,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,8 +48,12 @@ def main():
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--duration", type=float, default=5)
     p.add_argument("--load-client", default=os.path.join(ROOT, "build/bench/load_client"))
-    p.add_argument("extra", nargs="*")
-    args = p.parse_args()
+    # Everything after "--" goes to echo_server (argparse cannot take
+    # options in a positional list).
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = p.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    args.extra = extra
     runs = {"old": [], "new": []}
     port = 9700
     for rep in range(args.reps):

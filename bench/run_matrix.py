@@ -1045,7 +1045,7 @@ def header(title, reps=REPS):
         "- reference floors (no framework, one thread): bare_epoll (edge-triggered epoll) and "
         "bare_uring (io_uring, multishot accept and recv, provided buffer ring; liburing "
         + (cmd_out(["dpkg-query", "-W", "-f=${Version}", "liburing-dev"]) or "?") + ")",
-        f"- server pinned to core {SERVER_CPU}, load_client (bench/load_client.cpp, one thread) to "
+        f"- server pinned to core {SERVER_CPU}, load_client (bench/load_client/, one thread) to "
         f"core {CLIENT_CPU}; loopback; every echoed byte verified",
         f"- cells: median of {reps} runs (min–max)" if reps > 1 else "- cells: one run",
         "",
