@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """ab_echo — two builds of echo_server, alternated, on one case: for
 "did this change cost anything per message?". Each binary serves with
---loops 1 pinned to core 0 while bench/load_client (core 1) runs 100 × 64 B
-ping-pong; REPS rounds, old and new alternating; prints server CPU µs per
+--loops 1 pinned to core 0 while bench/load_client (core 1) runs 100 (or
+--conns) × 64 B ping-pong; REPS rounds, old and new alternating; prints server CPU µs per
 message for each run and the medians with min–max. Loopback only; every
 server is stopped by PID.
 
-    bench/ab_echo.py OLD_ECHO_SERVER NEW_ECHO_SERVER [--reps 7] [--duration 5]
+    bench/ab_echo.py OLD_ECHO_SERVER NEW_ECHO_SERVER [--reps 7] [--duration 5] [--conns 100]
         [--load-client build/bench/load_client] [-- extra echo_server flags]
 """
 import argparse
@@ -28,7 +28,7 @@ def one_run(binary, port, args, extra):
             if "listening" in line:
                 break
         out = subprocess.run(["taskset", "-c", "1", args.load_client, "--host", "127.0.0.1",
-                              "--port", str(port), "--mode", "pingpong", "--conns", "100",
+                              "--port", str(port), "--mode", "pingpong", "--conns", str(args.conns),
                               "--size", "64", "--duration", str(args.duration), "--warmup", "0.5",
                               "--server-pid", str(server.pid), "--json"],
                              capture_output=True, text=True, timeout=args.duration + 60)
@@ -47,6 +47,7 @@ def main():
     p.add_argument("new")
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--duration", type=float, default=5)
+    p.add_argument("--conns", type=int, default=100)
     p.add_argument("--load-client", default=os.path.join(ROOT, "build/bench/load_client"))
     # Everything after "--" goes to echo_server (argparse cannot take
     # options in a positional list).
