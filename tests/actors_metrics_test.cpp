@@ -23,6 +23,7 @@
 #include "actor_counters.hpp"  // actors/src: the histogram's bucketing
 #include "support/actor_env.hpp"
 #include "support/loop_thread.hpp"
+#include "support/promtool.hpp"
 #include "support/subprocess.hpp"
 #include "support/test_socket.hpp"
 
@@ -32,11 +33,6 @@ using namespace fastnet::test;
 using Catch::Matchers::Contains;
 
 namespace {
-
-/// `promtool check metrics` on `text`: its exit code and what it printed.
-run_result promtool(const std::string& text) {
-  return run_program({"promtool", "check", "metrics"}, std::chrono::seconds(30), text);
-}
 
 actors::server_options local_lines(size_t loops, bool run_on_loops) {
   actors::server_options o;
@@ -192,9 +188,7 @@ TEST_CASE("actor stats after N connections x M frames: every frame handed and ha
     }
     CHECK_THAT(text, Contains("fastnet_actor_frame_wait_seconds_bucket{server=\"echo\",loop=\"0\","
                               "le=\"1e-06\"} "));
-    auto check = promtool(text);
-    INFO("promtool: exit " << check.exit_code.value_or(-1) << "\n" << check.out << check.err);
-    CHECK(check.exit_code == 0);
+    check_promtool(text);
     r.remove_collector(id);
   }
   server.stop();
@@ -245,9 +239,7 @@ TEST_CASE("frames an actor has not handled yet are pending, and none once it cat
     const std::string text = r.scrape();
     INFO(text);
     CHECK_THAT(text, Contains(sample("fastnet_actor_frames_pending", lb, held)));
-    auto check = promtool(text);
-    INFO("promtool: exit " << check.exit_code.value_or(-1) << "\n" << check.out << check.err);
-    CHECK(check.exit_code == 0);
+    check_promtool(text);
   }
   st->release.open();
   const std::string all = "hold\n" + rest;
@@ -340,9 +332,7 @@ TEST_CASE("an actor client counts its frames, runs on workers, and scrapes valid
                                    m_frames)));
   CHECK(value_of(text, "fastnet_received_frames_total", "client=\"peer\"") ==
         std::to_string(m_frames));
-  auto check = promtool(text);
-  INFO("promtool: exit " << check.exit_code.value_or(-1) << "\n" << check.out << check.err);
-  CHECK(check.exit_code == 0);
+  check_promtool(text);
   r.remove_collector(id);
 }
 
@@ -375,9 +365,7 @@ TEST_CASE("an actor server's own /metrics endpoint exports the actor families to
   CHECK_THAT(body, Contains(sample("fastnet_actor_frames_handled_total", lb, 3)));
   CHECK_THAT(body, Contains(sample("fastnet_actor_frame_wait_seconds_count", lb, 3)));
   CHECK_THAT(body, Contains("# TYPE fastnet_actor_frame_wait_seconds histogram\n"));
-  auto check = promtool(body);
-  INFO("promtool: exit " << check.exit_code.value_or(-1) << "\n" << check.out << check.err);
-  CHECK(check.exit_code == 0);
+  check_promtool(body);
   // The application's registry is left as it was: only its own metric.
   CHECK(reg->scrape().find("fastnet_actor") == std::string::npos);
   c.close();  // else stop() lingers for the peer's FIN (close_linger)

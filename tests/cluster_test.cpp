@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/promtool.hpp"
 #include "support/subprocess.hpp"
 #include "support/test_socket.hpp"
 #include "support/ws_wire.hpp"
@@ -276,13 +277,6 @@ std::optional<double> sum_of(const std::string& text, const std::string& series)
     at = end + 1;
   }
   return sum;
-}
-
-/// `promtool check metrics` passes on `text` (Debian's prometheus package).
-void check_promtool(const std::string& text) {
-  auto r = run_program({"promtool", "check", "metrics"}, std::chrono::seconds(30), text);
-  INFO("promtool: exit " << r.exit_code.value_or(-1) << "\n" << r.out << r.err);
-  CHECK(r.exit_code == std::optional<int>(0));
 }
 
 /// The families' sample names for worker `port` on a gateway.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/promtool.hpp"
 #include "support/subprocess.hpp"
 #include "support/test_socket.hpp"
 
@@ -20,14 +21,7 @@ using namespace fastnet::metrics;
 using namespace fastnet::test;
 using Catch::Matchers::Contains;
 
-namespace {
-
-/// `promtool check metrics` on `text`: its exit code and what it printed.
-run_result promtool(const std::string& text) {
-  return run_program({"promtool", "check", "metrics"}, std::chrono::seconds(30), text);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("exposition: HELP, TYPE and samples, escaped as the format says", "[unit][metrics]") {
   exposition out;
@@ -106,9 +100,7 @@ TEST_CASE("registry: counters, gauges and histograms in one valid scrape", "[uni
                             "app_latency_seconds_bucket{le=\"0.1\"} 4\n"
                             "app_latency_seconds_bucket{le=\"+Inf\"} 5\n"));
   CHECK_THAT(text, Contains("app_latency_seconds_count 5\n"));
-  auto check = promtool(text);
-  INFO("promtool: exit " << check.exit_code.value_or(-1) << "\n" << check.out << check.err);
-  CHECK(check.exit_code == 0);
+  check_promtool(text);
 }
 
 TEST_CASE("a server's statistics scraped after a known load: exact and valid", "[metrics]") {
@@ -151,9 +143,7 @@ TEST_CASE("a server's statistics scraped after a known load: exact and valid", "
   CHECK_THAT(text, Contains("fastnet_received_bytes_total" + t + " 110\n"));
   CHECK_THAT(text, Contains("fastnet_sent_bytes_total" + t + " 110\n"));
   CHECK_THAT(text, Contains("fastnet_connections_refused_total{server=\"echo\"} 0\n"));
-  auto check = promtool(text);
-  INFO("promtool: exit " << check.exit_code.value_or(-1) << "\n" << check.out << check.err);
-  CHECK(check.exit_code == 0);
+  check_promtool(text);
   r.remove_collector(id);
   CHECK(r.scrape().empty());
 }
@@ -214,9 +204,7 @@ TEST_CASE("GET /metrics: the server's statistics and the registry, valid for pro
   CHECK_THAT(got, Contains("Content-Length: " + std::to_string(body.size()) + "\r\n"));
   CHECK_THAT(body, Contains("app_jobs_total 3\n"));
   CHECK_THAT(body, Contains("fastnet_received_frames_total{server=\"echo\",loop=\""));
-  auto check = promtool(body);
-  INFO("promtool: exit " << check.exit_code.value_or(-1) << "\n" << check.out << check.err);
-  CHECK(check.exit_code == 0);
+  check_promtool(body);
 }
 
 TEST_CASE("the /metrics endpoint answers bad requests with an error and closes only them",
