@@ -22,6 +22,7 @@
 
 #include "actor_counters.hpp"  // actors/src: the histogram's bucketing
 #include "support/actor_env.hpp"
+#include "support/gate.hpp"
 #include "support/loop_thread.hpp"
 #include "support/promtool.hpp"
 #include "support/subprocess.hpp"
@@ -46,25 +47,6 @@ actors::server_options local_lines(size_t loops, bool run_on_loops) {
 caf::behavior echo(caf::event_based_actor*, connection_handle conn) {
   return {[conn](received_atom, std::string& frame) { conn.send(std::move(frame)); }};
 }
-
-/// A gate that blocks callers until opened (for an actor that holds frames).
-class gate {
- public:
-  void wait() {
-    std::unique_lock lock(m_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-  void open() {
-    std::lock_guard lock(m_);
-    open_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 /// `lines` lines "<prefix><i>\n".
 std::string lines(const std::string& prefix, size_t count) {

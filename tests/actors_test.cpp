@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "support/actor_env.hpp"
+#include "support/gate.hpp"
 #include "support/test_socket.hpp"
 #include "support/ws_wire.hpp"
 
@@ -37,30 +38,6 @@ actors::server_options local(size_t loops = 2) {
 caf::behavior echo(caf::event_based_actor*, connection_handle conn) {
   return {[conn](received_atom, std::string& frame) { conn.send(std::move(frame)); }};
 }
-
-/// A gate that blocks callers until opened (for a deliberately slow actor).
-class gate {
- public:
-  void wait() {
-    std::unique_lock lock(m_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-  /// False if the gate is still shut after `timeout`.
-  bool wait_for(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(m_);
-    return cv_.wait_for(lock, timeout, [&] { return open_; });
-  }
-  void open() {
-    std::lock_guard lock(m_);
-    open_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 using test_stop_atom = caf::atom_constant<caf::atom("tstop")>;
 

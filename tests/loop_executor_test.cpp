@@ -24,11 +24,13 @@
 #include <vector>
 
 #include "loop_executor.hpp"
+#include "support/gate.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using fastnet::actors::detail::loop_executor;
+using fastnet::test::gate;
 
 using hold_atom = caf::atom_constant<caf::atom("hold")>;
 using ask_atom = caf::atom_constant<caf::atom("ask")>;
@@ -79,25 +81,6 @@ class recorder {
   std::optional<std::thread::id> built_on_;
 };
 
-/// A one-shot signal between threads.
-class gate {
- public:
-  void open() {
-    std::lock_guard lock(m_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool wait() {
-    std::unique_lock lock(m_);
-    return cv_.wait_for(lock, patience, [&] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
 /// Records every int it gets; `hold` parks it (on whatever thread it runs)
 /// until `release` opens; `ask` is answered with twice the value; `tell`
 /// forwards the value to another actor; `double` asks `doubler` and records
@@ -110,7 +93,7 @@ caf::behavior recording_actor(caf::event_based_actor* self, std::shared_ptr<reco
       [rec, entered, release](hold_atom, int i) {
         rec->add(i);
         entered->open();
-        release->wait();
+        release->wait_for(patience);
       },
       [rec](ask_atom, int i) {
         rec->add(i);
@@ -369,7 +352,7 @@ TEST_CASE("messages and replies between a loop-run actor and other actors arrive
   SECTION("a request queued while it runs on the loop is answered from there") {
     caf::scoped_actor self{env.sys()};
     REQUIRE(env.on_loop([&] { env.exec().send(a, caf::make_message(hold_atom::value, 1)); }));
-    REQUIRE(entered->wait());  // parked on the loop thread, mailbox open
+    REQUIRE(entered->wait_for(patience));  // parked on the loop thread, mailbox open
     self->send(a, ask_atom::value, 5);
     release->open();
     int answer = 0;
