@@ -17,17 +17,21 @@ namespace fastnet {
 
 /// Outcome of one decode() call: a frame, or how far the codec got.
 struct decode_result {
+  /// What a decode() call found.
   enum class status : uint8_t {
     need_more,  ///< no complete frame yet; call again when more bytes arrive
     frame,      ///< `frame` is complete; drop `consumed` input bytes after using it
     error,      ///< the input breaks the framing: `error` says why; the connection closes
     consumed,   ///< `consumed` bytes were used but there is no frame yet (a streamed payload)
   };
+  /// What this call found; need_more unless the codec sets another.
   status state = status::need_more;
   size_t consumed = 0;  ///< input bytes this result used (header + payload)
   /// Payload view into the input, or into storage the codec owns (a
   /// reassembled or unmasked message). Valid until the next decode() call.
   std::span<const std::byte> frame;
+  /// Why the input breaks the framing, for status::error (logged with the
+  /// connection).
   std::string error;
   /// The frame's kind for framings that have several (WebSocket: text,
   /// binary, ping, pong, close); `data` for codecs that have one. A handler
@@ -41,10 +45,16 @@ struct decode_result {
 /// did not take. A codec that must transform the payload (a WebSocket client
 /// masks it) may point `body` at its own storage, valid until the next encode().
 struct encoded_frame {
+  /// Header bytes written before the payload: the first head_len of them.
   std::array<std::byte, 16> head{};
+  /// How many bytes of `head` the frame has (0: no header).
   uint8_t head_len = 0;
+  /// The payload: the caller's bytes, or the codec's transformed copy.
   std::span<const std::byte> body;
+  /// Trailer bytes written after the payload (a delimiter): the first
+  /// tail_len of them.
   std::array<std::byte, 8> tail{};
+  /// How many bytes of `tail` the frame has (0: no trailer).
   uint8_t tail_len = 0;
   /// Written after `tail`: a longer trailer the codec keeps (valid until its
   /// next encode), such as a delimiter over 8 bytes.

@@ -93,6 +93,7 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Returns false when the connection is closing or closed, or when the
   /// output cap is reached (the connection is then reset). Any thread.
   bool send(std::span<const std::byte> payload);
+  /// Sends a string's bytes, as send(span). Any thread.
   bool send(std::string_view payload) {
     return send(std::as_bytes(std::span(payload.data(), payload.size())));
   }
@@ -111,9 +112,12 @@ class connection : public std::enable_shared_from_this<connection> {
   /// exactly like send(payload). Any thread.
   bool send(std::span<const std::byte> payload, fastnet::frame_kind kind,
             fragment frag = fragment::last);
+  /// Sends a string's bytes as a frame of `kind`, as above. Any thread.
   bool send(std::string_view payload, fastnet::frame_kind kind, fragment frag = fragment::last) {
     return send(std::as_bytes(std::span(payload.data(), payload.size())), kind, frag);
   }
+  /// Sends a string it takes over as a frame of `kind`, avoiding the copy
+  /// when called off the loop. Any thread.
   bool send(std::string&& payload, fastnet::frame_kind kind, fragment frag = fragment::last);
 
   /// Flushes queued output, then half-closes (FIN); reading continues until
@@ -138,6 +142,9 @@ class connection : public std::enable_shared_from_this<connection> {
   /// peer's sends back up into its kernel buffers) until the same source
   /// resumes. Any thread.
   void pause_reading(pause_source source = pause_source::user);
+  /// Ends the pause of `source` (pauses do not nest: one call ends it).
+  /// Reading and delivery start again once nothing else holds them paused:
+  /// the other source, or output above the high water mark. Any thread.
   void resume_reading(pause_source source = pause_source::user);
 
   /// True while sends are accepted: open, or the peer finished and the

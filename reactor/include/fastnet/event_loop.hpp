@@ -38,9 +38,15 @@ class io_handler {
 /// doorbell is rung only when the loop may be asleep in epoll_wait.
 class event_loop {
  public:
+  /// Work for the loop thread: queued, deferred, or run by a timer.
   using task = std::function<void()>;
 
+  /// A loop that does not run yet. Throws std::system_error when the
+  /// kernel refuses the epoll set or the eventfd.
   event_loop();
+  /// Destroys the tasks still queued (they may hold the last references to
+  /// connections); tasks posted later, through connections that outlive the
+  /// loop, are dropped.
   ~event_loop();
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;

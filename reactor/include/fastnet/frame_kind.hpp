@@ -24,7 +24,10 @@ enum class frame_kind : uint8_t {
 /// Whether a send ends its message (`last`) or is a fragment that the next
 /// sends continue (`more`; WebSocket only). Control frames may be sent
 /// between the fragments of a message.
-enum class fragment : uint8_t { last, more };
+enum class fragment : uint8_t {
+  last,  ///< the send ends its message (or is a whole message)
+  more   ///< the send is a fragment: the next sends of the message continue it
+};
 
 /// Printable name of a frame kind ("text", ...). Any thread.
 const char* to_string(frame_kind k);

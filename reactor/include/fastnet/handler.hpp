@@ -11,6 +11,9 @@
 namespace fastnet {
 
 class connection;
+/// How handlers (and actors' handles) hold a connection. Holding one keeps
+/// the object alive, not the connection open: once it is closed, sends
+/// return false. Not to be used once its server has been destroyed.
 using connection_ptr = std::shared_ptr<connection>;
 
 /// Application callbacks for connections. One handler serves every
@@ -34,7 +37,7 @@ class tcp_handler {
   /// The peer finished: it closed its sending side (EOF), its protocol said
   /// it is done (a WebSocket Close frame, delivered to on_message just
   /// before), or it sent input the codec rejected (the close then reports
-  /// protocol_error, and the farewell is the codec's error, e.g. a
+  /// protocol_error, and the farewell is the codec's error, such as a
   /// WebSocket Close 1002). Every frame before it has been delivered, and
   /// nothing more is read. Return true (the default) to close now: queued output goes out,
   /// then the protocol's closing reply (the WebSocket Close echo), then the

@@ -19,16 +19,16 @@ namespace fastnet {
 /// `label`="`value`" (e.g. fastnet_ws_handshakes_total{status="101"}).
 /// Tables of these are static: the strings must live as long as the program.
 struct layer_event {
-  const char* family;
-  const char* help;
-  const char* label;
-  const char* value;
+  const char* family;  ///< the counter family's name ("fastnet_ws_handshakes_total")
+  const char* help;    ///< the family's HELP text
+  const char* label;   ///< the label that tells the family's samples apart ("status")
+  const char* value;   ///< this event's value of that label ("101")
 };
 
 /// An event and how often it happened, in a statistics snapshot.
 struct layer_event_count {
-  layer_event event;
-  uint64_t count = 0;
+  layer_event event;   ///< which event
+  uint64_t count = 0;  ///< how often it happened
 };
 
 /// Upper bounds (seconds) of the handshake-time buckets: log-linear (1, 2,
@@ -43,7 +43,9 @@ struct handshake_times {
   /// Per bucket of handshake_bounds (not cumulative); the last entry counts
   /// those above every bound.
   std::array<uint64_t, handshake_bounds.size() + 1> buckets{};
+  /// The handshakes' times added up.
   double sum_seconds = 0;
+  /// Handshakes completed: the buckets added up.
   uint64_t count() const {
     uint64_t n = 0;
     for (uint64_t b : buckets)
@@ -75,9 +77,14 @@ class event_tally {
   /// A handshake that took `seconds` completed.
   void observe_handshake(double seconds);
 
+  /// The table of events counted, as given.
   std::span<const layer_event> table() const { return table_; }
+  /// The layer's name, as given.
   const char* layer() const { return layer_; }
+  /// How often `event` (an index into table(), which it must be below)
+  /// happened so far.
   uint64_t count(size_t event) const { return counts_[event].load(std::memory_order_relaxed); }
+  /// How long the layer's completed handshakes took so far.
   handshake_times handshakes() const;
 
  private:
@@ -113,9 +120,14 @@ class counts_events {
   }
 
  protected:
+  // Protected: a base of layers, never an object of its own.
+  /// Counts nothing until count_into().
   counts_events() = default;
+  /// A copy counts into the same tally.
   counts_events(const counts_events&) = default;
+  /// Counts into the assigned layer's tally from then on.
   counts_events& operator=(const counts_events&) = default;
+  /// Not virtual: a layer is never destroyed through this base.
   ~counts_events() = default;
 
  private:

@@ -21,6 +21,7 @@ class loop_group {
  public:
   /// `threads` = 0 means one loop per core. Threads are named "<name>-<i>".
   explicit loop_group(size_t threads = 0, std::string name = "fastnet");
+  /// Stops the group as stop() does.
   ~loop_group();
   loop_group(const loop_group&) = delete;
   loop_group& operator=(const loop_group&) = delete;
@@ -38,11 +39,18 @@ class loop_group {
   /// serving, quit loop 0 instead: the run() caller joins the threads.
   void stop();
 
+  /// The number of loops. Any thread.
   size_t size() const { return loops_.size(); }
+  /// Loop `i` (below size()): to run a tcp_client on, or tasks and timers.
+  /// Any thread.
   event_loop& loop(size_t i) { return *loops_[i]; }
 
   /// Connections currently owned by loop i (maintained by the servers/clients).
   size_t load(size_t i) const { return loads_[i].value.load(std::memory_order_relaxed); }
+  /// Adds `delta` (negative: subtracts) to loop i's count. tcp_server does
+  /// it as its connections open and close; code that puts connections of
+  /// its own on these loops may count them too, so the balancers see them.
+  /// Any thread (a relaxed atomic add).
   void add_load(size_t i, long delta) {
     loads_[i].value.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
   }

@@ -41,9 +41,11 @@ struct protocol_step {
   std::span<const std::byte> reply;
   /// True: `payload` goes to the handler's on_message as a frame of `kind`.
   bool deliver = false;
+  /// The kind of the frame delivered.
   frame_kind kind = frame_kind::data;
   /// Valid until the protocol's or its framing's next call.
   std::span<const std::byte> payload;
+  /// What the connection does after this frame.
   next then = next::go_on;
   std::string error;  ///< why, for next::fail (logged)
 };
@@ -94,6 +96,7 @@ class protocol : public counts_events {
   /// the moment this protocol takes over, until handshake_done() is true;
   /// otherwise the connection is reset (protocol_error). 0 = no deadline.
   virtual std::chrono::milliseconds handshake_timeout() const { return {}; }
+  /// True once the opening handshake is complete. Default: true (no handshake).
   virtual bool handshake_done() const { return true; }
 
   /// Short name for logs and metrics labels ("websocket").

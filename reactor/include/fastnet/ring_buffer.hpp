@@ -31,16 +31,20 @@ class ring_buffer {
   /// Moving leaves the source empty, holding no memory and retaining none
   /// (max_retained 0), ready for reuse.
   ring_buffer(ring_buffer&& other) noexcept = default;
+  /// Frees this ring's memory and takes `other`'s; `other` is left as after
+  /// a move construction.
   ring_buffer& operator=(ring_buffer&& other) noexcept = default;
 
   /// Bytes stored and not yet consumed.
   size_t size() const { return block_ ? meta()->size : 0; }
+  /// True when no bytes are stored.
   bool empty() const { return size() == 0; }
   /// Bytes of heap currently held for data (0 when idle).
   size_t capacity() const { return block_ ? meta()->cap : 0; }
 
   /// Appends `data`, growing to the next power of two when needed.
   void append(std::span<const std::byte> data);
+  /// Appends `n` bytes from `data`.
   void append(const void* data, size_t n) {
     append(std::span(static_cast<const std::byte*>(data), n));
   }

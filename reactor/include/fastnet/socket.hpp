@@ -14,15 +14,21 @@ namespace fastnet {
 /// Thread safety: not synchronized; owned by one thread at a time.
 class unique_fd {
  public:
+  /// Owns nothing.
   unique_fd() = default;
+  /// Takes ownership of `fd` (-1: nothing).
   explicit unique_fd(int fd) : fd_(fd) {}
+  /// Takes `other`'s descriptor; `other` owns nothing afterwards.
   unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  /// Closes the descriptor owned (if any) and takes `other`'s.
   unique_fd& operator=(unique_fd&& other) noexcept;
   unique_fd(const unique_fd&) = delete;
   unique_fd& operator=(const unique_fd&) = delete;
   ~unique_fd() { reset(); }
 
+  /// The descriptor, still owned; -1 when none.
   int get() const { return fd_; }
+  /// True while a descriptor is owned.
   explicit operator bool() const { return fd_ >= 0; }
   /// Gives up ownership without closing.
   int release() { return std::exchange(fd_, -1); }

@@ -39,6 +39,7 @@ class socket_address {
 
   /// The address family: AF_INET, AF_INET6, AF_UNIX or AF_UNSPEC.
   int family() const { return storage_.ss_family; }
+  /// True for IPv4 and IPv6 addresses.
   bool is_ip() const { return family() == AF_INET || family() == AF_INET6; }
 
   /// Port in host byte order; 0 for Unix domain addresses.
@@ -50,12 +51,21 @@ class socket_address {
   /// Printable form that parse() accepts back: "127.0.0.1:80", "[::1]:80", "unix:/p".
   std::string to_string() const;
 
+  /// The raw address for system calls that read one (bind, connect), with size().
   const sockaddr* data() const { return reinterpret_cast<const sockaddr*>(&storage_); }
+  /// The raw storage for system calls that fill one in (accept,
+  /// getpeername): pass capacity() as the length, then set_size() to what
+  /// the call returned.
   sockaddr* data() { return reinterpret_cast<sockaddr*>(&storage_); }
+  /// The raw address's length in bytes; 0 when empty.
   socklen_t size() const { return len_; }
+  /// Sets the raw length after a system call filled data().
   void set_size(socklen_t len) { len_ = len; }
+  /// Room for the raw address of any family (sizeof(sockaddr_storage)).
   static constexpr socklen_t capacity() { return sizeof(sockaddr_storage); }
 
+  /// The same family and the same host and port (IP) or path (Unix
+  /// domain); empty addresses are equal.
   friend bool operator==(const socket_address& a, const socket_address& b);
 
  private:

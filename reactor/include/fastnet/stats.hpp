@@ -23,6 +23,7 @@ enum class pause_cause : unsigned char {
   inbound,  ///< a consumer (a connection actor) has its inbound budget used up
   user,     ///< pause_reading() from the application, or a protocol's hold
 };
+/// How many pause_cause values there are: the size of per-cause tables.
 inline constexpr size_t pause_cause_count = 3;
 
 /// Connections and traffic of one owner (a server's loop, a client), or a
@@ -38,12 +39,14 @@ struct connection_stats {
   std::array<uint64_t, close_reason_count> closed{};
   /// Open right now (handshaking included): accepted minus closed.
   uint64_t active = 0;
-  /// Plaintext bytes read from and written to sockets (after TLS).
+  /// Plaintext bytes read from sockets (after TLS decryption).
   uint64_t bytes_received = 0;
+  /// Plaintext bytes written to sockets (before TLS encryption).
   uint64_t bytes_sent = 0;
-  /// Frames the framing cut from input, and frames sent (send() calls
-  /// that were framed and queued; a protocol's own replies not included).
+  /// Frames the framing cut from input.
   uint64_t frames_received = 0;
+  /// Frames sent: send() calls that were framed and queued (a protocol's
+  /// own replies not included).
   uint64_t frames_sent = 0;
   /// Times a connection's queued output rose to the high water mark.
   uint64_t high_water_crossings = 0;
@@ -62,7 +65,7 @@ struct connection_stats {
   /// How long completed handshakes took, per layer that has them (TLS).
   std::vector<handshake_times> handshakes;
 
-  /// The count of layer event `family` whose label has `value` (e.g.
+  /// The count of layer event `family` whose label has `value` (such as
   /// "fastnet_ws_handshakes_total", "101"); 0 when not counted.
   uint64_t event_count(std::string_view family, std::string_view value) const {
     uint64_t n = 0;
@@ -99,10 +102,12 @@ struct loop_stats {
 /// A server's statistics: each loop's work and connections, and what the
 /// acceptor refused.
 struct server_stats {
+  /// One loop of the server.
   struct loop {
-    loop_stats work;
-    connection_stats connections;
+    loop_stats work;               ///< the loop's own work
+    connection_stats connections;  ///< the connections it owns
   };
+  /// Per loop, in the order of the server's loop_group.
   std::vector<loop> loops;
   /// Connections accepted and closed at once: max_connections was reached.
   uint64_t refused_at_limit = 0;

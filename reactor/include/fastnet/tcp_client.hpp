@@ -24,7 +24,9 @@ struct tcp_client_options {
   /// Delay before the first retry; doubled (times `backoff_multiplier`) after
   /// each failure up to `retry_max`.
   std::chrono::milliseconds retry_initial{100};
+  /// The longest delay between attempts.
   std::chrono::milliseconds retry_max{5000};
+  /// What the delay is multiplied by after each failed attempt.
   double backoff_multiplier = 2.0;
   /// Attempts before giving up (on_connect_failed); 0 = keep trying.
   size_t max_attempts = 8;
@@ -37,7 +39,10 @@ struct tcp_client_options {
   /// The connection's transport; empty = plain TCP. TLS:
   /// fastnet::tls::context::client(cfg)->transports().
   transport_factory transport;
+  /// Water marks, output cap, timeouts and lingers of the connection.
   connection_options connection;
+  /// TCP_NODELAY, keepalive and buffer sizes of the connecting socket (the
+  /// listener options reuse_addr and reuse_port are unused).
   socket_options socket;
 };
 
@@ -53,6 +58,8 @@ class tcp_client {
  public:
   /// `loop` and `handler` must outlive the client.
   tcp_client(event_loop& loop, tcp_client_options opts, tcp_handler& handler);
+  /// Closes the connection at once (see above) and waits for the loop to
+  /// let go of the client: never on the client's loop thread.
   ~tcp_client();
   tcp_client(const tcp_client&) = delete;
   tcp_client& operator=(const tcp_client&) = delete;

@@ -10,12 +10,16 @@
 
 namespace fastnet {
 
+/// The clock of fastnet's timers and deadlines: monotonic, so changes of
+/// the wall clock neither fire nor delay them.
 using clock = std::chrono::steady_clock;
 
 /// Identifies a scheduled timer for cancel(). 0 is never a valid id.
 struct timer_id {
-  uint64_t value = 0;
+  uint64_t value = 0;  ///< the number the loop gave the timer; 0: none
+  /// True for an id of a scheduled timer (non-zero), fired or not.
   explicit operator bool() const { return value != 0; }
+  /// The same timer.
   friend bool operator==(timer_id, timer_id) = default;
 };
 
@@ -27,6 +31,7 @@ struct timer_id {
 /// Thread safety: none; owned and used by its loop thread only.
 class timer_queue {
  public:
+  /// What a timer runs, on the loop thread.
   using callback = std::function<void()>;
 
   /// Schedules `fn` at `when`, repeating every `interval` if it is non-zero.

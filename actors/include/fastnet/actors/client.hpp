@@ -27,10 +27,11 @@ struct client_options {
   /// Frames sent while disconnected wait in the actor, up to this many bytes,
   /// and go out in order on the next connect; past it send() returns false.
   size_t max_pending_bytes = 1 << 20;
-  /// Frames, and their bytes, handed to the actor and not yet handled: when
-  /// either is used up the loop stops reading from the socket until the
-  /// actor is down to half of both (as the server does).
+  /// Frames handed to the actor and not yet handled: when this or
+  /// max_inbound_bytes is used up the loop stops reading from the socket
+  /// until the actor is down to half of both (as the server does).
   size_t max_inbound_frames = 1024;
+  /// The bytes of those frames; see max_inbound_frames.
   size_t max_inbound_bytes = 4 << 20;
 };
 
@@ -40,6 +41,7 @@ struct client_options {
 class client_handle {
  public:
   struct state;
+  /// Made by the client for its behavior (the state is internal).
   explicit client_handle(std::shared_ptr<state> s) : s_(std::move(s)) {}
 
   /// Sends one frame now when connected, otherwise keeps it (in order) for
@@ -77,6 +79,8 @@ class client {
  public:
   /// `sys` and `loop` (running on its own thread) must outlive the client.
   client(caf::actor_system& sys, event_loop& loop, client_options opts, client_behavior behavior);
+  /// Makes the actor exit and closes the connection at once, as
+  /// ~tcp_client does; waits for the loop, so never on `loop`'s thread.
   ~client();
   client(const client&) = delete;
   client& operator=(const client&) = delete;

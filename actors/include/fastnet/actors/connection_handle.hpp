@@ -21,13 +21,17 @@ namespace fastnet::actors {
 /// Thread safety: every method, from any thread.
 class connection_handle {
  public:
+  /// An empty handle: sends return false, the other calls do nothing.
   connection_handle() = default;
+  /// A handle to `conn`; the server makes one for each connection's actor.
   explicit connection_handle(connection_ptr conn) : conn_(std::move(conn)) {}
 
   /// Sends one frame (framed by the connection's codec). Returns false when
   /// the connection is closing or closed, or its output cap was reached.
   bool send(std::string&& frame) const { return conn_ && conn_->send(std::move(frame)); }
+  /// As send(std::string&&), for bytes it copies when queued (off the loop).
   bool send(std::string_view frame) const { return conn_ && conn_->send(frame); }
+  /// As send(std::string&&), for bytes it copies when queued (off the loop).
   bool send(std::span<const std::byte> frame) const { return conn_ && conn_->send(frame); }
   /// Sends one frame of a codec kind (see message_atom; WebSocket text or
   /// binary, say), or with fragment::more a fragment the next sends
@@ -35,9 +39,13 @@ class connection_handle {
   bool send(std::string&& frame, frame_kind kind, fragment frag = fragment::last) const {
     return conn_ && conn_->send(std::move(frame), kind, frag);
   }
+  /// As send(std::string&&, frame_kind, fragment), for bytes it copies
+  /// when queued (off the loop).
   bool send(std::string_view frame, frame_kind kind, fragment frag = fragment::last) const {
     return conn_ && conn_->send(frame, kind, frag);
   }
+  /// As send(std::string&&, frame_kind, fragment), for bytes it copies
+  /// when queued (off the loop).
   bool send(std::span<const std::byte> frame, frame_kind kind,
             fragment frag = fragment::last) const {
     return conn_ && conn_->send(frame, kind, frag);
@@ -61,23 +69,31 @@ class connection_handle {
   void abort() const {
     if (conn_) conn_->abort();
   }
-  /// Stop / restart reading from the socket (independent of the inbound budget).
+  /// Stops reading from the socket (independent of the inbound budget).
+  /// See connection::pause_reading.
   void pause_reading() const {
     if (conn_) conn_->pause_reading();
   }
+  /// Ends that pause (not the inbound budget's). See connection::resume_reading.
   void resume_reading() const {
     if (conn_) conn_->resume_reading();
   }
 
+  /// The connection's id (connection::id); 0 for an empty handle.
   uint64_t id() const { return conn_ ? conn_->id() : 0; }
+  /// The peer's address; empty for an empty handle.
   socket_address peer_address() const { return conn_ ? conn_->peer_address() : socket_address{}; }
+  /// True while sends are accepted (connection::connected); false for an empty handle.
   bool connected() const { return conn_ && conn_->connected(); }
+  /// Output accepted and not yet handed to the kernel; 0 for an empty handle.
   size_t pending_output() const { return conn_ ? conn_->pending_output() : 0; }
+  /// False for an empty handle.
   explicit operator bool() const { return conn_ != nullptr; }
 
   /// The reactor connection underneath (for reactor-level calls).
   const connection_ptr& connection() const { return conn_; }
 
+  /// Handles of the same connection (or both empty).
   friend bool operator==(const connection_handle& a, const connection_handle& b) {
     return a.conn_ == b.conn_;
   }

@@ -28,7 +28,8 @@ namespace fastnet::metrics {
 void write_actor_stats(exposition& out, const actors::server_actor_stats& s,
                        const std::string& server);
 
-/// The same families for an actor client, labelled client=`client`.
+/// The same families for an actor client, labelled client=`client`. Any
+/// thread (`out` one at a time).
 void write_client_actor_stats(exposition& out, const actors::actor_stats& s,
                               const std::string& client);
 
@@ -40,7 +41,7 @@ void write_client_actor_stats(exposition& out, const actors::actor_stats& s,
 uint64_t watch(registry& r, const actors::server& server, std::string name);
 
 /// The same for an actor client: its connection families
-/// (write_client_stats) and its actor's, labelled client=`name`.
+/// (write_client_stats) and its actor's, labelled client=`name`. Any thread.
 uint64_t watch(registry& r, const actors::client& client, std::string name);
 
 }  // namespace fastnet::metrics

@@ -20,10 +20,11 @@ namespace fastnet::actors {
 /// One peer address, "host:port". Discovery is a static list of these
 /// (flags or a file): simple, documented, and replaceable.
 struct endpoint {
-  std::string host;
-  uint16_t port = 0;
+  std::string host;   ///< a name or an address, as written (never resolved here)
+  uint16_t port = 0;  ///< the port
   /// "host:port". Any thread.
   std::string to_string() const;
+  /// The same host, as written, and port.
   friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 

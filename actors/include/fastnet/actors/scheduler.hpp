@@ -15,7 +15,12 @@ namespace fastnet::actors {
 /// added 80–130 µs median latency; work sharing measured p50 ≈ 12 µs.
 /// Measure with bench/ before changing them.
 struct scheduler_options {
-  enum class policy { sharing, stealing };
+  /// CAF's scheduling policies.
+  enum class policy {
+    sharing,  ///< work sharing: one queue that every worker takes from
+    stealing  ///< work stealing: a queue per worker; idle workers poll and steal
+  };
+  /// The policy; sharing by default (see above).
   policy kind = policy::sharing;
   /// CAF worker threads; 0 = one per core.
   size_t workers = 0;

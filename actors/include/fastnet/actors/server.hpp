@@ -27,11 +27,12 @@ enum class output_policy {
 struct server_options {
   /// The reactor underneath: address, loops, codec, limits, water marks.
   fastnet::tcp_server_options net;
-  /// Inbound budget per connection: frames and bytes handed to the actor and
-  /// not yet handled. When either is used up the loop stops reading that
-  /// socket (the peer backs up into its kernel buffers) and resumes once the
-  /// actor is down to half of both.
+  /// Inbound budget per connection: frames handed to the actor and not yet
+  /// handled. When this or max_inbound_bytes is used up the loop stops
+  /// reading that socket (the peer backs up into its kernel buffers) and
+  /// resumes once the actor is down to half of both.
   size_t max_inbound_frames = 1024;
+  /// The bytes of those frames; see max_inbound_frames.
   size_t max_inbound_bytes = 4 << 20;
   /// See output_policy; default pause_reading.
   output_policy output = output_policy::pause_reading;
@@ -81,6 +82,7 @@ class server {
  public:
   /// `sys` must outlive the server.
   server(caf::actor_system& sys, server_options opts);
+  /// Stops the server as stop() does.
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -109,6 +111,7 @@ class server {
   size_t connection_count() const;
   /// The reactor server underneath (timers, loops, its stats()).
   fastnet::tcp_server& reactor();
+  /// The reactor server underneath, read-only (its stats()).
   const fastnet::tcp_server& reactor() const;
 
   /// What the connection actors of each loop have done so far (see

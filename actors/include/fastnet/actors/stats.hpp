@@ -49,8 +49,9 @@ struct actor_stats {
   /// frames_handed / wakes is the batching factor.
   uint64_t wakes = 0;
   /// Actor runs (turns, CAF resumes, for any message) on the connection's
-  /// own loop thread (server_options::run_on_loops) and on CAF's workers.
+  /// own loop thread (server_options::run_on_loops).
   uint64_t runs_on_loop = 0;
+  /// Actor runs on CAF's workers.
   uint64_t runs_on_worker = 0;
   /// Seconds from a frame's arrival (the loop iteration that read it) to
   /// the moment its actor began to handle it: buckets 1, 2, 5 per decade
@@ -64,6 +65,7 @@ struct actor_stats {
 /// A server's connection actors, per loop of the server (index as in
 /// server::reactor().loops() and fastnet::server_stats::loops).
 struct server_actor_stats {
+  /// One entry per loop, in loop order.
   std::vector<actor_stats> loops;
 
   /// Every loop's, summed.

@@ -45,6 +45,7 @@ struct worker_ring_options {
   /// position follows its index here, so every gateway given the same list
   /// routes every key to the same worker.
   std::vector<endpoint> workers;
+  /// What becomes of the keys of a worker that is down.
   ring_policy policy = ring_policy::fail;
   /// Points per worker on the ring (fastnet::hash_ring replicas).
   size_t replicas = 160;
@@ -53,6 +54,7 @@ struct worker_ring_options {
   /// Reconnect back-off for a worker that is down: starts at retry_min,
   /// doubles per failed attempt, never exceeds retry_max.
   std::chrono::milliseconds retry_min{100};
+  /// The longest reconnect back-off (see retry_min).
   std::chrono::milliseconds retry_max{2000};
   /// The middleman actor the ring connects through. Unset: the plain
   /// middleman's (BASP over TCP). For BASP over TLS give the OpenSSL
@@ -83,7 +85,11 @@ caf::actor spawn_worker_ring(caf::actor_system& sys, worker_ring_options opts);
 /// thread, never from an actor (they block); actor() from any thread.
 class worker_ring {
  public:
+  /// Spawns the ring actor (spawn_worker_ring) and returns at once, before
+  /// any worker is reached: wait_ready() waits for that. `sys` must outlive
+  /// the ring.
   worker_ring(caf::actor_system& sys, worker_ring_options opts);
+  /// Ends the ring actor and waits for it, as stop() does.
   ~worker_ring() { stop(); }
   worker_ring(const worker_ring&) = delete;
   worker_ring& operator=(const worker_ring&) = delete;

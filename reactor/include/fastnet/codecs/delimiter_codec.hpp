@@ -7,13 +7,13 @@
 
 namespace fastnet {
 
-/// Frames ended by `delimiter` (any non-empty byte string: "\r\n", "\0",
-/// "END"...). The frame handed to the handler excludes the delimiter; send()
+/// Frames ended by `delimiter` (any non-empty byte string: `"\r\n"`, `"\0"`,
+/// `"END"`...). The frame handed to the handler excludes the delimiter; send()
 /// appends it without copying the payload. A frame
 /// longer than `max_frame` bytes is a protocol error, detected as soon as
 /// max_frame + delimiter bytes are buffered without a delimiter, so nothing
-/// past the limit is ever buffered. line_codec is the "\n" case with an
-/// optional '\r' strip.
+/// past the limit is ever buffered. line_codec is the `"\n"` case with an
+/// optional `\r` strip.
 /// Thread safety: loop thread only.
 class delimiter_codec final : public codec {
  public:

@@ -13,17 +13,26 @@ namespace fastnet {
 /// Thread safety: loop thread only.
 class length_prefix_codec final : public codec {
  public:
-  enum class byte_order : uint8_t { big, little };
+  /// The byte order of the length header.
+  enum class byte_order : uint8_t {
+    big,    ///< most significant byte first (network order)
+    little  ///< least significant byte first
+  };
 
+  /// What the frames look like; the defaults are "len32".
   struct options {
-    uint8_t header_bytes = 4;  ///< 1, 2, 4 or 8
-    byte_order order = byte_order::big;
+    uint8_t header_bytes = 4;            ///< 1, 2, 4 or 8
+    byte_order order = byte_order::big;  ///< of the length header
+    /// The length counts the header too (a frame announcing n carries
+    /// n - header_bytes payload bytes; less than the header is an error).
     bool length_includes_header = false;
     size_t max_frame = 16 << 20;  ///< payload bytes
   };
 
+  /// The "len32" codec: 4-byte big-endian payload lengths up to 16 MiB.
   length_prefix_codec() : length_prefix_codec(options{}) {}
-  /// Throws std::invalid_argument for a header size other than 1, 2, 4, 8.
+  /// The codec `opts` describes. Throws std::invalid_argument for a header
+  /// size other than 1, 2, 4, 8.
   explicit length_prefix_codec(options opts);
 
   decode_result decode(std::span<const std::byte> input) override;

@@ -10,6 +10,8 @@ namespace fastnet {
 /// protocols and proxies. Thread safety: loop thread only.
 class raw_codec final : public codec {
  public:
+  /// Frames of at most `max_chunk` bytes: more input is handed over in
+  /// pieces of that size.
   explicit raw_codec(size_t max_chunk = 1 << 20) : max_chunk_(max_chunk) {}
   decode_result decode(std::span<const std::byte> input) override;
   /// Keeps no state between calls: one object serves a whole loop.

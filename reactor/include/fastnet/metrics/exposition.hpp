@@ -12,14 +12,19 @@
 namespace fastnet::metrics {
 
 /// A metric type, as the format's TYPE line names it.
-enum class metric_type : unsigned char { counter, gauge, histogram };
+enum class metric_type : unsigned char {
+  counter,   ///< a value that only grows
+  gauge,     ///< a value that goes up and down
+  histogram  ///< observations counted in buckets, with their sum and count
+};
 
 /// One label: name (matching [a-zA-Z_][a-zA-Z0-9_]*) and value (any UTF-8;
 /// escaped when written).
 struct label {
-  std::string name;
-  std::string value;
+  std::string name;   ///< the label's name
+  std::string value;  ///< its value
 };
+/// A sample's labels, written in this order.
 using labels = std::vector<label>;
 
 /// Builds one scrape's text. begin() selects a family (making it, with its

@@ -21,16 +21,18 @@ namespace fastnet::metrics {
 /// crossings, seconds paused by cause, output queued) per loop, and each
 /// loop's work (iterations, busy seconds, tasks, timers, queue depth).
 /// Every sample is labelled server=`server`, and loop="i" where per loop.
+/// Any thread (`out` one at a time, as exposition says).
 void write_server_stats(exposition& out, const server_stats& s, const std::string& server);
 
 /// Adds a client's connection counters to `out`, labelled client=`client`.
+/// Any thread (`out` one at a time).
 void write_client_stats(exposition& out, const connection_stats& s, const std::string& client);
 
 /// Makes `server`'s statistics part of every scrape of `r`, as `name`.
 /// Returns the collector's id: remove it before the server is destroyed.
 /// Any thread.
 uint64_t watch(registry& r, const tcp_server& server, std::string name);
-/// The same for a client.
+/// The same for a client. Any thread.
 uint64_t watch(registry& r, const tcp_client& client, std::string name);
 
 }  // namespace fastnet::metrics

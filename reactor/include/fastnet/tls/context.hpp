@@ -25,7 +25,10 @@ class config_error : public std::runtime_error {
 };
 
 /// The oldest protocol version accepted.
-enum class version : uint8_t { tls1_2, tls1_3 };
+enum class version : uint8_t {
+  tls1_2,  ///< TLS 1.2 and 1.3
+  tls1_3   ///< TLS 1.3 only
+};
 
 /// Whether a server asks for a client certificate.
 enum class client_auth : uint8_t {
@@ -37,24 +40,30 @@ enum class client_auth : uint8_t {
 /// Settings both sides share. Defaults follow current practice (Mozilla's
 /// "intermediate"): TLS 1.2 and 1.3, forward-secret AEAD ciphers only.
 struct common_config {
-  /// Our certificate chain (leaf first) and private key, as PEM files...
+  /// Our certificate chain (leaf first) as a PEM file...
   std::string cert_file;
+  /// ...and our private key as a PEM file...
   std::string key_file;
-  /// ...or as PEM text (used when the file names are empty).
+  /// ...or the chain as PEM text (used when both file names are empty)...
   std::string cert_pem;
+  /// ...and the key as PEM text.
   std::string key_pem;
   /// Trusted CAs for verifying the peer: a PEM file and/or a hashed
-  /// directory. Both empty: the system's default trust store.
+  /// directory (ca_dir). Both empty: the system's default trust store.
   std::string ca_file;
+  /// A directory of CA certificates named by their hashes (OpenSSL's
+  /// c_rehash layout), beside or instead of ca_file.
   std::string ca_dir;
   /// ALPN protocols, most preferred first (a server picks the first of its
   /// own that the client offers). Empty: no ALPN.
   std::vector<std::string> alpn;
+  /// The oldest protocol version accepted.
   version min_version = version::tls1_2;
-  /// TLS 1.2 cipher list (OpenSSL syntax); TLS 1.3 suites; key exchange
-  /// groups. Empty: OpenSSL's defaults.
+  /// TLS 1.2 cipher list (OpenSSL syntax). Empty: OpenSSL's defaults.
   std::string ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
+  /// TLS 1.3 cipher suites (OpenSSL syntax). Empty: OpenSSL's defaults.
   std::string ciphersuites;
+  /// Key exchange groups, most preferred first. Empty: OpenSSL's defaults.
   std::string groups = "X25519:P-256:P-384";
   /// Session resumption (tickets on a server, a session cache per client
   /// context).
@@ -70,13 +79,15 @@ struct named_certificate {
   /// one label below it; compared without regard to case.
   std::string name;
   std::string cert_file;  ///< as common_config's: PEM files...
-  std::string key_file;
-  std::string cert_pem;  ///< ...or PEM text
-  std::string key_pem;
+  std::string key_file;   ///< ...certificate chain and key...
+  std::string cert_pem;   ///< ...or PEM text
+  std::string key_pem;    ///< ...of both
 };
 
 /// A TLS server's configuration. A certificate and key are required.
 struct server_config : common_config {
+  /// Whether to ask clients for a certificate, verified against the
+  /// trusted CAs (ca_file, ca_dir).
   client_auth verify_client = client_auth::none;
   /// Other certificates, picked by the name a client sends (SNI): the first
   /// entry that matches wins; a client that sends no name or another one
@@ -104,6 +115,8 @@ class context {
   static std::shared_ptr<context> server(server_config cfg);
   /// Builds a client context; throws config_error.
   static std::shared_ptr<context> client(client_config cfg);
+  /// The factories and transports made from the context keep what they
+  /// use: it may go before them.
   ~context();
   context(const context&) = delete;
   context& operator=(const context&) = delete;
@@ -130,6 +143,8 @@ class context {
     token() = default;
     friend class context;
   };
+  /// For server() and client() only, through std::make_shared: nothing
+  /// else can make a token.
   context(token, std::unique_ptr<impl> p);
 
  private:

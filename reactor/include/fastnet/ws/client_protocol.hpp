@@ -21,9 +21,13 @@ struct client_protocol_options {
   std::string path = "/";              ///< request target
   std::string origin;                  ///< Origin header; empty = none
   std::vector<std::string> protocols;  ///< offered subprotocols, most preferred first
+  /// Largest single frame accepted from the server, in payload bytes; a
+  /// larger one closes the connection with 1009 before it is buffered.
   size_t max_frame = 16 << 20;
+  /// Largest reassembled message accepted, in payload bytes; likewise.
   size_t max_message = 16 << 20;
   size_t max_response = 8192;  ///< largest response head accepted
+  /// The server must answer the upgrade within this; 0 = no deadline.
   std::chrono::milliseconds handshake_timeout{10000};
   frame_kind default_kind = frame_kind::binary;  ///< kind of a send() without a kind
 };
@@ -38,6 +42,8 @@ struct client_protocol_options {
 /// Thread safety: loop thread only.
 class client_protocol final : public protocol {
  public:
+  /// A client protocol asking for what `opts` says (shared, read-only, by
+  /// every connection of a factory).
   explicit client_protocol(std::shared_ptr<const client_protocol_options> opts);
   ~client_protocol() override;
 

@@ -28,15 +28,15 @@ inline constexpr frame_kind open = frame_kind::open;
 
 /// Close status codes (RFC 6455 section 7.4.1).
 namespace close_code {
-inline constexpr uint16_t normal = 1000;
-inline constexpr uint16_t going_away = 1001;
-inline constexpr uint16_t protocol_error = 1002;
-inline constexpr uint16_t unsupported_data = 1003;
-inline constexpr uint16_t no_status = 1005;  ///< never on the wire: a close without a code
-inline constexpr uint16_t invalid_payload = 1007;
-inline constexpr uint16_t policy_violation = 1008;
-inline constexpr uint16_t message_too_big = 1009;
-inline constexpr uint16_t internal_error = 1011;
+inline constexpr uint16_t normal = 1000;            ///< the connection did what it was for
+inline constexpr uint16_t going_away = 1001;        ///< a server stopping, a page left
+inline constexpr uint16_t protocol_error = 1002;    ///< the peer broke the protocol
+inline constexpr uint16_t unsupported_data = 1003;  ///< a kind of message the endpoint cannot take
+inline constexpr uint16_t no_status = 1005;         ///< never on the wire: a close without a code
+inline constexpr uint16_t invalid_payload = 1007;   ///< a text message that is not UTF-8
+inline constexpr uint16_t policy_violation = 1008;  ///< a broken policy (fastnet: a frame timeout)
+inline constexpr uint16_t message_too_big = 1009;   ///< a frame or message over the limit
+inline constexpr uint16_t internal_error = 1011;    ///< the endpoint failed unexpectedly
 }  // namespace close_code
 
 /// True for codes a peer may put in a close frame (1000-1003, 1007-1014,
@@ -49,9 +49,11 @@ std::string close_payload(uint16_t code, std::string_view reason = {});
 
 /// A close frame's payload taken apart: code (no_status when empty) and reason.
 struct close_info {
-  uint16_t code = close_code::no_status;
-  std::string_view reason;
+  uint16_t code = close_code::no_status;  ///< the close code, no_status when there is none
+  std::string_view reason;                ///< the reason text: a view into the payload
 };
+/// Takes a close frame's payload apart; under 2 bytes it has no code and no
+/// reason. Checks nothing (see is_valid_close_code). Any thread.
 close_info parse_close_payload(std::span<const std::byte> payload);
 
 }  // namespace fastnet::ws

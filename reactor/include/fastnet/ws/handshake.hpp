@@ -12,9 +12,10 @@ namespace fastnet::ws {
 /// An HTTP/1.1 request head, parsed strictly and bounded by its caller.
 /// Header names are kept as received; look them up with header().
 struct request {
-  std::string method;
+  std::string method;  ///< as received ("GET")
   std::string target;  ///< as received: path and query
   std::string path;    ///< target up to '?'
+  /// (name, value) pairs in the order received.
   std::vector<std::pair<std::string, std::string>> headers;
 
   /// The first header named `name` (case-insensitive), or nullopt.
@@ -31,9 +32,12 @@ std::optional<request> parse_request(std::string_view head);
 
 /// An HTTP/1.1 response head (the client's view of the 101).
 struct response {
-  int status = 0;
+  int status = 0;  ///< the status code (101: the upgrade was accepted)
+  /// (name, value) pairs in the order received.
   std::vector<std::pair<std::string, std::string>> headers;
+  /// The first header named `name` (case-insensitive), or nullopt.
   std::optional<std::string_view> header(std::string_view name) const;
+  /// True when the comma-separated header `name` lists `token` (case-insensitive).
   bool header_has_token(std::string_view name, std::string_view token) const;
 };
 
@@ -44,7 +48,8 @@ std::optional<response> parse_response(std::string_view head);
 /// Any thread.
 std::string accept_key(std::string_view key);
 
-/// True when `key` is what RFC 6455 requires: base64 of 16 bytes (24 characters).
+/// True when `key` is what RFC 6455 requires: base64 of 16 bytes (24
+/// characters). Any thread.
 bool is_valid_key(std::string_view key);
 
 /// A fresh Sec-WebSocket-Key from the system's cryptographic random source. Any thread.

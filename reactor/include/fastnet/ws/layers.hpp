@@ -14,8 +14,8 @@ namespace fastnet::ws {
 /// brings its own framing (then `codec` is empty). Copy the two fields into
 /// tcp_server_options or tcp_client_options.
 struct named_layers {
-  codec_factory codec;
-  protocol_factory protocol;
+  codec_factory codec;        ///< the framing codec; empty when `protocol` is set
+  protocol_factory protocol;  ///< the protocol; empty for a bare codec
 };
 
 /// fastnet::make_codec_factory's names plus one that needs fastnet::ws:

@@ -24,9 +24,10 @@ struct server_protocol_options {
   /// offers some, the first of these it offers is selected; none in common
   /// means no Sec-WebSocket-Protocol in the answer (the client decides).
   std::vector<std::string> protocols;
-  /// Largest single frame and largest reassembled message, in payload bytes.
-  /// Larger ones close the connection with 1009 before they are buffered.
+  /// Largest single frame, in payload bytes; a larger one closes the
+  /// connection with 1009 before it is buffered.
   size_t max_frame = 16 << 20;
+  /// Largest reassembled message, in payload bytes; likewise.
   size_t max_message = 16 << 20;
   /// Largest request head; a longer one is answered 431 and closed.
   size_t max_request = 8192;
@@ -36,7 +37,9 @@ struct server_protocol_options {
   /// browser loads a page and opens its WebSocket on the same port. Empty
   /// page_path: no page (such a GET gets 426 on the WebSocket path, else 404).
   std::string page_path;
+  /// The page's content (see page_path).
   std::string page;
+  /// The page's Content-Type.
   std::string page_content_type = "text/html; charset=utf-8";
   /// The kind of a send() without a kind (frame_kind::data): text or binary.
   frame_kind default_kind = frame_kind::binary;
@@ -59,6 +62,8 @@ struct server_protocol_options {
 /// Thread safety: loop thread only.
 class server_protocol final : public protocol {
  public:
+  /// A server protocol accepting what `opts` says (shared, read-only, by
+  /// every connection of a factory).
   explicit server_protocol(std::shared_ptr<const server_protocol_options> opts);
   ~server_protocol() override;
 

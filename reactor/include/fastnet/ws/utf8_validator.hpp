@@ -30,6 +30,7 @@ class utf8_validator {
   bool complete() const { return state_ == accept; }
   /// False once an invalid byte was seen.
   bool ok() const { return state_ != reject; }
+  /// Starts over for a new stream, forgetting an error too.
   void reset() { state_ = accept; }
 
  private:
