@@ -10,58 +10,27 @@
 namespace fastnet::metrics {
 namespace {
 
-labels with(labels base, const char* name, std::string value) {
-  base.push_back({name, std::move(value)});
-  return base;
-}
-
-/// A family of one sample: its name is written once, so begin() and
-/// sample() cannot disagree.
-void one(exposition& out, const char* name, metric_type type, const char* help, const labels& l,
-         double value) {
-  out.begin(name, type, help);
-  out.sample(name, l, value);
-}
-
-/// A histogram family: cumulative buckets with `le`, +Inf, _sum, _count.
-void write_histogram(exposition& out, const std::string& name, const char* help,
-                     const actors::histogram_values& h, const labels& l) {
-  out.begin(name, metric_type::histogram, help);
-  const std::string bucket = name + "_bucket";
-  labels with_le = with(l, "le", "");
-  uint64_t running = 0;
-  for (size_t i = 0; i < h.bounds.size(); ++i) {
-    running += i < h.counts.size() ? h.counts[i] : 0;
-    with_le.back().value = exposition::format_value(h.bounds[i]);
-    out.sample(bucket, with_le, static_cast<double>(running));
-  }
-  if (h.counts.size() > h.bounds.size()) running += h.counts[h.bounds.size()];
-  with_le.back().value = "+Inf";
-  out.sample(bucket, with_le, static_cast<double>(running));
-  out.sample(name + "_sum", l, h.sum);
-  out.sample(name + "_count", l, static_cast<double>(running));
-}
-
 /// One owner's actor families, every sample labelled `l`.
 void write_actors(exposition& out, const actors::actor_stats& s, const labels& l) {
-  one(out, "fastnet_actor_frames_handed_total", metric_type::counter,
-      "Frames the loops queued for connection actors.", l, static_cast<double>(s.frames_handed));
-  one(out, "fastnet_actor_frames_handled_total", metric_type::counter,
-      "Frames connection actors began to handle.", l, static_cast<double>(s.frames_handled));
-  one(out, "fastnet_actor_frames_dropped_total", metric_type::counter,
-      "Frames queued for actors that ended before handling them.", l,
-      static_cast<double>(s.frames_dropped));
-  one(out, "fastnet_actor_frames_pending", metric_type::gauge,
-      "Frames queued for connection actors and not yet handled.", l,
-      static_cast<double>(s.frames_pending));
-  one(out, "fastnet_actor_wakes_total", metric_type::counter,
-      "Messages waking a connection actor for frames, one per batch.", l,
-      static_cast<double>(s.wakes));
+  out.single("fastnet_actor_frames_handed_total", metric_type::counter,
+             "Frames the loops queued for connection actors.", l,
+             static_cast<double>(s.frames_handed));
+  out.single("fastnet_actor_frames_handled_total", metric_type::counter,
+             "Frames connection actors began to handle.", l, static_cast<double>(s.frames_handled));
+  out.single("fastnet_actor_frames_dropped_total", metric_type::counter,
+             "Frames queued for actors that ended before handling them.", l,
+             static_cast<double>(s.frames_dropped));
+  out.single("fastnet_actor_frames_pending", metric_type::gauge,
+             "Frames queued for connection actors and not yet handled.", l,
+             static_cast<double>(s.frames_pending));
+  out.single("fastnet_actor_wakes_total", metric_type::counter,
+             "Messages waking a connection actor for frames, one per batch.", l,
+             static_cast<double>(s.wakes));
   out.begin("fastnet_actor_runs_total", metric_type::counter,
             "Connection actor runs, on their connection's loop thread or on a CAF worker.");
-  out.sample("fastnet_actor_runs_total", with(l, "on", "loop"),
+  out.sample("fastnet_actor_runs_total", with_label(l, "on", "loop"),
              static_cast<double>(s.runs_on_loop));
-  out.sample("fastnet_actor_runs_total", with(l, "on", "worker"),
+  out.sample("fastnet_actor_runs_total", with_label(l, "on", "worker"),
              static_cast<double>(s.runs_on_worker));
   write_histogram(out, "fastnet_actor_frame_wait_seconds",
                   "Seconds from a frame's arrival on its loop until its actor began to handle it.",
@@ -74,7 +43,7 @@ void write_actor_stats(exposition& out, const actors::server_actor_stats& s,
                        const std::string& server) {
   const labels base{{"server", server}};
   for (size_t i = 0; i < s.loops.size(); ++i)
-    write_actors(out, s.loops[i], with(base, "loop", std::to_string(i)));
+    write_actors(out, s.loops[i], with_label(base, "loop", std::to_string(i)));
 }
 
 void write_client_actor_stats(exposition& out, const actors::actor_stats& s,

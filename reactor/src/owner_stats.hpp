@@ -88,7 +88,7 @@ class owner_stats {
       if (t == nullptr) break;
       for (size_t i = 0; i < t->table().size(); ++i)
         s.layer_events.push_back({t->table()[i], t->count(i)});
-      if (auto h = t->handshakes(); h.count() > 0) s.handshakes.push_back(h);
+      if (auto h = t->handshakes(); h.seconds.count() > 0) s.handshakes.push_back(std::move(h));
     }
     s.accepted = accepted.value();
     for (size_t i = 0; i < close_reason_count; ++i)

@@ -23,13 +23,10 @@ connection_stats& connection_stats::operator+=(const connection_stats& o) {
     auto it = std::find_if(handshakes.begin(), handshakes.end(), [&h](const handshake_times& m) {
       return std::strcmp(m.layer, h.layer) == 0;
     });
-    if (it == handshakes.end()) {
+    if (it == handshakes.end())
       handshakes.push_back(h);
-      continue;
-    }
-    for (size_t i = 0; i < h.buckets.size(); ++i)
-      it->buckets[i] += h.buckets[i];
-    it->sum_seconds += h.sum_seconds;
+    else
+      it->seconds += h.seconds;
   }
   for (const auto& e : o.layer_events) {
     auto same = [&e](const layer_event_count& m) {
@@ -67,11 +64,31 @@ void event_tally::observe_handshake(double seconds) {
 
 handshake_times event_tally::handshakes() const {
   handshake_times h;
-  for (size_t i = 0; i < h.buckets.size(); ++i)
-    h.buckets[i] = handshake_buckets_[i].load(std::memory_order_relaxed);
   h.layer = layer_;
-  h.sum_seconds = static_cast<double>(handshake_ns_.load(std::memory_order_relaxed)) / 1e9;
+  h.seconds.bounds.assign(handshake_bounds.begin(), handshake_bounds.end());
+  for (const auto& b : handshake_buckets_)
+    h.seconds.counts.push_back(b.load(std::memory_order_relaxed));
+  h.seconds.sum = static_cast<double>(handshake_ns_.load(std::memory_order_relaxed)) / 1e9;
   return h;
+}
+
+uint64_t histogram_values::count() const {
+  uint64_t n = 0;
+  for (uint64_t c : counts)
+    n += c;
+  return n;
+}
+
+histogram_values& histogram_values::operator+=(const histogram_values& o) {
+  if (bounds.empty()) {
+    bounds = o.bounds;
+    counts.assign(o.counts.size(), 0);
+  }
+  if (counts.size() < o.counts.size()) counts.resize(o.counts.size(), 0);
+  for (size_t i = 0; i < o.counts.size(); ++i)
+    counts[i] += o.counts[i];
+  sum += o.sum;
+  return *this;
 }
 
 }  // namespace fastnet

@@ -12,6 +12,8 @@
 #include <memory>
 #include <span>
 
+#include "fastnet/histogram_values.hpp"
+
 namespace fastnet {
 
 /// One kind of event a layer counts. It is exported as one sample of the
@@ -40,18 +42,8 @@ inline constexpr std::array<double, 16> handshake_bounds{
 struct handshake_times {
   /// The layer ("tls").
   const char* layer = "";
-  /// Per bucket of handshake_bounds (not cumulative); the last entry counts
-  /// those above every bound.
-  std::array<uint64_t, handshake_bounds.size() + 1> buckets{};
-  /// The handshakes' times added up.
-  double sum_seconds = 0;
-  /// Handshakes completed: the buckets added up.
-  uint64_t count() const {
-    uint64_t n = 0;
-    for (uint64_t b : buckets)
-      n += b;
-    return n;
-  }
+  /// Seconds per handshake, in the buckets of handshake_bounds.
+  histogram_values seconds;
 };
 
 /// How often each event of one layer's table happened on the connections

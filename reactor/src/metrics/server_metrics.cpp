@@ -18,23 +18,11 @@ const char* cause_name(size_t i) {
   return "unknown";
 }
 
-labels with(labels base, const char* name, std::string value) {
-  base.push_back({name, std::move(value)});
-  return base;
-}
-
-/// A family of one sample: its name is written once, so begin() and
-/// sample() cannot disagree.
-void one(exposition& out, const char* name, metric_type type, const char* help, const labels& l,
-         double value) {
-  out.begin(name, type, help);
-  out.sample(name, l, value);
-}
 void add_counter(exposition& out, const char* name, const char* help, const labels& l, double v) {
-  one(out, name, metric_type::counter, help, l, v);
+  out.single(name, metric_type::counter, help, l, v);
 }
 void add_gauge(exposition& out, const char* name, const char* help, const labels& l, double v) {
-  one(out, name, metric_type::gauge, help, l, v);
+  out.single(name, metric_type::gauge, help, l, v);
 }
 
 /// What the protocol counted of its own events: each event a sample of its
@@ -42,31 +30,19 @@ void add_gauge(exposition& out, const char* name, const char* help, const labels
 void write_layer_events(exposition& out, const connection_stats& s, const labels& l) {
   for (const auto& e : s.layer_events) {
     out.begin(e.event.family, metric_type::counter, e.event.help);
-    out.sample(e.event.family, with(l, e.event.label, e.event.value), static_cast<double>(e.count));
+    out.sample(e.event.family, with_label(l, e.event.label, e.event.value),
+               static_cast<double>(e.count));
   }
-  constexpr const char* hs = "fastnet_handshake_seconds";
-  for (const auto& h : s.handshakes) {
-    out.begin(hs, metric_type::histogram,
-              "Time from a layer's start to its completed handshake (TLS).");
-    const labels layer = with(l, "layer", h.layer);
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < handshake_bounds.size(); ++i) {
-      cumulative += h.buckets[i];
-      out.sample("fastnet_handshake_seconds_bucket",
-                 with(layer, "le", exposition::format_value(handshake_bounds[i])),
-                 static_cast<double>(cumulative));
-    }
-    const double count = static_cast<double>(h.count());
-    out.sample("fastnet_handshake_seconds_bucket", with(layer, "le", "+Inf"), count);
-    out.sample("fastnet_handshake_seconds_sum", layer, h.sum_seconds);
-    out.sample("fastnet_handshake_seconds_count", layer, count);
-  }
+  for (const auto& h : s.handshakes)
+    write_histogram(out, "fastnet_handshake_seconds",
+                    "Time from a layer's start to its completed handshake (TLS).", h.seconds,
+                    with_label(l, "layer", h.layer));
 }
 
 /// One owner's connection families, every sample labelled `l`; the traffic
 /// families also by the codec or protocol spoken.
 void write_connections(exposition& out, const connection_stats& s, const labels& l) {
-  const labels traffic = with(l, "protocol", s.protocol);
+  const labels traffic = with_label(l, "protocol", s.protocol);
   add_counter(out, "fastnet_connections_accepted_total",
               "Connections accepted (server) or made (client), failed handshakes included.", l,
               static_cast<double>(s.accepted));
@@ -76,7 +52,7 @@ void write_connections(exposition& out, const connection_stats& s, const labels&
             "Connections closed, by close reason.");
   for (size_t i = 0; i < close_reason_count; ++i)
     out.sample("fastnet_connections_closed_total",
-               with(l, "reason", to_string(static_cast<close_reason>(i))),
+               with_label(l, "reason", to_string(static_cast<close_reason>(i))),
                static_cast<double>(s.closed[i]));
   add_counter(out, "fastnet_received_bytes_total",
               "Bytes read from connections (plaintext, after TLS), by protocol.", traffic,
@@ -94,7 +70,7 @@ void write_connections(exposition& out, const connection_stats& s, const labels&
   out.begin("fastnet_reading_paused_seconds_total", metric_type::counter,
             "Connection-seconds spent with reading paused, by cause.");
   for (size_t i = 0; i < pause_cause_count; ++i)
-    out.sample("fastnet_reading_paused_seconds_total", with(l, "cause", cause_name(i)),
+    out.sample("fastnet_reading_paused_seconds_total", with_label(l, "cause", cause_name(i)),
                s.paused_seconds[i]);
   add_gauge(out, "fastnet_output_queued_bytes",
             "Output queued in connections' buffers, not yet taken by the kernel.", l,
@@ -117,10 +93,28 @@ void write_loop(exposition& out, const loop_stats& s, const labels& l) {
 
 }  // namespace
 
+void write_histogram(exposition& out, const std::string& name, std::string_view help,
+                     const histogram_values& h, const labels& l) {
+  out.begin(name, metric_type::histogram, help);
+  const std::string bucket = name + "_bucket";
+  labels with_le = with_label(l, "le", "");
+  uint64_t running = 0;
+  for (size_t i = 0; i < h.bounds.size(); ++i) {
+    running += i < h.counts.size() ? h.counts[i] : 0;
+    with_le.back().value = exposition::format_value(h.bounds[i]);
+    out.sample(bucket, with_le, static_cast<double>(running));
+  }
+  if (h.counts.size() > h.bounds.size()) running += h.counts[h.bounds.size()];
+  with_le.back().value = "+Inf";
+  out.sample(bucket, with_le, static_cast<double>(running));
+  out.sample(name + "_sum", l, h.sum);
+  out.sample(name + "_count", l, static_cast<double>(running));
+}
+
 void write_server_stats(exposition& out, const server_stats& s, const std::string& server) {
   const labels base{{"server", server}};
   for (size_t i = 0; i < s.loops.size(); ++i) {
-    const labels l = with(base, "loop", std::to_string(i));
+    const labels l = with_label(base, "loop", std::to_string(i));
     write_connections(out, s.loops[i].connections, l);
     write_loop(out, s.loops[i].work, l);
   }

@@ -5,26 +5,9 @@
 #include <cstdint>
 #include <vector>
 
+#include <fastnet/histogram_values.hpp>
+
 namespace fastnet::actors {
-
-/// A histogram as plain values: the count of observations in each bucket
-/// and their sum. Thread safety: a plain value; copy and read freely.
-struct histogram_values {
-  /// Upper bounds of the buckets, ascending, in seconds.
-  std::vector<double> bounds;
-  /// counts[i]: observations at or below bounds[i] and above the bound
-  /// before it (not cumulative); counts[bounds.size()] those above every
-  /// bound. Size bounds.size() + 1.
-  std::vector<uint64_t> counts;
-  /// All observations added up, in seconds.
-  double sum = 0;
-
-  /// Observations over all buckets.
-  uint64_t count() const;
-  /// Adds `o` into this (for sums over loops); `o` must have the same
-  /// bounds, or this none yet (it then takes o's).
-  histogram_values& operator+=(const histogram_values& o);
-};
 
 /// What the connection actors of one owner (a server's loop, or a client)
 /// and the owner's loop have done with frames. Counters only grow; frames

@@ -27,6 +27,12 @@ struct label {
 /// A sample's labels, written in this order.
 using labels = std::vector<label>;
 
+/// `base` with one more label, `name`="`value`". Any thread.
+inline labels with_label(labels base, std::string name, std::string value) {
+  base.push_back({std::move(name), std::move(value)});
+  return base;
+}
+
 /// Builds one scrape's text. begin() selects a family (making it, with its
 /// HELP and TYPE lines, the first time), sample() adds a line to the family
 /// selected. The format wants each family once, its lines together: the
@@ -43,6 +49,13 @@ class exposition {
   /// One sample line: `name` is the family's name, or with a histogram
   /// suffix (_bucket, _sum, _count).
   void sample(std::string_view name, const labels& l, double value);
+  /// A family with one sample (or one more sample of it): begin() and
+  /// sample() under the same name, so the two cannot disagree.
+  void single(std::string_view name, metric_type type, std::string_view help, const labels& l,
+              double value) {
+    begin(name, type, help);
+    sample(name, l, value);
+  }
   /// The text so far, family after family in the order first begun.
   std::string text() const;
 

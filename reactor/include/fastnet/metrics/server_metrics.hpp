@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "fastnet/metrics/exposition.hpp"
 #include "fastnet/metrics/registry.hpp"
@@ -23,6 +24,13 @@ namespace fastnet::metrics {
 /// Every sample is labelled server=`server`, and loop="i" where per loop.
 /// Any thread (`out` one at a time, as exposition says).
 void write_server_stats(exposition& out, const server_stats& s, const std::string& server);
+
+/// Adds histogram family `name` to `out` from plain values: cumulative
+/// `_bucket` samples with `le` (and +Inf), `_sum` and `_count`, each
+/// labelled `l`. For statistics snapshots (histogram_values); the
+/// registry's own histograms are written by the registry. Any thread.
+void write_histogram(exposition& out, const std::string& name, std::string_view help,
+                     const histogram_values& h, const labels& l);
 
 /// Adds a client's connection counters to `out`, labelled client=`client`.
 /// Any thread (`out` one at a time).
