@@ -11,6 +11,7 @@ in time; every process it starts is stopped by PID on exit.
 
     bench/run_matrix.py [matrix] [--servers a,b] [--cases x,y] [--out FILE]
     bench/run_matrix.py scale    [--out FILE]
+    bench/run_matrix.py charts   FILE.md [--out DIR]
 
 matrix: the table (default file bench/results/latest.md). Cases named tls-*
         run only on the TLS servers (*-tls, go_tls, asio_ssl, bare_tls) and
@@ -18,11 +19,18 @@ matrix: the table (default file bench/results/latest.md). Cases named tls-*
         by default, --servers/--cases pick. bare_epoll and bare_uring are
         reference rows (issue 15): a bare edge-triggered epoll echo and a
         bare io_uring echo, no framework; fastnet's ratios to them get their
-        own table and they take no part in the peer targets.
+        own table and they take no part in the peer targets. Beside the
+        markdown file go the raw numbers of every repetition (same name,
+        .json) and the charts (same name + -charts/, bench/charts.py): per
+        case an SVG of server CPU per message per server, per idle case one
+        of memory per idle connection, bar = median, whisker = min-max.
+        Without python3-matplotlib the charts are skipped with a note.
 scale:  fastnet reactor and actor modes holding as many idle connections as
         the hard RLIMIT_NOFILE allows (at least 10,000), RSS and kernel memory
         per connection, and the projection to 1,000,000 connections
         (default file bench/results/scale.md).
+charts: the charts of an existing results file, from its table (default
+        directory: FILE's name + -charts/ beside it). Needs python3-matplotlib.
 
 Environment: DURATION (seconds per run, default 5), REPS (default 3),
 WARMUP (seconds before each measured window, default 0.5), PORT (first port
@@ -35,7 +43,8 @@ AES-128 and OpenSSL's servers AES-256 from OpenSSL's default offer, so one
 suite keeps them comparable; empty: OpenSSL's default offer). The tls-* cases
 use a throwaway CA and ECDSA P-256 server certificate that
 scripts/make_test_certs.sh makes in BUILD_DIR/bench-certs.
-Python standard library only: run it with /usr/bin/python3.
+Python standard library only (the charts: python3-matplotlib if present):
+run it with /usr/bin/python3.
 """
 
 import argparse
@@ -52,6 +61,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts for the import below
+import charts  # noqa: E402  (bench/charts.py; imports matplotlib only when it draws)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -499,7 +511,8 @@ def saturation(server_pct, client_pct):
 
 
 def iperf_ceiling(ports, t0, tmpdir):
-    """Single-stream loopback TCP, server and client pinned like the echo runs."""
+    """Single-stream loopback TCP, server and client pinned like the echo runs:
+    MiB/s of each repetition that gave a result."""
     results = []
     for rep in range(REPS):
         log(f"run_matrix: ceiling: iperf3 rep {rep + 1}/{REPS} — elapsed {elapsed(t0)}")
@@ -533,7 +546,7 @@ def iperf_ceiling(ports, t0, tmpdir):
                 log("run_matrix: iperf3 gave no result")
         finally:
             stop(srv, grace=3.0)
-    return summary(results)
+    return results
 
 
 def matrix(opts):
@@ -577,9 +590,13 @@ def matrix(opts):
                             + (f", {r['tls']} ({r.get('tls_full', 0)} full, "
                                f"{r.get('tls_resumed', 0)} resumed)" if "tls" in r else "")
                             + f" — elapsed {elapsed(t0)}")
-        ceiling = None if opts.no_iperf else iperf_ceiling(ports, t0, tmpdir)
-    text = render_matrix(servers, cases, runs, ceiling, problems, t0)
-    emit(text, opts.out or os.path.join(ROOT, "bench", "results", "latest.md"))
+        ceiling = [] if opts.no_iperf else iperf_ceiling(ports, t0, tmpdir)
+    text = render_matrix(servers, cases, runs, summary(ceiling), problems, t0)
+    path = opts.out or os.path.join(ROOT, "bench", "results", "latest.md")
+    emit(text, path)
+    stem = os.path.splitext(path)[0]
+    write_raw(stem + ".json", servers, cases, runs, ceiling, problems)
+    write_charts(chart_rows(tabulate(servers, cases, runs)), stem + "-charts")
     errors = sum(r.get("errors", 0) for rs in runs.values() for r in rs)
     return 1 if problems or errors else 0
 
@@ -597,34 +614,36 @@ def figures(rs):
     return f
 
 
+def tabulate(servers, cases, runs):
+    """(server, case) -> figures of its successful runs, in the table's order."""
+    return {(s, c): figures([r for r in runs.get((s, c), []) if "problem" not in r])
+            for c in cases for s in servers if runs_on(s, c)}
+
+
 def render_matrix(servers, cases, runs, ceiling, problems, t0):
     out = [header("fastnet benchmark matrix")]
     out.append("| server | case | msgs/s | MiB/s | p99 µs | server CPU µs/msg | server CPU % "
                "| client CPU % | RSS MiB / KiB per idle conn | saturated | errors |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    table = {}
-    for case in cases:
-        for server in (s for s in servers if runs_on(s, case)):
-            rs = [r for r in runs.get((server, case), []) if "problem" not in r]
-            f = figures(rs)
-            table[(server, case)] = f
-            idle = is_idle(case)
-            if idle:
-                mem = cell(f["rss_per_conn_kib"], 2) + " KiB/conn"
-            elif f["server_rss_kib_after"]:
-                mem = f"{f['server_rss_kib_after'][0] / 1024:.1f} MiB"
-            else:
-                mem = "–"
-            sat = "–" if idle or not f["server_cpu_pct"] else saturation(
-                f["server_cpu_pct"][0], f["client_cpu_pct"][0])
-            errs = f["errors_total"]
-            failed = len(runs.get((server, case), [])) - len(rs)
-            err_text = str(errs) + (f" + {failed} failed runs" if failed else "")
-            unit_note = {"shortconn": " /conn", "handshake": " /handshake"}.get(case_mode(case), "")
-            out.append(f"| {server} | {case} | {cell(f['msgs_per_s'], 0)} | {cell(f['mib_per_s'], 1)} "
-                       f"| {cell(f['p99_us'], 0)} | {cell(f['server_cpu_us_per_msg'], 2)}{unit_note} "
-                       f"| {cell(f['server_cpu_pct'], 0)} | {cell(f['client_cpu_pct'], 0)} "
-                       f"| {mem} | {sat} | {err_text} |")
+    table = tabulate(servers, cases, runs)
+    for (server, case), f in table.items():
+        idle = is_idle(case)
+        if idle:
+            mem = cell(f["rss_per_conn_kib"], 2) + " KiB/conn"
+        elif f["server_rss_kib_after"]:
+            mem = f"{f['server_rss_kib_after'][0] / 1024:.1f} MiB"
+        else:
+            mem = "–"
+        sat = "–" if idle or not f["server_cpu_pct"] else saturation(
+            f["server_cpu_pct"][0], f["client_cpu_pct"][0])
+        errs = f["errors_total"]
+        failed = sum("problem" in r for r in runs.get((server, case), []))
+        err_text = str(errs) + (f" + {failed} failed runs" if failed else "")
+        unit_note = {"shortconn": " /conn", "handshake": " /handshake"}.get(case_mode(case), "")
+        out.append(f"| {server} | {case} | {cell(f['msgs_per_s'], 0)} | {cell(f['mib_per_s'], 1)} "
+                   f"| {cell(f['p99_us'], 0)} | {cell(f['server_cpu_us_per_msg'], 2)}{unit_note} "
+                   f"| {cell(f['server_cpu_pct'], 0)} | {cell(f['client_cpu_pct'], 0)} "
+                   f"| {mem} | {sat} | {err_text} |")
     if ceiling:
         out.append(f"| iperf3 (ceiling) | 1 stream, one way | – | {cell(ceiling, 0)} | – | – | – | – "
                    "| – | – | – |")
@@ -1061,15 +1080,84 @@ def emit(text, path):
     log(f"run_matrix: written to {path}")
 
 
+# What a case's server CPU figure is per, by the load client's mode.
+CPU_UNITS = {"shortconn": "connection", "handshake": "handshake", "idle": "ping"}
+
+
+def chart_rows(table):
+    """The charts' rows from a run's figures; a row whose runs all failed is left out."""
+    return [charts.Row(s, c, CPU_UNITS.get(case_mode(c), "message"), f["server_cpu_us_per_msg"],
+                       f["rss_per_conn_kib"] if is_idle(c) else None)
+            for (s, c), f in table.items() if f["server_cpu_us_per_msg"]]
+
+
+def write_charts(rows, out_dir, reps=REPS):
+    """Renders the charts into out_dir. False, with a note, when there is
+    nothing to draw or no matplotlib."""
+    if not rows:
+        log("run_matrix: no charts: no row has a server CPU figure")
+        return False
+    try:
+        paths = charts.render(rows, out_dir, reps, floors=FLOORS,
+                              descriptions={c: CASES[c][0] for c in CASES})
+    except ImportError:
+        log("run_matrix: charts skipped: python3-matplotlib is missing "
+            "(apt-get install python3-matplotlib)")
+        return False
+    log(f"run_matrix: {len(paths)} charts written to {out_dir}")
+    return True
+
+
+def write_raw(path, servers, cases, runs, ceiling, problems):
+    """Every repetition's figures as the load client reported them (plus
+    'problem' where a run failed), as JSON beside the table."""
+    data = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "settings": {"DURATION": DURATION, "REPS": REPS, "WARMUP": WARMUP,
+                     "IDLE_CONNS": IDLE_CONNS, "TLS_CIPHERS": TLS_CIPHERS,
+                     "SERVER_CPU": SERVER_CPU, "CLIENT_CPU": CLIENT_CPU},
+        "servers": servers,
+        "floors": [s for s in FLOORS if s in servers],
+        "cases": {c: {"description": CASES[c][0], "mode": case_mode(c)} for c in cases},
+        "runs": [{"server": s, "case": c, "reps": runs.get((s, c), [])}
+                 for c in cases for s in servers if runs_on(s, c)],
+        "iperf3_ceiling_mib_per_s": ceiling,
+        "problems": problems,
+    }
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    log(f"run_matrix: raw numbers written to {path}")
+
+
+def charts_command(path, out_dir):
+    """The charts of an existing results file, from its table."""
+    try:
+        rows, reps = charts.parse_markdown(path)
+    except (OSError, ValueError) as e:
+        die(str(e))
+    ok = write_charts(rows, out_dir or os.path.splitext(path)[0] + "-charts", reps)
+    return 0 if ok else 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", default="matrix", choices=["matrix", "scale"])
+    parser.add_argument("what", nargs="?", default="matrix", choices=["matrix", "scale", "charts"])
+    parser.add_argument("file", nargs="?", help="charts: the results markdown file to draw")
     parser.add_argument("--servers", help="comma-separated subset of: " + ", ".join(SERVERS))
     parser.add_argument("--cases", help="comma-separated subset of: " + ", ".join(CASES))
-    parser.add_argument("--out", help="markdown file to write (also printed)")
+    parser.add_argument("--out", help="markdown file to write (also printed); charts: the "
+                        "directory to write the SVGs to")
     parser.add_argument("--no-iperf", action="store_true", help="skip the iperf3 ceiling")
     opts = parser.parse_args()
+    if opts.what == "charts":
+        if not opts.file:
+            parser.error("charts needs the results markdown FILE")
+        return charts_command(opts.file, opts.out)
+    if opts.file:
+        parser.error(f"unexpected argument {opts.file!r}")
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
