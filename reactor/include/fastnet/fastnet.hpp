@@ -15,6 +15,7 @@
 #include "fastnet/socket.hpp"
 #include "fastnet/socket_address.hpp"
 #include "fastnet/stats.hpp"
+#include "fastnet/stop_signals.hpp"
 #include "fastnet/tcp_client.hpp"
 #include "fastnet/tcp_server.hpp"
 #include "fastnet/timer_queue.hpp"
