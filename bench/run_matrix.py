@@ -107,7 +107,7 @@ TLS_CIPHERS = os.environ.get("TLS_CIPHERS", "TLS_AES_128_GCM_SHA256")
 # contend with the first.
 def fastnet_echo(port, mode, *extra):
     """fastnet's echo_server on one loop (actor mode adds its one CAF worker)."""
-    return [f"{BUILD_DIR}/examples/echo_server", "--host", "127.0.0.1", "--port", str(port),
+    return [f"{BUILD_DIR}/bench/echo_server", "--host", "127.0.0.1", "--port", str(port),
             "--mode", mode, "--loops", "1", *extra]
 
 
@@ -392,12 +392,12 @@ def build(servers):
             configure.append("-DCMAKE_BUILD_TYPE=Release")
         run_or_die(configure, "cmake configure")
         run_or_die(["cmake", "--build", BUILD_DIR, "-j", os.environ.get("FASTNET_JOBS", "2"),
-                    "--target", "echo_server", "load_client"], "building echo_server and load_client")
+                    "--target", "bench_echo_server", "load_client"], "building echo_server and load_client")
         if want_peers:
             log("run_matrix: building the peers ...")
             run_or_die([os.path.join(ROOT, "bench", "build_peers.sh"), PEERS_DIR],
                        "bench/build_peers.sh")
-    needed = [f"{BUILD_DIR}/examples/echo_server", f"{BUILD_DIR}/bench/load_client"]
+    needed = [f"{BUILD_DIR}/bench/echo_server", f"{BUILD_DIR}/bench/load_client"]
     needed += [f"{PEERS_DIR}/{PEER_BINARIES[s]}" for s in servers if s in PEER_BINARIES]
     missing = [p for p in needed if not os.access(p, os.X_OK)]
     if missing:

@@ -16,7 +16,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run_one() {  # args: mode policy workers
   local log; log=$(mktemp)
-  taskset -c 0 "$build/examples/echo_server" --host 127.0.0.1 --port "$port" --loops 1 \
+  taskset -c 0 "$build/bench/echo_server" --host 127.0.0.1 --port "$port" --loops 1 \
     --mode "$1" --caf-policy "$2" --caf-workers "$3" >"$log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.05; done

@@ -30,7 +30,6 @@
 #include <caf/actor_system_config.hpp>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -103,13 +102,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Block the stop signals before any thread exists (CAF's workers and the
-  // loops inherit the mask), and take them synchronously with sigwait below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  fastnet::stop_signals stop;  // first: CAF's threads and the loops inherit the blocked signals
 
   caf::actor_system_config cfg;
   fastnet::actors::apply(cfg);
@@ -158,9 +151,8 @@ int main(int argc, char** argv) {
               server.local_address().to_string().c_str(), server.reactor().loops().size());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::printf("chat_server: %s, stopping (%zu connections)\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+  const int sig = stop.wait();
+  std::printf("chat_server: %s, stopping (%zu connections)\n", fastnet::stop_signals::name(sig),
               server.connection_count());
   std::fflush(stdout);
   if (ws_server) ws_server->stop();

@@ -56,7 +56,6 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -147,17 +146,6 @@ int SSL_accept(SSL* ssl) {
 }  // extern "C"
 
 namespace {
-
-/// Blocks SIGINT and SIGTERM in this thread before any other thread exists
-/// (CAF's and the loops inherit the mask), to take them with sigwait.
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
 
 /// The --tls-* flags: PEM files. All empty: BASP in plaintext.
 struct tls_files {
@@ -254,7 +242,7 @@ std::unique_ptr<fastnet::metrics::endpoint> start_metrics_endpoint(
 
 int run_worker(const std::string& host, uint16_t port, cluster::shard_limits limits,
                const tls_files& tls, const metrics_flags& metrics) {
-  sigset_t stop_signals = block_stop_signals();
+  fastnet::stop_signals stop;  // first: CAF's threads and the loops inherit the blocked signals
   // Before `sys`: the shard actor counts into the registry until it ends.
   std::shared_ptr<fastnet::metrics::registry> registry;
   std::shared_ptr<cluster::worker_metrics> counts;
@@ -284,9 +272,7 @@ int run_worker(const std::string& host, uint16_t port, cluster::shard_limits lim
   std::printf("cluster worker listening on %s:%u%s\n", host.c_str(), unsigned{*bound},
               tls.enabled() ? " (BASP over TLS)" : "");
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::printf("cluster worker: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::printf("cluster worker: %s, stopping\n", fastnet::stop_signals::name(stop.wait()));
   std::fflush(stdout);
   caf::scoped_actor self{sys};
   self->send_exit(shard, caf::exit_reason::user_shutdown);
@@ -298,7 +284,7 @@ int run_gateway(const fastnet::socket_address& addr,
                 const std::vector<fastnet::actors::endpoint>& workers, bool reuseport,
                 fastnet::actors::ring_policy policy, cluster::gateway_options gopts,
                 const tls_files& tls, const metrics_flags& metrics) {
-  sigset_t stop_signals = block_stop_signals();
+  fastnet::stop_signals stop;  // first: CAF's threads and the loops inherit the blocked signals
   auto sopts = gateway_server_options(addr, reuseport, gopts.websocket);
   // Before `sys`: connection actors and the ring count into it until they end.
   std::shared_ptr<fastnet::metrics::registry> registry;
@@ -342,10 +328,9 @@ int run_gateway(const fastnet::socket_address& addr,
               tls.enabled() ? ", BASP over TLS" : "");
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::printf("cluster gateway: %s, stopping (%zu connections)\n",
-              sig == SIGINT ? "SIGINT" : "SIGTERM", server.connection_count());
+  const int sig = stop.wait();
+  std::printf("cluster gateway: %s, stopping (%zu connections)\n", fastnet::stop_signals::name(sig),
+              server.connection_count());
   std::fflush(stdout);
   server.stop();  // every connection closes; its actor exits
   ring.stop();
@@ -358,7 +343,7 @@ int run_gateway(const fastnet::socket_address& addr,
 /// shard, to measure what the hop to a worker costs.
 int run_single(const fastnet::socket_address& addr, cluster::shard_limits limits,
                cluster::gateway_options gopts, const metrics_flags& metrics) {
-  sigset_t stop_signals = block_stop_signals();
+  fastnet::stop_signals stop;  // first: CAF's threads and the loops inherit the blocked signals
   auto sopts = gateway_server_options(addr, false);
   // Both sides' families in one registry; the local shard is always up.
   std::shared_ptr<fastnet::metrics::registry> registry;
@@ -396,8 +381,7 @@ int run_single(const fastnet::socket_address& addr, cluster::shard_limits limits
     std::printf("cluster single %s\n", m.c_str());
   std::printf("cluster single listening on %s\n", server.local_address().to_string().c_str());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  stop.wait();
   server.stop();
   end_actors();
   sys.await_all_actors_done();

@@ -1,279 +1,40 @@
-// echo_server — the seed's example: echoes every frame back to its sender.
+// echo_server — the smallest fastnet server: one handler whose callbacks run
+// on the loop thread that owns each connection, replying with what came in.
 //
-//   echo_server --port 9000 [--mode reactor|actors] [--loops N] [--codec raw|line|len32]
-//               [--max-conns N] [--idle-timeout SECONDS] [--frame-timeout SECONDS]
-//               [--max-frame BYTES] [--reuseport]
-//               [--balancer round-robin|least-conn|hash] [--log-level LEVEL] [--burn-ns N]
-//               [--tls-cert FILE --tls-key FILE [--tls-ca FILE --tls-verify-client]]
-//               [--metrics-port P [--metrics-host 127.0.0.1]]
-//
-// --mode reactor (default): a tcp_handler replies from the loop thread; the
-//   server is run() on the main thread, so with --loops 1 the process has one
-//   thread in all.
-// --mode actors: one CAF actor per connection replies through its handle.
-// Prints the connection count every 2 s through the server's timer API and
-// stops gracefully (flushing what is queued) on SIGINT or SIGTERM.
-// --tls-cert/--tls-key serve TLS (in either mode; scripts/make_test_certs.sh
-//   makes a throwaway CA and certificates); --tls-verify-client also asks for
-//   a client certificate signed by --tls-ca.
-// --metrics-port also answers GET /metrics (Prometheus) with the server's
-//   statistics, on 127.0.0.1 unless --metrics-host says otherwise; in actor
-//   mode with the connection actors' too (fastnet_actor_*: frames pending,
-//   wakes, runs on the loops and on CAF workers, frame wait time).
-// --burn-ns spins before each echo: a known handicap that shows whether a
-// benchmark can see a slower server at all (bench/RESULTS.md).
-#include <fastnet/actors/scheduler.hpp>
-#include <fastnet/actors/server.hpp>
+//   echo_server [--host 127.0.0.1] [--port 1833]
+//   then: nc 127.0.0.1 1833
 #include <fastnet/fastnet.hpp>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-
-#include <atomic>
-#include <cerrno>
-#include <chrono>
-#include <cmath>
-#include <csignal>
 #include <cstdio>
-#include <functional>
-#include <iostream>
-#include <system_error>
-#include "metrics_flags.hpp"
-#include "tls_flags.hpp"
+#include "listen_flags.hpp"
 
-namespace {
-
-/// Spins for `ns`: stand-in per-message work. Any thread.
-void burn(std::chrono::nanoseconds ns) {
-  if (ns.count() <= 0) return;
-  const auto until = std::chrono::steady_clock::now() + ns;
-  while (std::chrono::steady_clock::now() < until) {
-  }
-}
-
-/// Echo handler: counts connections and replies with each frame as received.
-class echo_handler final : public fastnet::tcp_handler {
+// One handler serves every connection; its callbacks run on each connection's loop thread.
+class echo final : public fastnet::tcp_handler {
  public:
-  explicit echo_handler(std::chrono::nanoseconds burn) : burn_(burn) {}
-  void on_connect(const fastnet::connection_ptr&) override { count_.fetch_add(1); }
-  void on_message(const fastnet::connection_ptr& conn, std::span<const std::byte> frame) override {
-    burn(burn_);
-    conn->send(frame);
+  void on_message(const fastnet::connection_ptr& conn, std::span<const std::byte> data) override {
+    conn->send(data);  // copied into the connection's output ring: `data` is only lent
   }
-  void on_close(const fastnet::connection_ptr&, fastnet::close_reason) override {
-    count_.fetch_sub(1);
-  }
-  long connections() const { return count_.load(); }
-
- private:
-  std::chrono::nanoseconds burn_;
-  std::atomic<long> count_{0};
 };
 
-/// Hands the stop signals to a loop: reads a signalfd when the loop reports
-/// it readable. The signals must be blocked in every thread. Loop thread only.
-class signal_watch final : private fastnet::io_handler {
- public:
-  signal_watch(const sigset_t& signals, std::function<void(int)> on_signal)
-      : fd_(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC)),
-        on_signal_(std::move(on_signal)) {
-    if (!fd_) throw std::system_error(errno, std::generic_category(), "signalfd");
-  }
-  /// Starts watching on `loop`; the watch ends when the loop or this object goes.
-  void watch(fastnet::event_loop& loop) { loop.watch(fd_.get(), EPOLLIN, this); }
-
- private:
-  void handle_events(uint32_t) override {
-    signalfd_siginfo info{};
-    while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info))
-      on_signal_(static_cast<int>(info.ssi_signo));
-  }
-  fastnet::unique_fd fd_;
-  std::function<void(int)> on_signal_;
-};
-
-/// The same echo as one actor per connection.
-caf::behavior echo_actor(caf::event_based_actor*, fastnet::actors::connection_handle conn,
-                         std::chrono::nanoseconds burn_ns) {
-  return {
-      [conn, burn_ns](fastnet::actors::received_atom, std::string& frame) {
-        burn(burn_ns);
-        conn.send(std::move(frame));
-      },
-  };
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"fastnet echo server"};
-  std::string host = "0.0.0.0";
-  uint16_t port = 0;
-  size_t loops = 0;
-  std::string codec = "raw";
-  size_t max_conns = 100000;
-  double idle_timeout = 0;
-  double frame_timeout = 60;
-  size_t max_frame = 16 << 20;
-  bool reuseport = false;
-  std::string balancer = "round-robin";
-  std::string log_level = "warn";
-  std::string mode = "reactor";
-  std::string caf_policy = "sharing";
-  size_t caf_workers = 0;
-  long long burn_ns = 0;
-  app.add_option("--host", host, "address to listen on")->capture_default_str();
-  app.add_option("--port", port, "port to listen on")->required();
-  app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
-  app.add_option("--codec", codec, "framing")
-      ->check(CLI::IsMember({"raw", "line", "len32"}))
-      ->capture_default_str();
-  app.add_option("--max-conns", max_conns, "connection limit")->capture_default_str();
-  app.add_option("--idle-timeout", idle_timeout, "close idle connections after SECONDS (0 = never)")
-      ->check(CLI::Range(0.0, 1e8))
-      ->capture_default_str();
-  app.add_option("--frame-timeout", frame_timeout,
-                 "close a connection whose frame, once begun, is not complete after SECONDS "
-                 "(0 = never)")
-      ->check(CLI::Range(0.0, 1e8))
-      ->capture_default_str();
-  app.add_option("--max-frame", max_frame, "largest frame in bytes")->capture_default_str();
-  app.add_flag("--reuseport", reuseport, "one SO_REUSEPORT listener per loop");
-  app.add_option("--balancer", balancer, "how connections are spread over loops")
-      ->check(CLI::IsMember({"round-robin", "least-conn", "hash"}))
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
-      ->capture_default_str();
-  app.add_option("--mode", mode, "reactor: callbacks on the loops; actors: an actor per connection")
-      ->check(CLI::IsMember({"reactor", "actors"}))
-      ->capture_default_str();
-  app.add_option("--caf-policy", caf_policy, "actors mode: CAF scheduler policy")
-      ->check(CLI::IsMember({"sharing", "stealing"}))
-      ->capture_default_str();
-  app.add_option("--caf-workers", caf_workers, "actors mode: CAF worker threads (0 = one per core)")
-      ->capture_default_str();
-  app.add_option("--burn-ns", burn_ns, "spin N ns before each echo (benchmark sensitivity check)")
-      ->check(CLI::Range(0LL, 1'000'000'000LL))
-      ->capture_default_str();
-  tls_flags tls;
-  tls.add_to(app);
-  metrics_flags metrics;
-  metrics.add_to(app);
+int main(int argc, char** argv) try {
+  fastnet::stop_signals stop;  // SIGINT/SIGTERM: blocked before any thread starts
+  listen_flags listen;
+  CLI::App app{"echo with callbacks"};
+  listen.add_to(app);
   CLI11_PARSE(app, argc, argv);
-  const std::chrono::nanoseconds burn_time{burn_ns};
 
-  auto level = fastnet::parse_log_level(log_level);
-  if (!level) {
-    std::cerr << "unknown log level: " << log_level << "\n";
-    return 2;
-  }
-  fastnet::set_log_level(*level);
-
-  auto addr = fastnet::socket_address::ip(host, port);
-  if (!addr) {
-    std::cerr << "bad address: " << host << "\n";
-    return 2;
-  }
-  fastnet::tcp_server_options opts;
-  opts.address = *addr;
-  opts.loops = loops;
-  opts.reuse_port = reuseport;
-  opts.codec = *fastnet::make_codec_factory(codec, max_frame);
-  opts.max_connections = max_conns;
-  if (!tls.make(opts.transport)) return 2;
-  if (!metrics.apply(opts, nullptr, "echo")) return 2;
-  opts.connection.idle_timeout =
-      std::chrono::milliseconds(static_cast<long long>(std::ceil(idle_timeout * 1000)));
-  opts.connection.frame_timeout =
-      std::chrono::milliseconds(static_cast<long long>(std::ceil(frame_timeout * 1000)));
-  opts.balancer = balancer == "least-conn" ? fastnet::least_connections()
-                  : balancer == "hash"     ? fastnet::consistent_hash()
-                                           : fastnet::round_robin();
-
-  // Block the stop signals in every thread (the loops inherit this mask) and
-  // take them synchronously below: no async-signal-safety puzzles.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  int sig = 0;
-  if (mode == "reactor") {
-    echo_handler handler{burn_time};
-    fastnet::tcp_server server(opts, handler);
-    // Declared after the server, so destroyed first: the loop no longer
-    // reports the descriptor once run() has returned.
-    signal_watch stop_watch(stop_signals, [&](int signo) {
-      std::printf("echo_server: %s, stopping (%ld connections)\n",
-                  signo == SIGINT ? "SIGINT" : "SIGTERM", handler.connections());
-      std::fflush(stdout);
-      server.stop();  // from the loop: begins the shutdown, run() returns when done
-    });
-    fastnet::event_loop& main_loop = server.loops().loop(0);
-    // Queued before run(): runs on this thread once the server is bound.
-    main_loop.queue_in_loop([&] {
-      stop_watch.watch(main_loop);
-      std::printf("echo_server listening on %s (mode=reactor loops=%zu codec=%s%s)\n",
-                  server.local_address().to_string().c_str(), server.loops().size(), codec.c_str(),
-                  reuseport ? " reuseport" : "");
-      if (auto m = metrics_flags::listening_line(server); !m.empty())
-        std::printf("echo_server %s\n", m.c_str());
-      std::fflush(stdout);
-    });
-    server.run_every(std::chrono::seconds(2), [&handler] {
-      std::printf("connections: %ld\n", handler.connections());
-      std::fflush(stdout);
-    });
-    try {
-      server.run();
-    } catch (const std::exception& e) {
-      std::cerr << "echo_server: " << e.what() << "\n";
-      return 1;
-    }
-  } else {
-    caf::actor_system_config cfg;
-    fastnet::actors::scheduler_options sched;
-    sched.kind = caf_policy == "stealing" ? fastnet::actors::scheduler_options::policy::stealing
-                                          : fastnet::actors::scheduler_options::policy::sharing;
-    sched.workers = caf_workers;
-    fastnet::actors::apply(cfg, sched);
-    caf::actor_system sys{cfg};
-    fastnet::actors::server_options aopts;
-    aopts.net = opts;
-    fastnet::actors::server server(sys, aopts);
-    server.spawn_per_connection(
-        [burn_time](caf::event_based_actor* self, fastnet::actors::connection_handle conn) {
-          return echo_actor(self, std::move(conn), burn_time);
-        });
-    try {
-      server.start();
-    } catch (const std::exception& e) {
-      std::cerr << "echo_server: " << e.what() << "\n";
-      return 1;
-    }
-    server.reactor().run_every(std::chrono::seconds(2), [&server] {
-      std::printf("connections: %zu\n", server.connection_count());
-      std::fflush(stdout);
-    });
-    std::printf("echo_server listening on %s (mode=actors loops=%zu codec=%s%s)\n",
-                server.local_address().to_string().c_str(), server.reactor().loops().size(),
-                codec.c_str(), reuseport ? " reuseport" : "");
-    if (auto m = metrics_flags::listening_line(server.reactor()); !m.empty())
-      std::printf("echo_server %s\n", m.c_str());
-    std::fflush(stdout);
-    sigwait(&stop_signals, &sig);
-    std::printf("echo_server: %s, stopping (%zu connections)\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM", server.connection_count());
-    std::fflush(stdout);
-    server.stop();
-  }
-  std::printf("echo_server: stopped\n");
-  return 0;
+  echo handler;
+  fastnet::tcp_server_options opts;  // one loop per core, raw bytes (no framing)
+  opts.address = listen.address();
+  fastnet::tcp_server server(opts, handler);
+  server.start();
+  std::printf("echo_server listening on %s\n", server.local_address().to_string().c_str());
+  std::fflush(stdout);
+  int sig = stop.wait();
+  std::printf("echo_server: %s, stopping\n", fastnet::stop_signals::name(sig));
+  server.stop();  // stop accepting, flush what is queued, close, join the loops
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "echo_server: %s\n", e.what());
+  return 1;
 }

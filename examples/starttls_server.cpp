@@ -16,7 +16,6 @@
 #include <fastnet/fastnet.hpp>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -44,11 +43,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  fastnet::stop_signals stop;  // before the server's threads, which inherit the blocked signals
 
   fastnet::tcp_server_options opts;
   opts.address = *addr;
@@ -68,8 +63,7 @@ int main(int argc, char** argv) {
   if (auto m = metrics_flags::listening_line(server); !m.empty())
     std::printf("starttls_server %s\n", m.c_str());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  std::printf("starttls_server: %s, stopping\n", fastnet::stop_signals::name(stop.wait()));
   server.stop();
   return 0;
 }

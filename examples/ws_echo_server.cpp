@@ -22,7 +22,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <type_traits>
@@ -66,7 +65,7 @@ caf::behavior ws_echo_actor(caf::event_based_actor*, fastnet::actors::connection
 /// Starts `server`, prints the ready line, waits for SIGINT/SIGTERM, stops.
 template <typename Server>
 int serve(Server& server, const std::string& mode, size_t loops, size_t max_message,
-          sigset_t& stop_signals) {
+          fastnet::stop_signals& stop) {
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -83,9 +82,7 @@ int serve(Server& server, const std::string& mode, size_t loops, size_t max_mess
   if (auto m = metrics_flags::listening_line(*reactor); !m.empty())
     std::printf("ws_echo_server %s\n", m.c_str());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::printf("ws_echo_server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::printf("ws_echo_server: %s, stopping\n", fastnet::stop_signals::name(stop.wait()));
   std::fflush(stdout);
   server.stop();
   return 0;
@@ -153,13 +150,7 @@ int main(int argc, char** argv) {
   opts.connection.max_output_bytes =
       std::max<size_t>(opts.connection.max_output_bytes, 4 * max_message + (1 << 20));
 
-  // Block the stop signals in every thread (the loops inherit this mask) and
-  // take them synchronously below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  fastnet::stop_signals stop;  // first: the threads started below inherit the blocked signals
 
   if (mode == "actors") {
     caf::actor_system_config cfg;
@@ -171,9 +162,9 @@ int main(int argc, char** argv) {
     aopts.max_inbound_bytes = std::max(aopts.max_inbound_bytes, 2 * max_message);
     fastnet::actors::server server(sys, aopts);
     server.spawn_per_connection(ws_echo_actor);
-    return serve(server, mode, server.reactor().loops().size(), max_message, stop_signals);
+    return serve(server, mode, server.reactor().loops().size(), max_message, stop);
   }
   ws_echo handler;
   fastnet::tcp_server server(opts, handler);
-  return serve(server, mode, server.loops().size(), max_message, stop_signals);
+  return serve(server, mode, server.loops().size(), max_message, stop);
 }

@@ -1,8 +1,8 @@
-// The frame deadline through the examples' --frame-timeout, in reactor and
+// The frame deadline through the servers' --frame-timeout, in reactor and
 // actor mode: peers that trickle a frame (or a WebSocket handshake, or a
 // WebSocket message) one byte at a time are closed, although each byte
 // re-arms the idle timeout, while a well-behaved client on the same server
-// keeps being served. Runs build/examples/echo_server and ws_echo_server as
+// keeps being served. Runs build/bench/echo_server and build/examples/ws_echo_server as
 // processes on 127.0.0.1.
 #include <catch2/catch.hpp>
 #include <fastnet/fastnet.hpp>

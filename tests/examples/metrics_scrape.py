@@ -104,6 +104,9 @@ def main():
                         fail(f"no frame handled by an actor ({pattern})")
                 if re.search(r'fastnet_actor_frames_pending\{[^}]*\} [1-9]', text):
                     fail("frames left pending once idle")
+        # metrics_server's own counter, beside the server's families.
+        if "metrics_server" in argv[0] and not re.search(r"^app_lines_total 1$", text, re.M):
+            fail("app_lines_total is not 1 after one line")
         check = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
                                capture_output=True, timeout=LIMIT)
         if check.returncode != 0:

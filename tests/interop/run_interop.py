@@ -17,7 +17,7 @@ server by its PID. Every case is bounded in time. /usr/bin/python3 only
 
 TLS cases (CERTS as above; every peer trusts only CERTS/ca.pem):
     run_interop.py tls-server ECHO_SERVER MODE npm|python CERTS
-        examples/echo_server --tls-cert --mode MODE against node's tls
+        bench/echo_server --tls-cert --mode MODE against node's tls
         (tls_client.mjs) or Python's ssl (tls_client.py), 1 B to 16 MiB.
     run_interop.py tls-client TLS_INTEROP_CLIENT CERTS
         fastnet's TLS client against node's tls server (tls_server.mjs).
