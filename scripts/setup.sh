@@ -11,12 +11,13 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 # module, their independent TLS peer (s_client, s_server); the TLS interop
 # tests add node's built-in tls and https modules (no further packages).
 # prometheus brings promtool, which checks the metrics tests' exposition.
+# liburing-dev builds the io_uring backend (both backends are tested).
 # python3-matplotlib draws bench/run_matrix.py's charts (and their test).
 # doxygen builds the API reference (the docs target), which CI builds too:
 # a public member without documentation fails it.
 packages=(g++ cmake make libcaf-dev libspdlog-dev catch2 libconcurrentqueue-dev
   libcli11-dev libssl-dev openssl python3 python3-websockets chromium prometheus doxygen
-  python3-matplotlib)
+  python3-matplotlib liburing-dev)
 # Checked as commands, not packages: a node from another source (which
 # bundles npm) serves as well, and Debian's npm package would conflict with it.
 command -v node >/dev/null || packages+=(nodejs)

@@ -383,7 +383,8 @@ void connection_impl::handle_events(uint32_t events) {
   }
   if (events & (EPOLLIN | EPOLLHUP)) {
     if (interest_ & EPOLLIN) {
-      handle_read();
+      // When the loop receives for it, its receive reports bytes, EOF and errors.
+      if (!loop_receives_) handle_read();
     } else if (events & EPOLLHUP) {
       // Both directions are down while we were not reading.
       finish(fin_sent_ ? close_why_ : close_reason::reset);

@@ -13,6 +13,7 @@
 #include "fastnet/ring_buffer.hpp"
 #include "fastnet/socket.hpp"
 #include "mpsc_stack.hpp"
+#include "poller.hpp"
 #include "transport.hpp"
 
 namespace fastnet::detail {
@@ -50,7 +51,7 @@ enum class conn_state : uint8_t {
 /// decoding, pausing, the frame deadline), connection_output.cpp (sending,
 /// water marks), connection_lifecycle.cpp (states, closing, timers).
 /// Thread safety: as connection's; everything not public is loop-thread only.
-class connection_impl final : public connection, private io_handler {
+class connection_impl final : public connection, private stream_handler {
  public:
   /// A connection of `owner` (whose codec it takes: see connection_owner);
   /// the owner is told when it closes. Loop thread only.
@@ -138,6 +139,7 @@ class connection_impl final : public connection, private io_handler {
   }
   void handler_threw(const char* what);
   void handle_events(uint32_t events) override;
+  void handle_received(std::span<const std::byte> data, int error) override;
 
   // ---- connection_input.cpp ----
   void handle_read();
@@ -252,7 +254,7 @@ class connection_impl final : public connection, private io_handler {
   uint16_t peer_port_ = 0;   // network byte order
   uint8_t peer_len_ = 0;
   std::atomic<conn_state> state_{conn_state::handshaking};
-  uint8_t interest_ = 0;              // events registered with epoll (EPOLLIN, EPOLLOUT)
+  uint8_t interest_ = 0;              // events registered with the loop (EPOLLIN, EPOLLOUT)
   uint8_t paused_ = 0;                // pause_bits
   fastnet::frame_kind frame_kind_{};  // decode_result::kind of the frame being delivered
   close_reason close_why_ = close_reason::local_close;
@@ -263,6 +265,10 @@ class connection_impl final : public connection, private io_handler {
   bool above_high_water_ : 1 = false;  // between a high-water crossing and the low one
   bool delivering_ : 1 = false;        // inside the decode loop (re-entrancy guard)
   bool in_outbox_ : 1 = false;         // inside run_outbox (re-entrancy guard)
+  bool loop_receives_ : 1 = false;     // the loop receives its bytes (io_uring; plain TCP
+                                       // only): handle_received, never handle_read
+  bool eof_held_ : 1 = false;          // the peer's EOF came while paused: acted on after the
+                                       // input buffered before it (see handle_received)
 };
 
 /// The implementation behind a connection handed out by tcp_server/tcp_client.

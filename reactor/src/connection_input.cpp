@@ -82,6 +82,37 @@ void connection_impl::handle_read() {
   read_buffered_later();
 }
 
+void connection_impl::handle_received(std::span<const std::byte> data, int error) {
+  if (state() == conn_state::closed) return;
+  auto keep = shared_from_this();  // callbacks may drop every other reference
+  if (error != 0) {
+    transport_failed("receive", error);
+    return;
+  }
+  if (data.empty()) {
+    // A receive cancelled by a pause may still complete: its EOF waits until
+    // the input buffered before it has been delivered (on_eof drops input).
+    if (paused_ != 0 && accepting_input() && !input_.empty()) {
+      eof_held_ = true;
+      return;
+    }
+    on_eof();
+    return;
+  }
+  touch();
+  owner_->stats.bytes_received.add(data.size());
+  if (!accepting_input()) {  // closing (or the peer already finished): dropped
+    input_.clear();
+    return;
+  }
+  if (input_.empty()) {
+    decode_input(data, false);  // frames straight from the loop's buffer
+  } else {
+    input_.append(data);
+    decode_input(input_.linearize(), true);
+  }
+}
+
 void connection_impl::read_buffered_later() {
   // Bytes the transport took from the socket and holds (TLS: the rest of a
   // decrypted record) would not wake the loop: read them on the next pass.
@@ -319,6 +350,10 @@ void connection_impl::set_pause(uint8_t bit, bool on) {
   if (!on && paused_ == 0) {
     deliver_buffered();
     read_buffered_later();
+    if (eof_held_ && paused_ == 0 && state() != conn_state::closed) {
+      eof_held_ = false;
+      on_eof();
+    }
   }
 }
 

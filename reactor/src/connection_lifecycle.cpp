@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <string>
 
 #include "connection_impl.hpp"
 #include "log.hpp"
@@ -21,8 +22,15 @@ void connection_impl::start() {
   owner_->stats.accepted.add();
   touch();
   interest_ = EPOLLIN;
+  // Plain TCP on a loop that receives for its streams (io_uring); a
+  // transport of its own (TLS) reads the socket itself, on readiness.
+  loop_receives_ =
+      loop().poller().reads_streams() && transport_.get() == &tcp_transport::instance();
   try {
-    loop().watch(fd_.get(), interest_, this);
+    if (loop_receives_)
+      loop().poller().watch_stream(fd_.get(), interest_, this);
+    else
+      loop().watch(fd_.get(), interest_, this);
   } catch (const std::system_error& e) {
     // The handler never saw this connection: undo the owner's bookkeeping only.
     detail::log().error("conn {} {}: cannot watch socket: {}", id_, peer_address().to_string(),
@@ -361,6 +369,21 @@ void connection_impl::upgrade_in_loop(std::unique_ptr<transport> next) {
 }
 
 void connection_impl::start_upgraded(std::span<const std::byte> rest) {
+  std::string joined;
+  if (loop_receives_) {
+    // The new transport reads the socket itself: the loop's receive goes,
+    // and what it received and has not delivered yet comes after `rest`.
+    detail::poller& p = loop().poller();
+    p.unwatch(fd_.get());
+    if (std::string more = p.take_undelivered(fd_.get()); !more.empty()) {
+      joined.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+      joined += more;
+      rest = std::as_bytes(std::span(joined.data(), joined.size()));
+    }
+    loop_receives_ = false;
+    interest_ = 0;
+    p.watch(fd_.get(), 0, this);  // readiness from here on (update_interest sets it)
+  }
   transport_->start(fd_.get(), rest);  // takes a copy: `rest` may be input_ itself
   input_.clear();
   arm_handshake_deadline();

@@ -1,6 +1,6 @@
 #include "fastnet/event_loop.hpp"
 
-#include <sys/epoll.h>
+#include <sys/epoll.h>  // EPOLLIN
 #include <unistd.h>
 
 #include <cassert>
@@ -11,12 +11,11 @@
 
 #include "log.hpp"
 #include "loop_inbox.hpp"
+#include "poller.hpp"
 
 namespace fastnet {
 
 namespace {
-constexpr int max_events = 256;
-
 // A user task or timer that throws must not take the loop thread (and every
 // connection on it) down: log it and go on.
 template <typename F>
@@ -36,19 +35,18 @@ void bump(std::atomic<uint64_t>& counter, uint64_t n) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-[[noreturn]] void throw_errno(const char* what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
 }  // namespace
 
-event_loop::event_loop()
-    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)), inbox_(std::make_shared<detail::loop_inbox>()) {
-  if (!epoll_fd_) throw_errno("epoll_create1");
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;  // null marks the doorbell
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, inbox_->doorbell_fd(), &ev) != 0)
-    throw_errno("epoll_ctl(eventfd)");
+event_loop::event_loop(backend b)
+    : poller_(detail::make_poller(b)),
+      kind_(poller_->kind()),
+      inbox_(std::make_shared<detail::loop_inbox>()),
+      doorbell_(*inbox_) {
+  poller_->watch(inbox_->doorbell_fd(), EPOLLIN, &doorbell_);
+}
+
+void event_loop::doorbell::handle_events(uint32_t) {
+  inbox_.drain_doorbell();
 }
 
 event_loop::~event_loop() {
@@ -162,26 +160,18 @@ void event_loop::cancel(timer_id id) {
 }
 
 void event_loop::watch(int fd, uint32_t events, io_handler* h) {
-  control(EPOLL_CTL_ADD, fd, events, h);
+  assert_in_loop_thread();
+  poller_->watch(fd, events, h);
 }
 
 void event_loop::modify(int fd, uint32_t events, io_handler* h) {
-  control(EPOLL_CTL_MOD, fd, events, h);
-}
-
-void event_loop::control(int op, int fd, uint32_t events, io_handler* h) {
   assert_in_loop_thread();
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = h;
-  if (::epoll_ctl(epoll_fd_.get(), op, fd, &ev) != 0)
-    throw_errno(op == EPOLL_CTL_ADD ? "epoll_ctl(ADD)" : "epoll_ctl(MOD)");
+  poller_->modify(fd, events, h);
 }
 
 void event_loop::unwatch(int fd) {
   assert_in_loop_thread();
-  epoll_event ev{};
-  (void)::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, &ev);
+  poller_->unwatch(fd);
 }
 
 int event_loop::poll_timeout_ms() {
@@ -195,30 +185,23 @@ int event_loop::poll_timeout_ms() {
 }
 
 void event_loop::run() {
+  poller_->enter_thread();
   const auto* outer = inbox_->enter();
-  std::vector<epoll_event> events(max_events);
   while (!quit_.load(std::memory_order_acquire)) {
     int timeout = poll_timeout_ms();
     inbox_->set_polling(true);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (inbox_->size_approx() > 0 || !deferred_.empty() || quit_.load(std::memory_order_acquire))
       timeout = 0;
-    int n = ::epoll_wait(epoll_fd_.get(), events.data(), max_events, timeout);
+    int n = poller_->wait(timeout);
     const auto woke = clock::now();
     inbox_->set_polling(false);
     bump(iterations_, 1);
     if (n < 0 && errno != EINTR) {
-      detail::log().error("epoll_wait: {}", std::strerror(errno));
+      detail::log().error("event_loop: waiting for events: {}", std::strerror(errno));
       continue;
     }
-    for (int i = 0; i < n; ++i) {
-      auto* h = static_cast<io_handler*>(events[i].data.ptr);
-      if (h == nullptr) {
-        inbox_->drain_doorbell();
-      } else {
-        h->handle_events(events[i].events);
-      }
-    }
+    poller_->dispatch();
     const size_t fired = timers_.run_expired(clock::now());
     const size_t ran = run_tasks() + run_deferred();
     if (fired > 0) bump(timers_fired_, fired);
@@ -231,6 +214,7 @@ void event_loop::run() {
   // so nothing accepted before quit() is silently dropped.
   while (run_tasks() + run_deferred() > 0) {
   }
+  poller_->flush();  // what those did (cancels of closed connections) reaches the kernel
   inbox_->leave(outer);
 }
 

@@ -7,11 +7,11 @@
 
 namespace fastnet {
 
-loop_group::loop_group(size_t threads, std::string name) : name_(std::move(name)) {
+loop_group::loop_group(size_t threads, std::string name, backend b) : name_(std::move(name)) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   loops_.reserve(threads);
   for (size_t i = 0; i < threads; ++i)
-    loops_.push_back(std::make_unique<event_loop>());
+    loops_.push_back(std::make_unique<event_loop>(b));
   loads_ = std::make_unique<counter[]>(threads);
 }
 

@@ -41,7 +41,7 @@ struct tcp_server::impl {
   };
 
   impl(tcp_server_options o, tcp_handler& h)
-      : opts(std::move(o)), handler(h), loops(opts.loops, "fastnet-io") {
+      : opts(std::move(o)), handler(h), loops(opts.loops, "fastnet-io", opts.backend) {
     if (!opts.balancer) opts.balancer = round_robin();
     if (!opts.codec) opts.codec = [] { return std::make_unique<raw_codec>(); };
     states = std::vector<loop_state>(loops.size());
@@ -53,7 +53,7 @@ struct tcp_server::impl {
     if (loops.size() == 1) {
       control = &loops.loop(0);
     } else {
-      own_control = std::make_unique<event_loop>();
+      own_control = std::make_unique<event_loop>(opts.backend);
       control = own_control.get();
     }
   }

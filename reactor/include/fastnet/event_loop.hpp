@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "fastnet/backend.hpp"
 #include "fastnet/socket.hpp"
 #include "fastnet/stats.hpp"
 #include "fastnet/timer_queue.hpp"
@@ -16,7 +17,8 @@ namespace fastnet {
 
 namespace detail {
 class loop_inbox;
-}
+class poller;
+}  // namespace detail
 
 /// Receives readiness events for one watched descriptor.
 /// Thread safety: called on the owning loop's thread only.
@@ -27,9 +29,10 @@ class io_handler {
   virtual void handle_events(uint32_t events) = 0;
 };
 
-/// One reactor: a level-triggered epoll set, a timer queue and a lock-free
-/// multi-producer task queue with an eventfd doorbell. The thread that calls
-/// run() becomes the loop thread for the loop's whole life.
+/// One reactor: a level-triggered readiness set (epoll, or io_uring: see
+/// fastnet::backend), a timer queue and a lock-free multi-producer task
+/// queue with an eventfd doorbell. The thread that calls run() becomes the
+/// loop thread for the loop's whole life.
 ///
 /// Thread safety: run_in_loop, queue_in_loop, quit, run_after, run_every,
 /// cancel and the stats accessors may be called from any thread. watch,
@@ -41,9 +44,10 @@ class event_loop {
   /// Work for the loop thread: queued, deferred, or run by a timer.
   using task = std::function<void()>;
 
-  /// A loop that does not run yet. Throws std::system_error when the
-  /// kernel refuses the epoll set or the eventfd.
-  event_loop();
+  /// A loop that does not run yet, on `b` (see fastnet::backend). Throws
+  /// std::system_error when the kernel refuses the backend asked for or
+  /// the eventfd.
+  explicit event_loop(backend b = backend::automatic);
   /// Destroys the tasks still queued (they may hold the last references to
   /// connections); tasks posted later, through connections that outlive the
   /// loop, are dropped.
@@ -52,7 +56,9 @@ class event_loop {
   event_loop& operator=(const event_loop&) = delete;
 
   /// Runs until quit(); the calling thread becomes the loop thread. Tasks
-  /// queued before run() execute on its first iteration. Loop thread only.
+  /// queued before run() execute on its first iteration. Loop thread only;
+  /// on io_uring a loop run again must be run by the same thread (another
+  /// one gets std::logic_error: the ring has a single submitter).
   void run();
 
   /// Asks run() to return after the current iteration. Any thread.
@@ -105,19 +111,37 @@ class event_loop {
   /// Doorbell writes so far. Any thread; approximate.
   uint64_t wakeups() const;
 
+  /// The backend this loop runs on (epoll or io_uring, never automatic). Any thread.
+  backend kind() const { return kind_; }
+
+  /// Internal: the kernel interface under the loop (epoll or io_uring).
+  /// Loop thread only.
+  detail::poller& poller() { return *poller_; }
+
   /// Internal: the task queue and doorbell, which outlive the loop for those
   /// holding them (connections); posts after the loop is gone are dropped.
   const std::shared_ptr<detail::loop_inbox>& inbox() const { return inbox_; }
 
  private:
-  void control(int op, int fd, uint32_t events, io_handler* h);
   size_t run_tasks();
   size_t run_deferred();
   timer_id add_timer(clock::duration delay, clock::duration interval, task fn);
   int poll_timeout_ms();
 
-  unique_fd epoll_fd_;
+  /// Drains the doorbell when the loop reports it readable.
+  class doorbell final : public io_handler {
+   public:
+    explicit doorbell(detail::loop_inbox& inbox) : inbox_(inbox) {}
+    void handle_events(uint32_t events) override;
+
+   private:
+    detail::loop_inbox& inbox_;
+  };
+
+  std::unique_ptr<detail::poller> poller_;
+  backend kind_;
   std::shared_ptr<detail::loop_inbox> inbox_;
+  doorbell doorbell_;
   timer_queue timers_;
   std::vector<task> deferred_;  // loop thread only
   std::atomic<bool> quit_{false};

@@ -1,6 +1,7 @@
 // fastnet — the whole reactor API in one include.
 #pragma once
 
+#include "fastnet/backend.hpp"
 #include "fastnet/balancer.hpp"
 #include "fastnet/codec.hpp"
 #include "fastnet/codecs.hpp"

@@ -20,7 +20,9 @@ namespace fastnet {
 class loop_group {
  public:
   /// `threads` = 0 means one loop per core. Threads are named "<name>-<i>".
-  explicit loop_group(size_t threads = 0, std::string name = "fastnet");
+  /// Every loop runs on `b` (see event_loop's constructor, which throws).
+  explicit loop_group(size_t threads = 0, std::string name = "fastnet",
+                      backend b = backend::automatic);
   /// Stops the group as stop() does.
   ~loop_group();
   loop_group(const loop_group&) = delete;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "fastnet/backend.hpp"
 #include "fastnet/balancer.hpp"
 #include "fastnet/codec.hpp"
 #include "fastnet/connection.hpp"
@@ -51,6 +52,8 @@ struct tcp_server_options {
   socket_address address = *socket_address::ip("0.0.0.0", 0);
   /// IO loop threads; 0 = one per core.
   size_t loops = 0;
+  /// The loops' kernel interface; default automatic (see fastnet::backend).
+  fastnet::backend backend = fastnet::backend::automatic;
   /// true: one SO_REUSEPORT listener per loop and the kernel spreads
   /// connections (no cross-thread hand-off; `balancer` is unused).
   /// false: one acceptor thread hands each connection to the loop `balancer`

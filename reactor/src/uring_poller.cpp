@@ -1,0 +1,498 @@
+// fastnet — the io_uring backend.
+//
+// One ring per loop, set up with SINGLE_ISSUER | DEFER_TASKRUN where the
+// kernel has them (completions are then produced only inside the loop's own
+// io_uring_enter, in one batch), started disabled and enabled by the loop
+// thread (the single issuer), whose registered ring fd spares io_uring_enter
+// a descriptor lookup.
+//
+// Streams (plain TCP connections) are read by a multishot receive that picks
+// buffers from the loop's provided buffer ring: no receive system call per
+// message, and no receive buffer held by an idle connection. Everything else
+// (listeners, eventfds, signalfds, TLS sockets, a stream's EPOLLOUT) is
+// readiness through one-shot poll requests re-armed after each report,
+// which is level triggering: a descriptor still ready is reported again.
+// Requests made while handling a batch go to the kernel with the next wait,
+// in the same io_uring_enter.
+//
+// Every request's user_data carries the descriptor, its slot's generation
+// (bumped when the descriptor is unwatched, so a late completion of a closed
+// connection never reaches the next user of the number) and, for polls, a
+// sequence number (a removed poll's completion is told from its successor's).
+#include <liburing.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "log.hpp"
+#include "poller.hpp"
+
+namespace fastnet::detail {
+namespace {
+
+// The provided buffers of one loop: received bytes wait in one of these
+// until the loop has handed them on (one batch), so the pool bounds what
+// all of a loop's connections can have in flight, not what each may hold.
+// 1024 x 4 KiB = 4 MiB per loop, mapped once.
+constexpr unsigned buffer_count = 1024;  // a power of two
+constexpr unsigned buffer_size = 4096;
+constexpr uint16_t buffer_group = 0;
+constexpr unsigned sq_entries = 1024;
+constexpr unsigned cq_entries = 16384;  // a receive and a poll per connection per batch
+
+enum op : uint64_t { op_poll = 1, op_recv = 2, op_ignore = 3 };
+
+uint64_t tag(op o, int fd, uint32_t gen, uint32_t seq = 0) {
+  return (uint64_t{o} << 60) | (uint64_t{seq & 0xff} << 52) | (uint64_t{gen & 0xfffff} << 32) |
+         static_cast<uint32_t>(fd);
+}
+op op_of(uint64_t t) {
+  return static_cast<op>(t >> 60);
+}
+uint32_t seq_of(uint64_t t) {
+  return static_cast<uint32_t>(t >> 52) & 0xff;
+}
+uint32_t gen_of(uint64_t t) {
+  return static_cast<uint32_t>(t >> 32) & 0xfffff;
+}
+int fd_of(uint64_t t) {
+  return static_cast<int>(static_cast<uint32_t>(t));
+}
+
+uint32_t poll_mask(uint32_t epoll_events) {
+  uint32_t m = 0;
+  if (epoll_events & EPOLLIN) m |= POLLIN;
+  if (epoll_events & EPOLLOUT) m |= POLLOUT;
+  return m;
+}
+
+uint32_t epoll_events_of(uint32_t revents) {
+  uint32_t e = 0;
+  if (revents & POLLIN) e |= EPOLLIN;
+  if (revents & POLLOUT) e |= EPOLLOUT;
+  if (revents & POLLERR) e |= EPOLLERR;
+  if (revents & POLLHUP) e |= EPOLLHUP;
+  if (revents & POLLRDHUP) e |= EPOLLRDHUP;
+  return e;
+}
+
+[[noreturn]] void fail(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), "io_uring: " + what);
+}
+
+/// Why io_uring cannot serve here, or empty when it can (kernel version and
+/// the opcodes used). The test switch FASTNET_TEST_IO_URING_FAIL=1 makes it
+/// refuse, to test the fallback.
+std::string unavailable_reason() {
+  if (const char* t = std::getenv("FASTNET_TEST_IO_URING_FAIL"); t && std::strcmp(t, "1") == 0)
+    return "disabled by FASTNET_TEST_IO_URING_FAIL=1 (a test switch)";
+  utsname u{};
+  int major = 0, minor = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2)
+    return "the kernel version is unknown";
+  if (major < 6)
+    return std::string("kernel ") + u.release + " is older than 6.0 (multishot receive)";
+  io_uring_probe* probe = io_uring_get_probe();
+  if (probe == nullptr) return "the kernel refuses io_uring (disabled, or blocked by seccomp)";
+  const bool ok = io_uring_opcode_supported(probe, IORING_OP_RECV) &&
+                  io_uring_opcode_supported(probe, IORING_OP_POLL_ADD) &&
+                  io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL);
+  io_uring_free_probe(probe);
+  if (!ok) return "the kernel lacks an io_uring operation fastnet uses";
+  return {};
+}
+
+class uring_poller final : public poller {
+ public:
+  uring_poller() {
+    // The best setup the kernel takes; SINGLE_ISSUER needs the submitting
+    // thread known, so that ring starts disabled until enter_thread().
+    const unsigned setups[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, 0};
+    int rc = -EINVAL;
+    for (unsigned flags : setups) {
+      io_uring_params p{};
+      p.flags = flags | IORING_SETUP_CQSIZE;
+      p.cq_entries = cq_entries;
+      if ((rc = io_uring_queue_init_params(sq_entries, &ring_, &p)) == 0) {
+        disabled_ = (flags & IORING_SETUP_R_DISABLED) != 0;
+        break;
+      }
+    }
+    if (rc != 0) fail(-rc, "setup");
+    // The receive buffers are mapped when the first stream is watched: a
+    // loop that only accepts or runs timers (a server's control loop) has
+    // none.
+  }
+
+  ~uring_poller() override {
+    io_uring_queue_exit(&ring_);
+    release_buffers();
+  }
+
+  uring_poller(const uring_poller&) = delete;
+  uring_poller& operator=(const uring_poller&) = delete;
+
+  void enter_thread() override {
+    // SINGLE_ISSUER: the first thread to run the loop is its only submitter.
+    const auto me = std::this_thread::get_id();
+    if (issuer_ != std::thread::id{} && issuer_ != me)
+      throw std::logic_error("io_uring event_loop: run() again on another thread");
+    issuer_ = me;
+    if (disabled_) {
+      // Raw: Debian's liburing 2.3 declares io_uring_enable_rings but does not export it.
+      if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr,
+                    0) != 0)
+        fail(errno, "enabling the ring");
+      disabled_ = false;
+    }
+    if (!fd_registered_) fd_registered_ = io_uring_register_ring_fd(&ring_) == 1;
+  }
+
+  backend kind() const override { return backend::io_uring; }
+  bool reads_streams() const override { return true; }
+
+  void watch(int fd, uint32_t events, io_handler* h) override {
+    slot& s = fresh_slot(fd);
+    s.h = h;
+    s.events = events;
+    sync(fd, s);
+  }
+
+  void watch_stream(int fd, uint32_t events, stream_handler* h) override {
+    slot& s = fresh_slot(fd);
+    s.h = h;
+    s.stream = h;
+    s.events = events;
+    sync(fd, s);
+  }
+
+  void modify(int fd, uint32_t events, io_handler* h) override {
+    slot& s = slots_.at(static_cast<size_t>(fd));
+    s.h = h;
+    s.events = events;
+    sync(fd, s);
+  }
+
+  void unwatch(int fd) override {
+    if (fd < 0 || static_cast<size_t>(fd) >= slots_.size()) return;
+    slot& s = slots_[static_cast<size_t>(fd)];
+    if (s.h == nullptr) return;
+    // Cancelled by user_data, not by descriptor: the number may be reused
+    // before these reach the kernel, the requests' tags may not.
+    if (s.poll != 0) cancel(tag(op_poll, fd, s.gen, s.seq));
+    if (s.recv_armed) cancel(tag(op_recv, fd, s.gen));
+    const uint32_t next_gen = s.gen + 1;
+    s = slot{};
+    s.gen = next_gen;
+  }
+
+  void flush() override {
+    publish_buffers();
+    // Nothing stays in flight once the loop stops: the ring's teardown is
+    // asynchronous in the kernel and must not find a receive that could
+    // still write into buffers unmapped by then (or hold a closed socket
+    // open). With GETEVENTS the cancelled requests complete (and drop their
+    // descriptors) now. Requests still wanted are armed again if the loop
+    // runs again.
+    io_uring_prep_cancel(sqe(tag(op_ignore, 0, 0)), nullptr, IORING_ASYNC_CANCEL_ANY);
+    io_uring_submit_and_get_events(&ring_);
+  }
+
+  std::string take_undelivered(int fd) override {
+    // The stream's receive must be gone before its owner reads the socket
+    // itself: hand the cancel to the kernel now (unwatch prepared it), and
+    // collect what the receive completed before it (the batch grows; the
+    // dispatch loop delivers the other descriptors' completions).
+    io_uring_submit_and_get_events(&ring_);
+    harvest();
+    std::string out;
+    for (size_t i = next_; i < batch_.size(); ++i) {
+      completion& c = batch_[i];
+      if (op_of(c.data) != op_recv || fd_of(c.data) != fd) continue;
+      if (c.res > 0 && (c.flags & IORING_CQE_F_BUFFER)) {
+        const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
+        out.append(reinterpret_cast<const char*>(buffer(bid)), static_cast<size_t>(c.res));
+        recycle(bid);
+      }
+      c.data = tag(op_ignore, fd, 0);  // taken: not delivered again
+    }
+    return out;
+  }
+
+  int wait(int timeout_ms) override {
+    publish_buffers();
+    int rc;
+    if (timeout_ms == 0) {
+      rc = io_uring_submit_and_get_events(&ring_);
+    } else {
+      io_uring_cqe* first = nullptr;
+      __kernel_timespec ts{};
+      ts.tv_sec = timeout_ms / 1000;
+      ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1'000'000;
+      rc = io_uring_submit_and_wait_timeout(&ring_, &first, 1, timeout_ms < 0 ? nullptr : &ts,
+                                            nullptr);
+    }
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+      errno = -rc;
+      return -1;
+    }
+    harvest();
+    return static_cast<int>(batch_.size());
+  }
+
+  void dispatch() override {
+    for (next_ = 0; next_ < batch_.size();) {
+      const completion c = batch_[next_++];  // next_: the first not yet delivered
+      deliver(c);
+    }
+    batch_.clear();
+    next_ = 0;
+  }
+
+ private:
+  struct slot {
+    io_handler* h = nullptr;
+    stream_handler* stream = nullptr;  // set: the poller receives for it
+    uint32_t events = 0;               // what the owner wants (EPOLLIN, EPOLLOUT)
+    uint32_t gen = 0;                  // 20 bits in the tags
+    uint32_t poll = 0;                 // mask of the armed poll; 0: none
+    uint32_t seq = 0;                  // of the armed poll (8 bits in the tag)
+    bool recv_armed = false;           // until its last completion (no F_MORE)
+    bool recv_cancelled = false;       // a cancel of the armed receive is on its way
+    bool recv_ended = false;           // EOF or an error: not received from again
+    bool starved = false;              // the receive ended for lack of buffers
+  };
+  struct completion {
+    uint64_t data;
+    int32_t res;
+    uint32_t flags;
+  };
+
+  slot& fresh_slot(int fd) {
+    if (fd < 0) fail(EBADF, "watch");
+    if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(static_cast<size_t>(fd) * 2 + 64);
+    slot& s = slots_[static_cast<size_t>(fd)];
+    if (s.h != nullptr) unwatch(fd);  // watched again: the old requests go
+    return s;
+  }
+
+  /// Brings the requests in flight for `fd` in line with what its owner wants.
+  void sync(int fd, slot& s) {
+    const uint32_t want_poll = poll_mask(s.stream ? (s.events & EPOLLOUT) : s.events);
+    if (s.poll != want_poll) {
+      if (s.poll != 0) cancel(tag(op_poll, fd, s.gen, s.seq));
+      s.poll = 0;
+      if (want_poll != 0) arm_poll(fd, s, want_poll);
+    }
+    if (s.stream == nullptr) return;
+    const bool want_recv = (s.events & EPOLLIN) != 0;
+    if (want_recv && !s.recv_armed && !s.recv_ended && !s.starved) {
+      arm_recv(fd, s);
+    } else if (!want_recv && s.recv_armed && !s.recv_cancelled) {
+      cancel(tag(op_recv, fd, s.gen));
+      s.recv_cancelled = true;
+    }
+  }
+
+  io_uring_sqe* sqe(uint64_t data) {
+    io_uring_sqe* e = io_uring_get_sqe(&ring_);
+    while (e == nullptr) {  // the submission queue is full: hand it over
+      io_uring_submit(&ring_);
+      e = io_uring_get_sqe(&ring_);
+    }
+    io_uring_sqe_set_data64(e, data);
+    return e;
+  }
+
+  void arm_poll(int fd, slot& s, uint32_t mask) {
+    s.seq = (s.seq + 1) & 0xff;
+    s.poll = mask;
+    io_uring_prep_poll_add(sqe(tag(op_poll, fd, s.gen, s.seq)), fd, mask);
+  }
+
+  void arm_recv(int fd, slot& s) {
+    if (buffers_ == nullptr) setup_buffers();
+    io_uring_sqe* e = sqe(tag(op_recv, fd, s.gen));
+    io_uring_prep_recv_multishot(e, fd, nullptr, 0, 0);
+    e->flags |= IOSQE_BUFFER_SELECT;
+    e->buf_group = buffer_group;
+    s.recv_armed = true;
+    s.recv_cancelled = false;
+  }
+
+  void cancel(uint64_t data) { io_uring_prep_cancel64(sqe(tag(op_ignore, 0, 0)), data, 0); }
+
+  void harvest() {
+    io_uring_cqe* cqes[256];
+    for (;;) {
+      const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, 256);
+      if (n == 0) return;
+      for (unsigned i = 0; i < n; ++i)
+        batch_.push_back({cqes[i]->user_data, cqes[i]->res, cqes[i]->flags});
+      io_uring_cq_advance(&ring_, n);
+    }
+  }
+
+  bool deliver(const completion& c) {
+    const op o = op_of(c.data);
+    if (o == op_ignore) return false;
+    const int fd = fd_of(c.data);
+    slot* s = static_cast<size_t>(fd) < slots_.size() ? &slots_[static_cast<size_t>(fd)] : nullptr;
+    const bool current = s != nullptr && s->h != nullptr && s->gen == gen_of(c.data);
+    if (o == op_recv) return on_recv(fd, current ? s : nullptr, c);
+    if (!current || seq_of(c.data) != s->seq || s->poll == 0) return false;  // removed or stale
+    s->poll = 0;                                                             // one shot: reported
+    if (c.res == -ECANCELED) {  // by flush(), as the loop stopped: armed again if wanted
+      sync(fd, *s);
+      return false;
+    }
+    const uint32_t events =
+        c.res < 0 ? static_cast<uint32_t>(EPOLLERR) : epoll_events_of(static_cast<uint32_t>(c.res));
+    const uint32_t gen = s->gen;
+    s->h->handle_events(events);
+    // Level triggering: still wanted, so armed again (still ready: reported
+    // again in the next batch). The handler may have unwatched, or modified
+    // (which armed what it wants).
+    slot& after = slots_[static_cast<size_t>(fd)];
+    if (after.h != nullptr && after.gen == gen) sync(fd, after);
+    return true;
+  }
+
+  bool on_recv(int fd, slot* s, const completion& c) {
+    const bool has_buffer = (c.flags & IORING_CQE_F_BUFFER) != 0;
+    const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
+    if (s == nullptr) {  // a closed stream's late completion
+      if (has_buffer) recycle(bid);
+      return false;
+    }
+    const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
+    if (!more) s->recv_armed = false;
+    const uint32_t gen = s->gen;
+    stream_handler* h = s->stream;
+    if (c.res > 0 && has_buffer) {
+      h->handle_received({buffer(bid), static_cast<size_t>(c.res)}, 0);
+      recycle(bid);
+    } else {
+      if (has_buffer) recycle(bid);
+      if (c.res == -ENOBUFS) {
+        if (!more) {
+          s->starved = true;
+          starved_.push_back(fd);
+        }
+        return false;
+      }
+      if (c.res != -ECANCELED) {  // cancelled: its owner paused (and may want it again)
+        s->recv_ended = true;
+        h->handle_received({}, c.res == 0 ? 0 : -c.res);
+      }
+    }
+    slot& after = slots_[static_cast<size_t>(fd)];
+    if (after.h != nullptr && after.gen == gen && !after.recv_armed) sync(fd, after);
+    return true;
+  }
+
+  // ---- the provided buffer ring ----
+
+  size_t br_bytes() const { return buffer_count * sizeof(io_uring_buf); }
+  size_t buffers_bytes() const { return size_t{buffer_count} * buffer_size; }
+  std::byte* buffer(unsigned bid) { return buffers_ + size_t{bid} * buffer_size; }
+
+  void setup_buffers() {
+    // liburing 2.3 has no io_uring_setup_buf_ring: map the ring and register it.
+    void* r =
+        ::mmap(nullptr, br_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED) fail(errno, "mapping the buffer ring");
+    br_ = static_cast<io_uring_buf_ring*>(r);
+    void* b = ::mmap(nullptr, buffers_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    if (b == MAP_FAILED) {
+      const int err = errno;
+      release_buffers();
+      fail(err, "mapping the receive buffers");
+    }
+    buffers_ = static_cast<std::byte*>(b);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<uint64_t>(br_);
+    reg.ring_entries = buffer_count;
+    reg.bgid = buffer_group;
+    if (int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc != 0) {
+      release_buffers();
+      fail(-rc, "registering the provided buffer ring");
+    }
+    io_uring_buf_ring_init(br_);
+    for (unsigned i = 0; i < buffer_count; ++i)
+      recycle(i);
+    publish_buffers();
+  }
+
+  void release_buffers() {
+    if (buffers_ != nullptr) ::munmap(buffers_, buffers_bytes());
+    if (br_ != nullptr) ::munmap(br_, br_bytes());
+    buffers_ = nullptr;
+    br_ = nullptr;
+  }
+
+  /// Gives buffer `bid` back; the kernel sees it after publish_buffers().
+  void recycle(unsigned bid) {
+    io_uring_buf_ring_add(br_, buffer(bid), buffer_size, static_cast<uint16_t>(bid),
+                          io_uring_buf_ring_mask(buffer_count), static_cast<int>(returned_++));
+  }
+
+  /// Makes the buffers given back visible, then re-arms the receives that
+  /// ran out of them.
+  void publish_buffers() {
+    if (returned_ == 0) return;
+    io_uring_buf_ring_advance(br_, static_cast<int>(returned_));
+    returned_ = 0;
+    for (int fd : starved_) {
+      slot& s = slots_[static_cast<size_t>(fd)];
+      if (!s.starved) continue;
+      s.starved = false;
+      if (s.h != nullptr) sync(fd, s);
+    }
+    starved_.clear();
+  }
+
+  io_uring ring_{};
+  std::thread::id issuer_;  // the thread that runs the loop (SINGLE_ISSUER)
+  bool disabled_ = false;
+  bool fd_registered_ = false;
+  io_uring_buf_ring* br_ = nullptr;
+  std::byte* buffers_ = nullptr;
+  unsigned returned_ = 0;          // buffers given back since the last publish
+  std::vector<slot> slots_;        // by descriptor
+  std::vector<int> starved_;       // descriptors whose receive waits for buffers
+  std::vector<completion> batch_;  // the completions being dispatched
+  size_t next_ = 0;                // the first of batch_ not yet delivered
+};
+
+}  // namespace
+
+std::unique_ptr<poller> make_uring_poller(std::string& why) {
+  why = unavailable_reason();
+  if (!why.empty()) return nullptr;
+  try {
+    return std::make_unique<uring_poller>();
+  } catch (const std::system_error& e) {
+    why = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace fastnet::detail
