@@ -5,7 +5,7 @@
 //               [--max-conns N] [--idle-timeout SECONDS] [--frame-timeout SECONDS]
 //               [--max-frame BYTES] [--reuseport]
 //               [--balancer round-robin|least-conn|hash] [--log-level LEVEL] [--burn-ns N]
-//               [--caf-policy sharing|stealing] [--caf-workers N]
+//               [--caf-policy sharing|stealing] [--caf-workers N] [--backend epoll|io_uring|auto]
 //               [--tls-cert FILE --tls-key FILE [--tls-ca FILE --tls-verify-client]]
 //               [--metrics-port P [--metrics-host 127.0.0.1]]
 //
@@ -40,6 +40,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include "backend_flag.hpp"
 #include "metrics_flags.hpp"
 #include "tls_flags.hpp"
 
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
+  fastnet::backend backend = fastnet::backend::automatic;
+  add_backend_flag(app, backend);
   app.add_option("--codec", codec, "framing")
       ->check(CLI::IsMember({"raw", "line", "len32"}))
       ->capture_default_str();
@@ -157,6 +160,7 @@ int main(int argc, char** argv) {
   fastnet::tcp_server_options opts;
   opts.address = *addr;
   opts.loops = loops;
+  opts.backend = backend;
   opts.reuse_port = reuseport;
   opts.codec = *fastnet::make_codec_factory(codec, max_frame);
   opts.max_connections = max_conns;
@@ -184,8 +188,9 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         server.stop();  // from the loop: begins the shutdown, run() returns when done
       });
-      std::printf("echo_server listening on %s (mode=reactor loops=%zu codec=%s%s)\n",
-                  server.local_address().to_string().c_str(), server.loops().size(), codec.c_str(),
+      std::printf("echo_server listening on %s (mode=reactor loops=%zu backend=%s codec=%s%s)\n",
+                  server.local_address().to_string().c_str(), server.loops().size(),
+                  fastnet::to_string(server.loops().loop(0).kind()), codec.c_str(),
                   reuseport ? " reuseport" : "");
       if (auto m = metrics_flags::listening_line(server); !m.empty())
         std::printf("echo_server %s\n", m.c_str());
@@ -226,9 +231,10 @@ int main(int argc, char** argv) {
       std::printf("connections: %zu\n", server.connection_count());
       std::fflush(stdout);
     });
-    std::printf("echo_server listening on %s (mode=actors loops=%zu codec=%s%s)\n",
+    std::printf("echo_server listening on %s (mode=actors loops=%zu backend=%s codec=%s%s)\n",
                 server.local_address().to_string().c_str(), server.reactor().loops().size(),
-                codec.c_str(), reuseport ? " reuseport" : "");
+                fastnet::to_string(server.reactor().loops().loop(0).kind()), codec.c_str(),
+                reuseport ? " reuseport" : "");
     if (auto m = metrics_flags::listening_line(server.reactor()); !m.empty())
       std::printf("echo_server %s\n", m.c_str());
     std::fflush(stdout);

@@ -130,8 +130,14 @@ def peer_tls(binary, port, *extra):
 BURN_NS = 500
 
 SERVERS = {
-    "fastnet-reactor": lambda port: fastnet_echo(port, "reactor"),
-    "fastnet-actors": lambda port: fastnet_echo(port, "actors", "--caf-workers", "1"),
+    # Each backend explicitly (issue 15), so a change of what `auto` picks
+    # does not move a row.
+    "fastnet-reactor": lambda port: fastnet_echo(port, "reactor", "--backend", "epoll"),
+    "fastnet-actors": lambda port: fastnet_echo(port, "actors", "--caf-workers", "1",
+                                                "--backend", "epoll"),
+    "fastnet-reactor-uring": lambda port: fastnet_echo(port, "reactor", "--backend", "io_uring"),
+    "fastnet-actors-uring": lambda port: fastnet_echo(port, "actors", "--caf-workers", "1",
+                                                      "--backend", "io_uring"),
     "go_net": lambda port: [f"{PEERS_DIR}/go_net", "--port", str(port), "--threads", "1"],
     "asio": lambda port: [f"{PEERS_DIR}/asio_echo", "--port", str(port), "--threads", "1"],
     "caf_broker": lambda port: [f"{PEERS_DIR}/caf_broker_echo", "--port", str(port),
@@ -157,7 +163,7 @@ SERVERS = {
     "bare_epoll": lambda port: [f"{PEERS_DIR}/bare_epoll_echo", "--port", str(port)],
     "bare_uring": lambda port: [f"{PEERS_DIR}/bare_uring_echo", "--port", str(port)],
 }
-FASTNET = ["fastnet-reactor", "fastnet-actors"]
+FASTNET = ["fastnet-reactor", "fastnet-actors", "fastnet-reactor-uring", "fastnet-actors-uring"]
 PEERS = ["go_net", "asio", "caf_broker"]
 FASTNET_TLS = ["fastnet-reactor-tls", "fastnet-actors-tls"]
 PEERS_TLS = ["go_tls", "asio_ssl", "bare_tls", "bare_gnutls", "bare_wolfssl"]

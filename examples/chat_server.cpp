@@ -1,6 +1,7 @@
 // chat_server — a line-based TCP chat with rooms, one actor per connection.
 //
 //   chat_server --port 9000 [--ws-port 9080] [--host 0.0.0.0] [--loops N]
+//               [--backend epoll|io_uring|auto]
 //               [--log-level LEVEL] [--tls-cert FILE --tls-key FILE [--tls-ca FILE
 //               --tls-verify-client]] [--metrics-port P [--metrics-host 127.0.0.1]]
 //
@@ -34,6 +35,7 @@
 #include <iostream>
 #include <optional>
 
+#include "backend_flag.hpp"
 #include "chat_room.hpp"
 #include "metrics_flags.hpp"
 #include "tls_flags.hpp"
@@ -80,6 +82,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "port to listen on")->required();
   app.add_option("--ws-port", ws_port, "also serve the chat over WebSocket (and its page) here");
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
+  fastnet::backend backend = fastnet::backend::automatic;
+  add_backend_flag(app, backend);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
   tls_flags tls;
@@ -110,6 +114,7 @@ int main(int argc, char** argv) {
   // Declared after `sys`, so both are gone before ~actor_system waits for actors.
   auto line_opts = chat::chat_server_options(*addr, loops);
   line_opts.net.transport = transport;
+  line_opts.net.backend = backend;
   // One endpoint for both servers: the WebSocket server's statistics join
   // through the registry (label server="chat_ws").
   auto registry = std::make_shared<fastnet::metrics::registry>();
@@ -123,6 +128,7 @@ int main(int argc, char** argv) {
     auto ws_addr = fastnet::socket_address::ip(host, *ws_port);
     auto ws_opts = chat::chat_ws_server_options(*ws_addr, chat_page, loops);
     ws_opts.net.transport = transport;
+    ws_opts.net.backend = backend;
     ws_server.emplace(sys, ws_opts);
     ws_server->spawn_per_connection(chat::ws_member_behavior(chat.directory()));
     fastnet::metrics::watch(*registry, *ws_server, "chat_ws");

@@ -2,7 +2,7 @@
 // text, binary as binary, on any path. GET /echo.html serves a small page
 // that opens a WebSocket to the same port, for a browser.
 //
-//   ws_echo_server --port 9001 [--loops N] [--mode reactor|actors]
+//   ws_echo_server --port 9001 [--loops N] [--mode reactor|actors] [--backend epoll|io_uring|auto]
 //                  [--max-message BYTES] [--frame-timeout SECONDS] [--log-level LEVEL]
 //                  [--tls-cert FILE --tls-key FILE [--tls-ca FILE --tls-verify-client]]
 //                  [--metrics-port P [--metrics-host 127.0.0.1]]
@@ -26,6 +26,7 @@
 #include <iostream>
 #include <type_traits>
 
+#include "backend_flag.hpp"
 #include "metrics_flags.hpp"
 #include "tls_flags.hpp"
 
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
+  fastnet::backend backend = fastnet::backend::automatic;
+  add_backend_flag(app, backend);
   app.add_option("--mode", mode, "reactor: callbacks on the loops; actors: an actor per connection")
       ->check(CLI::IsMember({"reactor", "actors"}))
       ->capture_default_str();
@@ -141,6 +144,7 @@ int main(int argc, char** argv) {
   fastnet::tcp_server_options opts;
   opts.address = *addr;
   opts.loops = loops;
+  opts.backend = backend;
   opts.protocol = fastnet::ws::server_protocol_factory(std::move(ws));
   if (!tls.make(opts.transport)) return 2;
   if (!metrics.apply(opts, nullptr, "ws_echo")) return 2;
