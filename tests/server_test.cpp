@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "support/test_socket.hpp"
@@ -184,6 +185,14 @@ TEST_CASE("EMFILE: waiting connections are refused without spinning, and accepti
     REQUIRE(warm.write_all("w"));
     REQUIRE(warm.read_exact(1).has_value());
   }
+  // ... its destruction included: the server's side of `warm` is destroyed
+  // by a task the loop queues right after on_close, so a task that queues
+  // another one runs after it.
+  REQUIRE(handler.closes.wait_for_at_least(1));
+  std::promise<void> destroyed;
+  event_loop& loop = server.loops().loop(0);
+  loop.queue_in_loop([&] { loop.queue_in_loop([&] { destroyed.set_value(); }); });
+  REQUIRE(destroyed.get_future().wait_for(10s) == std::future_status::ready);
   // Create the client sockets first (they need descriptors too), then lower
   // the limit so that the server's accept() runs out. No assertion runs
   // until the limit is restored.

@@ -51,7 +51,7 @@ enum class conn_state : uint8_t {
 /// decoding, pausing, the frame deadline), connection_output.cpp (sending,
 /// water marks), connection_lifecycle.cpp (states, closing, timers).
 /// Thread safety: as connection's; everything not public is loop-thread only.
-class connection_impl final : public connection, private stream_handler {
+class connection_impl final : public connection, private io_handler {
  public:
   /// A connection of `owner` (whose codec it takes: see connection_owner);
   /// the owner is told when it closes. Loop thread only.
@@ -139,7 +139,12 @@ class connection_impl final : public connection, private stream_handler {
   }
   void handler_threw(const char* what);
   void handle_events(uint32_t events) override;
-  void handle_received(std::span<const std::byte> data, int error) override;
+  /// The loop's receive (io_uring) hands over bytes, EOF or an error; see
+  /// detail::receive_fn.
+  void handle_received(std::span<const std::byte> data, int error);
+  static void received(io_handler* h, std::span<const std::byte> data, int error) {
+    static_cast<connection_impl*>(h)->handle_received(data, error);
+  }
 
   // ---- connection_input.cpp ----
   void handle_read();

@@ -28,7 +28,7 @@ void connection_impl::start() {
       loop().poller().reads_streams() && transport_.get() == &tcp_transport::instance();
   try {
     if (loop_receives_)
-      loop().poller().watch_stream(fd_.get(), interest_, this);
+      loop().poller().watch_stream(fd_.get(), interest_, this, &connection_impl::received);
     else
       loop().watch(fd_.get(), interest_, this);
   } catch (const std::system_error& e) {

@@ -12,21 +12,20 @@
 
 namespace fastnet::detail {
 
-/// A stream socket whose bytes the poller reads itself (io_uring's
-/// multishot receive) and hands over, instead of reporting readiness.
-/// Thread safety: called on the owning loop's thread only.
-class stream_handler : public io_handler {
- public:
-  /// Bytes received, in order; valid during the call only. `error` is 0
-  /// with bytes, 0 with none for the peer's end of the stream, else the
-  /// receive's errno (the stream then ends).
-  virtual void handle_received(std::span<const std::byte> data, int error) = 0;
-};
+/// Where the poller hands the bytes of a stream it reads itself (io_uring's
+/// multishot receive) instead of reporting readiness: called with the
+/// stream's handler, the bytes in order (valid during the call only), and
+/// `error` 0 with bytes, 0 with none for the peer's end of the stream, else
+/// the receive's errno (the stream then ends). On the loop thread.
+/// (A function, not a class between io_handler and the connection: the
+/// connection's destructor stays as it was, which UBSan's vptr check can
+/// verify even when the process is out of descriptors.)
+using receive_fn = void (*)(io_handler* h, std::span<const std::byte> data, int error);
 
 /// Waits for events on descriptors and dispatches them to their handlers.
 /// Readiness (watch) works for any descriptor; a poller that reads streams
 /// itself (reads_streams()) also takes stream sockets (watch_stream), whose
-/// input it delivers through stream_handler::handle_received and whose
+/// input it delivers through its receive_fn and whose
 /// EPOLLOUT interest it reports as readiness.
 /// Thread safety: the loop thread only (construction and destruction on any).
 class poller {
@@ -46,7 +45,10 @@ class poller {
   /// Watches stream socket `fd`: with EPOLLIN in `events` its bytes are
   /// received and delivered to `h`; EPOLLOUT is reported as readiness.
   /// Change the events with modify(). Only when reads_streams().
-  virtual void watch_stream(int fd, uint32_t events, stream_handler* h) { watch(fd, events, h); }
+  virtual void watch_stream(int fd, uint32_t events, io_handler* h, receive_fn received) {
+    (void)received;
+    watch(fd, events, h);
+  }
   /// Input already received for `fd`'s stream and not yet delivered (a
   /// batch in progress), taken away before the stream switches to being
   /// read by its owner (STARTTLS); the stream is unwatched by then.

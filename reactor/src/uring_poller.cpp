@@ -174,10 +174,10 @@ class uring_poller final : public poller {
     sync(fd, s);
   }
 
-  void watch_stream(int fd, uint32_t events, stream_handler* h) override {
+  void watch_stream(int fd, uint32_t events, io_handler* h, receive_fn received) override {
     slot& s = fresh_slot(fd);
     s.h = h;
-    s.stream = h;
+    s.received = received;
     s.events = events;
     sync(fd, s);
   }
@@ -268,15 +268,15 @@ class uring_poller final : public poller {
  private:
   struct slot {
     io_handler* h = nullptr;
-    stream_handler* stream = nullptr;  // set: the poller receives for it
-    uint32_t events = 0;               // what the owner wants (EPOLLIN, EPOLLOUT)
-    uint32_t gen = 0;                  // 20 bits in the tags
-    uint32_t poll = 0;                 // mask of the armed poll; 0: none
-    uint32_t seq = 0;                  // of the armed poll (8 bits in the tag)
-    bool recv_armed = false;           // until its last completion (no F_MORE)
-    bool recv_cancelled = false;       // a cancel of the armed receive is on its way
-    bool recv_ended = false;           // EOF or an error: not received from again
-    bool starved = false;              // the receive ended for lack of buffers
+    receive_fn received = nullptr;  // set: the poller receives for it
+    uint32_t events = 0;            // what the owner wants (EPOLLIN, EPOLLOUT)
+    uint32_t gen = 0;               // 20 bits in the tags
+    uint32_t poll = 0;              // mask of the armed poll; 0: none
+    uint32_t seq = 0;               // of the armed poll (8 bits in the tag)
+    bool recv_armed = false;        // until its last completion (no F_MORE)
+    bool recv_cancelled = false;    // a cancel of the armed receive is on its way
+    bool recv_ended = false;        // EOF or an error: not received from again
+    bool starved = false;           // the receive ended for lack of buffers
   };
   struct completion {
     uint64_t data;
@@ -294,13 +294,13 @@ class uring_poller final : public poller {
 
   /// Brings the requests in flight for `fd` in line with what its owner wants.
   void sync(int fd, slot& s) {
-    const uint32_t want_poll = poll_mask(s.stream ? (s.events & EPOLLOUT) : s.events);
+    const uint32_t want_poll = poll_mask(s.received ? (s.events & EPOLLOUT) : s.events);
     if (s.poll != want_poll) {
       if (s.poll != 0) cancel(tag(op_poll, fd, s.gen, s.seq));
       s.poll = 0;
       if (want_poll != 0) arm_poll(fd, s, want_poll);
     }
-    if (s.stream == nullptr) return;
+    if (s.received == nullptr) return;
     const bool want_recv = (s.events & EPOLLIN) != 0;
     if (want_recv && !s.recv_armed && !s.recv_ended && !s.starved) {
       arm_recv(fd, s);
@@ -384,9 +384,10 @@ class uring_poller final : public poller {
     const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
     if (!more) s->recv_armed = false;
     const uint32_t gen = s->gen;
-    stream_handler* h = s->stream;
+    io_handler* h = s->h;
+    const receive_fn received = s->received;
     if (c.res > 0 && has_buffer) {
-      h->handle_received({buffer(bid), static_cast<size_t>(c.res)}, 0);
+      received(h, {buffer(bid), static_cast<size_t>(c.res)}, 0);
       recycle(bid);
     } else {
       if (has_buffer) recycle(bid);
@@ -399,7 +400,7 @@ class uring_poller final : public poller {
       }
       if (c.res != -ECANCELED) {  // cancelled: its owner paused (and may want it again)
         s->recv_ended = true;
-        h->handle_received({}, c.res == 0 ? 0 : -c.res);
+        received(h, {}, c.res == 0 ? 0 : -c.res);
       }
     }
     slot& after = slots_[static_cast<size_t>(fd)];
