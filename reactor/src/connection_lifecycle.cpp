@@ -374,8 +374,7 @@ void connection_impl::start_upgraded(std::span<const std::byte> rest) {
     // The new transport reads the socket itself: the loop's receive goes,
     // and what it received and has not delivered yet comes after `rest`.
     detail::poller& p = loop().poller();
-    p.unwatch(fd_.get());
-    if (std::string more = p.take_undelivered(fd_.get()); !more.empty()) {
+    if (std::string more = p.unwatch_stream(fd_.get()); !more.empty()) {
       joined.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
       joined += more;
       rest = std::as_bytes(std::span(joined.data(), joined.size()));

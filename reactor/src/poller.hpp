@@ -49,11 +49,11 @@ class poller {
     (void)received;
     watch(fd, events, h);
   }
-  /// Input already received for `fd`'s stream and not yet delivered (a
-  /// batch in progress), taken away before the stream switches to being
-  /// read by its owner (STARTTLS); the stream is unwatched by then.
-  virtual std::string take_undelivered(int fd) {
-    (void)fd;
+  /// Unwatches `fd`'s stream so that its owner can read the socket itself
+  /// (STARTTLS), and returns what the poller had received for it and not
+  /// delivered yet (a batch in progress), which comes next in the stream.
+  virtual std::string unwatch_stream(int fd) {
+    unwatch(fd);
     return {};
   }
   /// Hands pending requests to the kernel and waits up to `timeout_ms`

@@ -214,17 +214,22 @@ class uring_poller final : public poller {
     io_uring_submit_and_get_events(&ring_);
   }
 
-  std::string take_undelivered(int fd) override {
+  std::string unwatch_stream(int fd) override {
+    const uint32_t gen = fd >= 0 && static_cast<size_t>(fd) < slots_.size()
+                             ? slots_[static_cast<size_t>(fd)].gen
+                             : 0;
+    unwatch(fd);
     // The stream's receive must be gone before its owner reads the socket
-    // itself: hand the cancel to the kernel now (unwatch prepared it), and
-    // collect what the receive completed before it (the batch grows; the
-    // dispatch loop delivers the other descriptors' completions).
+    // itself: hand the cancel to the kernel now, and collect what the
+    // receive completed before it (the batch grows; the dispatch loop
+    // delivers the other descriptors' completions).
     io_uring_submit_and_get_events(&ring_);
     harvest();
     std::string out;
     for (size_t i = next_; i < batch_.size(); ++i) {
       completion& c = batch_[i];
-      if (op_of(c.data) != op_recv || fd_of(c.data) != fd) continue;
+      if (op_of(c.data) != op_recv || fd_of(c.data) != fd || gen_of(c.data) != (gen & 0xfffff))
+        continue;
       if (c.res > 0 && (c.flags & IORING_CQE_F_BUFFER)) {
         const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
         out.append(reinterpret_cast<const char*>(buffer(bid)), static_cast<size_t>(c.res));
