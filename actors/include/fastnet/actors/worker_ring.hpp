@@ -58,8 +58,7 @@ struct worker_ring_options {
   std::chrono::milliseconds retry_max{2000};
   /// The middleman actor the ring connects through. Unset: the plain
   /// middleman's (BASP over TCP). For BASP over TLS give the OpenSSL
-  /// module's, `sys.openssl_manager().actor_handle()` (fastnet::actors does
-  /// not link libcaf_openssl itself; the program that wants TLS does).
+  /// module's: node_middleman() in node_tls.hpp.
   caf::io::middleman_actor middleman;
   /// Told each time worker `index` (into `workers`) goes up or down; every
   /// worker starts down. For a membership gauge kept by events: the state
