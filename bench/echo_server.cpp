@@ -41,6 +41,7 @@
 #include <cstdio>
 #include <iostream>
 #include "backend_flag.hpp"
+#include "log_flags.hpp"
 #include "metrics_flags.hpp"
 #include "tls_flags.hpp"
 
@@ -98,7 +99,6 @@ int main(int argc, char** argv) {
   size_t max_frame = 16 << 20;
   bool reuseport = false;
   std::string balancer = "round-robin";
-  std::string log_level = "warn";
   std::string mode = "reactor";
   std::string caf_policy = "sharing";
   size_t caf_workers = 0;
@@ -125,8 +125,7 @@ int main(int argc, char** argv) {
   app.add_option("--balancer", balancer, "how connections are spread over loops")
       ->check(CLI::IsMember({"round-robin", "least-conn", "hash"}))
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
-      ->capture_default_str();
+  add_log_level_flag(app);
   app.add_option("--mode", mode, "reactor: callbacks on the loops; actors: an actor per connection")
       ->check(CLI::IsMember({"reactor", "actors"}))
       ->capture_default_str();
@@ -144,13 +143,6 @@ int main(int argc, char** argv) {
   metrics.add_to(app);
   CLI11_PARSE(app, argc, argv);
   const std::chrono::nanoseconds burn_time{burn_ns};
-
-  auto level = fastnet::parse_log_level(log_level);
-  if (!level) {
-    std::cerr << "unknown log level: " << log_level << "\n";
-    return 2;
-  }
-  fastnet::set_log_level(*level);
 
   auto addr = fastnet::socket_address::ip(host, port);
   if (!addr) {

@@ -37,6 +37,7 @@
 
 #include "backend_flag.hpp"
 #include "chat_room.hpp"
+#include "log_flags.hpp"
 #include "metrics_flags.hpp"
 #include "tls_flags.hpp"
 
@@ -77,15 +78,13 @@ int main(int argc, char** argv) {
   uint16_t port = 0;
   std::optional<uint16_t> ws_port;
   size_t loops = 0;
-  std::string log_level = "warn";
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
   app.add_option("--ws-port", ws_port, "also serve the chat over WebSocket (and its page) here");
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
   fastnet::backend backend = fastnet::backend::automatic;
   add_backend_flag(app, backend);
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
-      ->capture_default_str();
+  add_log_level_flag(app);
   tls_flags tls;
   tls.add_to(app);
   metrics_flags metrics;
@@ -94,12 +93,6 @@ int main(int argc, char** argv) {
   fastnet::transport_factory transport;
   if (!tls.make(transport)) return 2;
 
-  auto level = fastnet::parse_log_level(log_level);
-  if (!level) {
-    std::cerr << "unknown log level: " << log_level << "\n";
-    return 2;
-  }
-  fastnet::set_log_level(*level);
   auto addr = fastnet::socket_address::ip(host, port);
   if (!addr) {
     std::cerr << "bad address: " << host << "\n";

@@ -27,6 +27,7 @@
 #include <type_traits>
 
 #include "backend_flag.hpp"
+#include "log_flags.hpp"
 #include "metrics_flags.hpp"
 #include "tls_flags.hpp"
 
@@ -99,7 +100,6 @@ int main(int argc, char** argv) {
   std::string mode = "reactor";
   size_t max_message = 16 << 20;
   double frame_timeout = 60;
-  std::string log_level = "warn";
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on")->required();
   app.add_option("--loops", loops, "IO loop threads (0 = one per core)")->capture_default_str();
@@ -115,20 +115,13 @@ int main(int argc, char** argv) {
                  "after SECONDS (0 = never)")
       ->check(CLI::Range(0.0, 1e8))
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
-      ->capture_default_str();
+  add_log_level_flag(app);
   tls_flags tls;
   tls.add_to(app);
   metrics_flags metrics;
   metrics.add_to(app);
   CLI11_PARSE(app, argc, argv);
 
-  auto level = fastnet::parse_log_level(log_level);
-  if (!level) {
-    std::cerr << "unknown log level: " << log_level << "\n";
-    return 2;
-  }
-  fastnet::set_log_level(*level);
   auto addr = fastnet::socket_address::ip(host, port);
   if (!addr) {
     std::cerr << "bad address: " << host << "\n";
