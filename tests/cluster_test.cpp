@@ -228,7 +228,7 @@ std::vector<std::string> tls_gateway() {
 /// round too. A bounded poll: the ring retries a refused worker every 0.1 s,
 /// doubling up to 2 s, so a window of a few seconds sees several attempts
 /// fail, and requests are in flight on the good links while they do (a
-/// failed handshake once broke those: see the workaround in cluster.cpp).
+/// failed handshake once broke those: see actors/src/caf_openssl_fixes.cpp).
 void check_stays_out(kv_client& client, const std::string& expected_stats_line,
                      const std::string& key, const std::string& down,
                      std::chrono::milliseconds window, const std::function<void()>& also = {}) {
@@ -1089,7 +1089,7 @@ TEST_CASE("cluster: the --tls-* flags go together and are checked at startup", "
                             cert("client.key")});
     INFO(out);
     CHECK(code == std::optional<int>(2));
-    CHECK(out.find("cannot load --tls-key") != std::string::npos);
+    CHECK(out.find("cannot load the key") != std::string::npos);
     CHECK(out.find("mismatch") != std::string::npos);
   }
   SECTION("a file that is not PEM") {
@@ -1097,15 +1097,15 @@ TEST_CASE("cluster: the --tls-* flags go together and are checked at startup", "
                             "--tls-cert", crt, "--tls-key", FASTNET_CLUSTER_BIN});
     INFO(out);
     CHECK(code == std::optional<int>(2));
-    CHECK(out.find("cannot load --tls-key") != std::string::npos);
+    CHECK(out.find("cannot load the key") != std::string::npos);
   }
 }
 
 TEST_CASE("cluster: over TLS, a worker closes a connection that never starts its handshake",
           "[cluster][tls]") {
   // CAF 0.17's module spins the middleman's thread while a TLS handshake
-  // waits for a silent peer; cluster.cpp fails such a handshake after a
-  // deadline (see there), so the worker closes the connection. Without that
+  // waits for a silent peer; fastnet::actors fails such a handshake after a
+  // deadline (caf_openssl_fixes.cpp), so the worker closes the connection. Without that
   // it stays open, and this read ends at its own (longer) timeout.
   uint16_t wport = 0;
   auto w = start_worker(wport, tls_worker());
