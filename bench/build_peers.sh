@@ -6,10 +6,13 @@
 # the floor), with bare_gnutls_echo and bare_wolfssl_echo, the same floor on
 # the other TLS libraries Debian ships (to choose the library with data);
 # and the plain-TCP floors bare_epoll_echo (one edge-triggered epoll loop) and
-# bare_uring_echo (one io_uring loop on liburing).
+# bare_uring_echo (one io_uring loop on liburing); libuv_echo (one libuv
+# loop) and tokio_echo (tokio, current-thread runtime, built offline from
+# Debian's crate packages).
 # Installs what is missing with apt-get (golang-go, libboost-dev, libcaf-dev,
-# libssl-dev, libgnutls28-dev, libwolfssl-dev, liburing-dev, iperf3 for the
-# loopback ceiling), then compiles
+# libssl-dev, libgnutls28-dev, libwolfssl-dev, liburing-dev, libuv1-dev,
+# librust-tokio-dev, librust-libc-dev, cargo where none is on PATH, iperf3
+# for the loopback ceiling), then compiles
 # whatever is older than its source, so a re-run with nothing changed takes
 # well under a second.
 #   bench/build_peers.sh [OUT_DIR]     (default: build/bench-peers)
@@ -23,7 +26,8 @@ die() { echo "build_peers: $*" >&2; exit 1; }
 
 # -- packages -----------------------------------------------------------------
 packages=(g++ golang-go libboost-dev libcaf-dev libssl-dev openssl libgnutls28-dev libwolfssl-dev
-  liburing-dev iperf3)
+  liburing-dev libuv1-dev librust-tokio-dev librust-libc-dev iperf3)
+command -v cargo >/dev/null || packages+=(cargo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -42,6 +46,7 @@ if ((${#missing[@]} > 0)); then
 fi
 command -v go >/dev/null || die "go not on PATH after installing golang-go"
 command -v iperf3 >/dev/null || die "iperf3 not on PATH after installing iperf3"
+command -v cargo >/dev/null || die "cargo not on PATH after installing cargo"
 
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"  # Go wants absolute cache paths; a relative OUT_DIR is fine
@@ -72,6 +77,26 @@ go_build() {
 }
 go_build go_net
 go_build go_tls
+
+# -- tokio: Debian's packaged crate sources only, so nothing is fetched --------
+# bench/peers/tokio/.cargo/config.toml replaces the default registry with the
+# directory source /usr/share/cargo/registry that librust-tokio-dev and
+# librust-libc-dev fill, and sets net.offline: a crate Debian lacks is an
+# error, not a download. Cargo writes Cargo.lock beside Cargo.toml, so a copy
+# of the crate under $out is built rather than the tree; CARGO_HOME and the
+# target dir live in the build dir too.
+if stale "$out/tokio_echo" "$peers/tokio/src/main.rs" "$peers/tokio/Cargo.toml" \
+  "$peers/tokio/.cargo/config.toml"; then
+  echo "build_peers: tokio_echo"
+  rm -rf "$out/tokio-src"
+  mkdir -p "$out/tokio-src"
+  cp -R "$peers/tokio/Cargo.toml" "$peers/tokio/src" "$peers/tokio/.cargo" "$out/tokio-src/"
+  (cd "$out/tokio-src" &&
+    CARGO_HOME="$out/cargo-home" CARGO_TARGET_DIR="$out/cargo-target" \
+      cargo build --release --offline --quiet) ||
+    die "cargo build of tokio_echo failed (are librust-tokio-dev and librust-libc-dev installed?)"
+  cp "$out/cargo-target/release/tokio_echo" "$out/tokio_echo"
+fi
 
 # -- C++ peers: plain compiler invocations, Release flags like fastnet's ------
 cxxflags=(-std=c++20 -O2 -DNDEBUG -Wall -Wextra -Wpedantic -pthread)
@@ -122,5 +147,15 @@ if stale "$out/bare_uring_echo" "$peers/bare_uring/bare_uring_echo.cpp"; then
     -o "$out/bare_uring_echo" || die "compiling bare_uring_echo failed (is liburing-dev installed?)"
 fi
 
+# libuv (issue 15): one loop, C as its users write it.
+cc="${CC:-gcc}"
+cflags=(-std=c17 -O2 -DNDEBUG -Wall -Wextra -Wpedantic)
+if stale "$out/libuv_echo" "$peers/libuv/libuv_echo.c"; then
+  echo "build_peers: libuv_echo"
+  "$cc" "${cflags[@]}" "$peers/libuv/libuv_echo.c" -luv -o "$out/libuv_echo" ||
+    die "compiling libuv_echo failed (is libuv1-dev installed?)"
+fi
+
 echo "build_peers: ready in $out (go_net asio_echo caf_broker_echo go_tls asio_ssl_echo" \
-  "bare_tls_echo bare_gnutls_echo bare_wolfssl_echo bare_epoll_echo bare_uring_echo)"
+  "bare_tls_echo bare_gnutls_echo bare_wolfssl_echo bare_epoll_echo bare_uring_echo libuv_echo" \
+  "tokio_echo)"
