@@ -142,6 +142,9 @@ SERVERS = {
     "asio": lambda port: [f"{PEERS_DIR}/asio_echo", "--port", str(port), "--threads", "1"],
     "caf_broker": lambda port: [f"{PEERS_DIR}/caf_broker_echo", "--port", str(port),
                                 "--threads", "1"],
+    # One loop / current-thread runtime each, as issue 15 asks.
+    "libuv": lambda port: [f"{PEERS_DIR}/libuv_echo", "--port", str(port)],
+    "tokio": lambda port: [f"{PEERS_DIR}/tokio_echo", "--port", str(port)],
     # Not run by default: the reactor with a known 0.5 µs of spin per message.
     # A case in which it does not cost about 0.5 µs more than fastnet-reactor
     # cannot rank servers by CPU per message (see bench/RESULTS.md).
@@ -164,7 +167,7 @@ SERVERS = {
     "bare_uring": lambda port: [f"{PEERS_DIR}/bare_uring_echo", "--port", str(port)],
 }
 FASTNET = ["fastnet-reactor", "fastnet-actors", "fastnet-reactor-uring", "fastnet-actors-uring"]
-PEERS = ["go_net", "asio", "caf_broker"]
+PEERS = ["go_net", "asio", "libuv", "tokio", "caf_broker"]
 FASTNET_TLS = ["fastnet-reactor-tls", "fastnet-actors-tls"]
 PEERS_TLS = ["go_tls", "asio_ssl", "bare_tls", "bare_gnutls", "bare_wolfssl"]
 TLS_SERVERS = FASTNET_TLS + PEERS_TLS
@@ -173,6 +176,7 @@ TLS_SERVERS = FASTNET_TLS + PEERS_TLS
 FLOORS = ["bare_epoll", "bare_uring"]
 # The peers' binaries, which bench/build_peers.sh makes.
 PEER_BINARIES = {"go_net": "go_net", "asio": "asio_echo", "caf_broker": "caf_broker_echo",
+                 "libuv": "libuv_echo", "tokio": "tokio_echo",
                  "go_tls": "go_tls", "asio_ssl": "asio_ssl_echo", "bare_tls": "bare_tls_echo",
                  "bare_gnutls": "bare_gnutls_echo", "bare_wolfssl": "bare_wolfssl_echo",
                  "bare_epoll": "bare_epoll_echo", "bare_uring": "bare_uring_echo"}
@@ -668,6 +672,7 @@ def render_matrix(servers, cases, runs, ceiling, problems, t0):
     out += render_ratios(servers, cases, table)
     out += render_targets(servers, cases, table)
     out += render_tls_targets(servers, cases, table)
+    out += render_uring_targets(servers, cases, table)
     out += render_checks(servers, cases, table)
     if problems:
         out.append("## Problems")
@@ -743,6 +748,65 @@ def render_tls(servers, cases, table):
     out.append("")
     if warnings:
         out += warnings + [""]
+    return out
+
+
+def render_uring_targets(servers, cases, table):
+    """Issue 15's io_uring targets, with the medians (and ranges) behind each."""
+    out = ["## Targets (issue 15, io_uring)", ""]
+    ru, au = "fastnet-reactor-uring", "fastnet-actors-uring"
+    if ru not in servers and au not in servers:
+        return []
+
+    def cpu(s, c):
+        return table.get((s, c), {}).get("server_cpu_us_per_msg")
+
+    def line(ok, text):
+        out.append(f"- {'not measured' if ok is None else ('met' if ok else 'MISSED')}: {text}")
+
+    def show(v):
+        return "–" if v is None else f"{v[0]:.2f} ({v[1]:.2f}–{v[2]:.2f})"
+
+    for c in ("pingpong-100x64", "pingpong-1000x64", "pipelined-16x32x64"):
+        if c not in cases or ru not in servers or "bare_uring" not in servers:
+            continue
+        x, y = cpu(ru, c), cpu("bare_uring", c)
+        line(None if not x or not y else x[0] <= 1.03 * y[0],
+             f"reactor-uring CPU/msg on {c} ≤ 1.03× bare_uring's ({show(x)} vs {show(y)} µs)")
+    best_of = [p for p in ("asio", "libuv", "tokio") if p in servers]
+    for c, factor in (("pingpong-1000x64", 0.9), ("pingpong-100x64", 1.0)):
+        if c not in cases or ru not in servers or not best_of:
+            continue
+        x = cpu(ru, c)
+        others = {p: cpu(p, c) for p in best_of}
+        best = min((v[0] for v in others.values() if v), default=None)
+        line(None if not x or best is None else x[0] <= factor * best,
+             f"reactor-uring CPU/msg on {c} ≤ {factor:g}× the best of "
+             + ", ".join(best_of) + f" ({show(x)} vs "
+             + ", ".join(f"{p} {show(v)}" for p, v in others.items()) + ")")
+    c = "pingpong-100x64"
+    if c in cases and au in servers and "go_net" in servers:
+        x, y = cpu(au, c), cpu("go_net", c)
+        line(None if not x or not y else x[0] <= 0.9 * y[0],
+             f"actors-uring CPU/msg on {c} ≤ 0.9× go_net's ({show(x)} vs {show(y)} µs)")
+    # "No case worse than epoll by more than the noise": io_uring's median
+    # above the whole of epoll's range.
+    for uring, epoll in ((ru, "fastnet-reactor"), (au, "fastnet-actors")):
+        if uring not in servers or epoll not in servers:
+            continue
+        for c in cases:
+            if is_tls_case(c):
+                continue
+            key = "rss_per_conn_kib" if is_idle(c) else "server_cpu_us_per_msg"
+            x, y = table.get((uring, c), {}).get(key), table.get((epoll, c), {}).get(key)
+            line(None if not x or not y else x[0] <= y[2],
+                 f"{uring.replace('fastnet-', '')} on {c} not worse than epoll's beyond its "
+                 f"range ({show(x)} vs {show(y)})")
+    if IDLE_CASE in cases and ru in servers:
+        x = table.get((ru, IDLE_CASE), {}).get("rss_per_conn_kib")
+        line(None if not x else x[0] <= 0.25,
+             f"reactor-uring idle memory ≤ 0.25 KiB/conn ({show(x)} KiB)")
+    out.append("")
     return out
 
 
@@ -1064,7 +1128,8 @@ def header(title, reps=REPS):
         + (f" REPS={REPS} WARMUP={WARMUP:g}" if reps > 1 or REPS == 1 else ""),
         f"- machine: {os.cpu_count()} cores ({model}), {platform.platform()}",
         f"- fastnet {commit}{dirty}, build type {cache_value('CMAKE_BUILD_TYPE')}; peers: {go}, "
-        "Boost.Asio (libboost-dev), CAF 0.17 io::broker (libcaf-dev); over TLS Go crypto/tls, "
+        "Boost.Asio (libboost-dev), libuv (libuv1-dev, one loop), tokio (librust-tokio-dev, "
+        "current-thread runtime), CAF 0.17 io::broker (libcaf-dev); over TLS Go crypto/tls, "
         "Asio ssl::stream and a bare epoll echo, the latter two and fastnet on "
         + (cmd_out(["openssl", "version"]).split(" (")[0] or "OpenSSL"),
         "- reference floors (no framework, one thread): bare_epoll (edge-triggered epoll) and "
