@@ -53,6 +53,8 @@ constexpr unsigned buffer_size = 4096;
 constexpr uint16_t buffer_group = 0;
 constexpr unsigned sq_entries = 1024;
 constexpr unsigned cq_entries = 16384;  // a receive and a poll per connection per batch
+// What one delivery gathers at most from consecutive buffers of one stream.
+constexpr size_t gather_limit = 256 * 1024;
 
 enum op : uint64_t { op_poll = 1, op_recv = 2, op_ignore = 3 };
 
@@ -386,15 +388,35 @@ class uring_poller final : public poller {
       if (has_buffer) recycle(bid);
       return false;
     }
-    const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
-    if (!more) s->recv_armed = false;
+    bool more = (c.flags & IORING_CQE_F_MORE) != 0;
     const uint32_t gen = s->gen;
     io_handler* h = s->h;
     const receive_fn received = s->received;
     if (c.res > 0 && has_buffer) {
-      received(h, {buffer(bid), static_cast<size_t>(c.res)}, 0);
-      recycle(bid);
+      if (more && next_ < batch_.size() && is_data_of(batch_[next_], c.data)) {
+        // The same receive filled more buffers in a row (a stream's burst):
+        // one delivery of all of it, as a single read of a large buffer
+        // would be, instead of a frame (or an echo, or an actor message)
+        // per 4 KiB buffer. Bounded by gather_limit.
+        gather_.assign(buffer(bid), buffer(bid) + c.res);
+        recycle(bid);
+        while (more && next_ < batch_.size() && is_data_of(batch_[next_], c.data) &&
+               gather_.size() < gather_limit) {
+          const completion& n = batch_[next_++];
+          const unsigned nbid = n.flags >> IORING_CQE_BUFFER_SHIFT;
+          gather_.insert(gather_.end(), buffer(nbid), buffer(nbid) + n.res);
+          recycle(nbid);
+          more = (n.flags & IORING_CQE_F_MORE) != 0;
+        }
+        if (!more) s->recv_armed = false;
+        received(h, {gather_.data(), gather_.size()}, 0);
+      } else {
+        if (!more) s->recv_armed = false;
+        received(h, {buffer(bid), static_cast<size_t>(c.res)}, 0);
+        recycle(bid);
+      }
     } else {
+      if (!more) s->recv_armed = false;
       if (has_buffer) recycle(bid);
       if (c.res == -ENOBUFS) {
         if (!more) {
@@ -411,6 +433,11 @@ class uring_poller final : public poller {
     slot& after = slots_[static_cast<size_t>(fd)];
     if (after.h != nullptr && after.gen == gen && !after.recv_armed) sync(fd, after);
     return true;
+  }
+
+  /// True when `n` is more bytes from the receive tagged `data`.
+  static bool is_data_of(const completion& n, uint64_t data) {
+    return n.data == data && n.res > 0 && (n.flags & IORING_CQE_F_BUFFER) != 0;
   }
 
   // ---- the provided buffer ring ----
@@ -485,6 +512,7 @@ class uring_poller final : public poller {
   std::vector<slot> slots_;        // by descriptor
   std::vector<int> starved_;       // descriptors whose receive waits for buffers
   std::vector<completion> batch_;  // the completions being dispatched
+  std::vector<std::byte> gather_;  // one stream's consecutive buffers, delivered as one
   size_t next_ = 0;                // the first of batch_ not yet delivered
 };
 
