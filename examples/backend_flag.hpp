@@ -8,13 +8,13 @@
 #include <map>
 #include <string>
 
-/// Adds --backend to `app`, storing the choice in `b` (default auto, which
-/// is epoll unless FASTNET_BACKEND names another).
+/// Adds --backend to `app`, storing the choice in `b` (default auto:
+/// io_uring where it runs, else epoll; FASTNET_BACKEND overrides it).
 inline void add_backend_flag(CLI::App& app, fastnet::backend& b) {
   const std::map<std::string, fastnet::backend> names{{"epoll", fastnet::backend::epoll},
                                                       {"io_uring", fastnet::backend::io_uring},
                                                       {"auto", fastnet::backend::automatic}};
   app.add_option("--backend", b,
-                 "event loops on epoll, io_uring, or auto (epoll today; README \"Backends\")")
+                 "event loops on epoll, io_uring, or auto (io_uring where it runs, else epoll)")
       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
 }

@@ -19,8 +19,9 @@ enum class backend : uint8_t {
   /// io_uring_enter per loop iteration. Requesting it where it cannot run
   /// throws std::system_error saying why.
   io_uring,
-  /// The backend measured faster on this kind of machine: epoll for now,
-  /// as io_uring ties it here (bench/RESULTS.md, "io_uring backend"). The
+  /// The backend measured faster on this kind of machine: io_uring (less
+  /// server CPU per message than epoll in every case of bench/RESULTS.md's
+  /// 2026-12-04 matrix), epoll where io_uring cannot run. The
   /// environment variable FASTNET_BACKEND=epoll|io_uring overrides the pick
   /// (the test suite runs on both that way); a pick of io_uring that cannot
   /// run falls back to epoll, logged once per process with the reason.
