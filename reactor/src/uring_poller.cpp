@@ -393,28 +393,11 @@ class uring_poller final : public poller {
     io_handler* h = s->h;
     const receive_fn received = s->received;
     if (c.res > 0 && has_buffer) {
-      if (more && next_ < batch_.size() && is_data_of(batch_[next_], c.data)) {
-        // The same receive filled more buffers in a row (a stream's burst):
-        // one delivery of all of it, as a single read of a large buffer
-        // would be, instead of a frame (or an echo, or an actor message)
-        // per 4 KiB buffer. Bounded by gather_limit.
-        gather_.assign(buffer(bid), buffer(bid) + c.res);
-        recycle(bid);
-        while (more && next_ < batch_.size() && is_data_of(batch_[next_], c.data) &&
-               gather_.size() < gather_limit) {
-          const completion& n = batch_[next_++];
-          const unsigned nbid = n.flags >> IORING_CQE_BUFFER_SHIFT;
-          gather_.insert(gather_.end(), buffer(nbid), buffer(nbid) + n.res);
-          recycle(nbid);
-          more = (n.flags & IORING_CQE_F_MORE) != 0;
-        }
-        if (!more) s->recv_armed = false;
-        received(h, {gather_.data(), gather_.size()}, 0);
-      } else {
-        if (!more) s->recv_armed = false;
-        received(h, {buffer(bid), static_cast<size_t>(c.res)}, 0);
-        recycle(bid);
-      }
+      std::span<const std::byte> data{buffer(bid), static_cast<size_t>(c.res)};
+      if (more && follows(c.data)) data = gather(data, c.data, more);
+      if (!more) s->recv_armed = false;
+      received(h, data, 0);
+      recycle(bid);
     } else {
       if (!more) s->recv_armed = false;
       if (has_buffer) recycle(bid);
@@ -435,9 +418,30 @@ class uring_poller final : public poller {
     return true;
   }
 
-  /// True when `n` is more bytes from the receive tagged `data`.
-  static bool is_data_of(const completion& n, uint64_t data) {
+  /// True when the next completion of the batch is more bytes from the
+  /// receive tagged `data`.
+  bool follows(uint64_t data) const {
+    if (next_ >= batch_.size()) return false;
+    const completion& n = batch_[next_];
     return n.data == data && n.res > 0 && (n.flags & IORING_CQE_F_BUFFER) != 0;
+  }
+
+  /// `first` and the completions of the same receive that follow it in the
+  /// batch (a stream's burst filled several buffers in a row), copied into
+  /// one piece, up to gather_limit: delivered as one read of a large buffer
+  /// would be, instead of a frame (or an echo, or an actor message) per
+  /// 4 KiB buffer. Takes those completions off the batch and recycles their
+  /// buffers; `more` becomes the last one's IORING_CQE_F_MORE.
+  std::span<const std::byte> gather(std::span<const std::byte> first, uint64_t data, bool& more) {
+    gather_.assign(first.begin(), first.end());
+    while (more && follows(data) && gather_.size() < gather_limit) {
+      const completion& n = batch_[next_++];
+      const unsigned bid = n.flags >> IORING_CQE_BUFFER_SHIFT;
+      gather_.insert(gather_.end(), buffer(bid), buffer(bid) + n.res);
+      recycle(bid);
+      more = (n.flags & IORING_CQE_F_MORE) != 0;
+    }
+    return gather_;
   }
 
   // ---- the provided buffer ring ----
