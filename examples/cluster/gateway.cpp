@@ -57,12 +57,7 @@ int run_gateway(const gateway_flags& f) {
     std::cerr << "cluster gateway: bad address: " << f.host << "\n";
     return 2;
   }
-  if (f.tls.enabled()) {
-    if (auto err = fastnet::actors::check_node_tls(f.tls)) {
-      std::cerr << "cluster gateway: --tls-*: " << *err << "\n";
-      return 2;
-    }
-  }
+  if (!tls_files_usable(f.tls, "cluster gateway")) return 2;
   gateway_options gopts;
   gopts.request_timeout = std::chrono::milliseconds(f.request_timeout_ms);
   gopts.label = std::to_string(::getpid());

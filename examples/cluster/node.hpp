@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <iostream>
 #include <utility>
 
 #include "messages.hpp"
@@ -50,6 +51,15 @@ inline void add_tls_flags(CLI::App& sub, fastnet::actors::node_tls& tls) {
   ca->needs(cert)->needs(key);
   cert->needs(ca)->needs(key);
   key->needs(ca)->needs(cert);
+}
+
+/// With --tls-* given, loads the files now (fastnet::actors::check_node_tls)
+/// and, when one is bad, says why under `who` on stderr. False: exit 2.
+inline bool tls_files_usable(const fastnet::actors::node_tls& tls, const char* who) {
+  if (!tls.enabled()) return true;
+  auto err = fastnet::actors::check_node_tls(tls);
+  if (err) std::cerr << who << ": --tls-*: " << *err << "\n";
+  return !err;
 }
 
 /// The client side of a gateway: the line codec (a line of more than 64 KiB

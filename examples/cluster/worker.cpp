@@ -48,12 +48,7 @@ std::unique_ptr<fastnet::metrics::endpoint> start_metrics_endpoint(
 }
 
 int run_worker(const worker_flags& f) {
-  if (f.tls.enabled()) {
-    if (auto err = fastnet::actors::check_node_tls(f.tls)) {
-      std::cerr << "cluster worker: --tls-*: " << *err << "\n";
-      return 2;
-    }
-  }
+  if (!tls_files_usable(f.tls, "cluster worker")) return 2;
   fastnet::stop_signals stop;  // first: CAF's threads and the loops inherit the blocked signals
   // Before `sys`: the shard actor counts into the registry until it ends.
   std::shared_ptr<fastnet::metrics::registry> registry;
