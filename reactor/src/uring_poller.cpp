@@ -7,8 +7,9 @@
 // a descriptor lookup.
 //
 // Streams (plain TCP connections) are read by a multishot receive that picks
-// buffers from the loop's provided buffer ring: no receive system call per
-// message, and no receive buffer held by an idle connection. Everything else
+// buffers from the loop's provided buffer ring (uring_buffer_pool.hpp): no
+// receive system call per message, and no receive buffer held by an idle
+// connection. Everything else
 // (listeners, eventfds, signalfds, TLS sockets, a stream's EPOLLOUT) is
 // readiness through one-shot poll requests re-armed after each report,
 // which is level triggering: a descriptor still ready is reported again.
@@ -22,7 +23,6 @@
 #include <liburing.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -40,17 +41,11 @@
 
 #include "log.hpp"
 #include "poller.hpp"
+#include "uring_buffer_pool.hpp"
 
 namespace fastnet::detail {
 namespace {
 
-// The provided buffers of one loop: received bytes wait in one of these
-// until the loop has handed them on (one batch), so the pool bounds what
-// all of a loop's connections can have in flight, not what each may hold.
-// 1024 x 4 KiB = 4 MiB per loop, mapped once.
-constexpr unsigned buffer_count = 1024;  // a power of two
-constexpr unsigned buffer_size = 4096;
-constexpr uint16_t buffer_group = 0;
 constexpr unsigned sq_entries = 1024;
 constexpr unsigned cq_entries = 16384;  // a receive and a poll per connection per batch
 // What one delivery gathers at most from consecutive buffers of one stream.
@@ -80,6 +75,11 @@ uint32_t poll_mask(uint32_t epoll_events) {
   if (epoll_events & EPOLLIN) m |= POLLIN;
   if (epoll_events & EPOLLOUT) m |= POLLOUT;
   return m;
+}
+
+/// The events a slot keeps: the only ones the poller maps to requests.
+uint8_t wanted(uint32_t epoll_events) {
+  return static_cast<uint8_t>(epoll_events & (EPOLLIN | EPOLLOUT));
 }
 
 uint32_t epoll_events_of(uint32_t revents) {
@@ -144,7 +144,7 @@ class uring_poller final : public poller {
 
   ~uring_poller() override {
     io_uring_queue_exit(&ring_);
-    release_buffers();
+    buffers_.reset();  // after the ring: nothing can write into them now
   }
 
   uring_poller(const uring_poller&) = delete;
@@ -172,7 +172,7 @@ class uring_poller final : public poller {
   void watch(int fd, uint32_t events, io_handler* h) override {
     slot& s = fresh_slot(fd);
     s.h = h;
-    s.events = events;
+    s.events = wanted(events);
     sync(fd, s);
   }
 
@@ -180,14 +180,14 @@ class uring_poller final : public poller {
     slot& s = fresh_slot(fd);
     s.h = h;
     s.received = received;
-    s.events = events;
+    s.events = wanted(events);
     sync(fd, s);
   }
 
   void modify(int fd, uint32_t events, io_handler* h) override {
     slot& s = slots_.at(static_cast<size_t>(fd));
     s.h = h;
-    s.events = events;
+    s.events = wanted(events);
     sync(fd, s);
   }
 
@@ -198,7 +198,7 @@ class uring_poller final : public poller {
     // Cancelled by user_data, not by descriptor: the number may be reused
     // before these reach the kernel, the requests' tags may not.
     if (s.poll != 0) cancel(tag(op_poll, fd, s.gen, s.seq));
-    if (s.recv_armed) cancel(tag(op_recv, fd, s.gen));
+    if (s.recv == recv_state::armed) cancel(tag(op_recv, fd, s.gen));
     const uint32_t next_gen = s.gen + 1;
     s = slot{};
     s.gen = next_gen;
@@ -233,10 +233,10 @@ class uring_poller final : public poller {
       if (op_of(c.data) != op_recv || fd_of(c.data) != fd || gen_of(c.data) != (gen & 0xfffff))
         continue;
       if (c.res > 0 && (c.flags & IORING_CQE_F_BUFFER)) {
-        const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
-        out.append(reinterpret_cast<const char*>(buffer(bid)), static_cast<size_t>(c.res));
-        recycle(bid);
+        const auto bytes = buffers_->data(c.flags, c.offset, c.res);
+        out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       }
+      if (buffers_) buffers_->release(c.res, c.flags);
       c.data = tag(op_ignore, fd, 0);  // taken: not delivered again
     }
     return out;
@@ -273,27 +273,41 @@ class uring_poller final : public poller {
   }
 
  private:
+  /// Where a stream's multishot receive is.
+  enum class recv_state : uint8_t {
+    idle,        // none in flight: armed when its owner wants input
+    armed,       // in flight until its last completion (no F_MORE)
+    cancelling,  // in flight, a cancel on its way (its owner paused)
+    starved,     // ended for lack of buffers: armed again when some come back
+    ended,       // EOF or an error: not received from again
+  };
+  /// One per descriptor number (24 bytes: a loop holding many idle
+  /// connections pays this for each).
   struct slot {
     io_handler* h = nullptr;
     receive_fn received = nullptr;  // set: the poller receives for it
-    uint32_t events = 0;            // what the owner wants (EPOLLIN, EPOLLOUT)
     uint32_t gen = 0;               // 20 bits in the tags
-    uint32_t poll = 0;              // mask of the armed poll; 0: none
-    uint32_t seq = 0;               // of the armed poll (8 bits in the tag)
-    bool recv_armed = false;        // until its last completion (no F_MORE)
-    bool recv_cancelled = false;    // a cancel of the armed receive is on its way
-    bool recv_ended = false;        // EOF or an error: not received from again
-    bool starved = false;           // the receive ended for lack of buffers
+    uint8_t events = 0;             // what the owner wants (EPOLLIN, EPOLLOUT)
+    uint8_t poll = 0;               // mask of the armed poll; 0: none
+    uint8_t seq = 0;                // of the armed poll
+    recv_state recv = recv_state::idle;
   };
+  static_assert(sizeof(slot) == 24);
   struct completion {
     uint64_t data;
     int32_t res;
     uint32_t flags;
+    uint32_t offset;  // of a receive's bytes in its buffer
   };
 
   slot& fresh_slot(int fd) {
     if (fd < 0) fail(EBADF, "watch");
-    if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(static_cast<size_t>(fd) * 2 + 64);
+    if (static_cast<size_t>(fd) >= slots_.size()) {
+      // By half again, not vector's doubling: a slot per descriptor number.
+      const size_t n = static_cast<size_t>(fd) + static_cast<size_t>(fd) / 2 + 64;
+      slots_.reserve(n);
+      slots_.resize(n);
+    }
     slot& s = slots_[static_cast<size_t>(fd)];
     if (s.h != nullptr) unwatch(fd);  // watched again: the old requests go
     return s;
@@ -309,11 +323,11 @@ class uring_poller final : public poller {
     }
     if (s.received == nullptr) return;
     const bool want_recv = (s.events & EPOLLIN) != 0;
-    if (want_recv && !s.recv_armed && !s.recv_ended && !s.starved) {
+    if (want_recv && s.recv == recv_state::idle) {
       arm_recv(fd, s);
-    } else if (!want_recv && s.recv_armed && !s.recv_cancelled) {
+    } else if (!want_recv && s.recv == recv_state::armed) {
       cancel(tag(op_recv, fd, s.gen));
-      s.recv_cancelled = true;
+      s.recv = recv_state::cancelling;
     }
   }
 
@@ -328,19 +342,20 @@ class uring_poller final : public poller {
   }
 
   void arm_poll(int fd, slot& s, uint32_t mask) {
-    s.seq = (s.seq + 1) & 0xff;
-    s.poll = mask;
+    ++s.seq;
+    s.poll = static_cast<uint8_t>(mask);
     io_uring_prep_poll_add(sqe(tag(op_poll, fd, s.gen, s.seq)), fd, mask);
   }
 
   void arm_recv(int fd, slot& s) {
-    if (buffers_ == nullptr) setup_buffers();
+    // Mapped when the first stream is watched: a loop that only accepts or
+    // runs timers (a server's control loop) has none.
+    if (!buffers_) buffers_.emplace(ring_);
     io_uring_sqe* e = sqe(tag(op_recv, fd, s.gen));
     io_uring_prep_recv_multishot(e, fd, nullptr, 0, 0);
     e->flags |= IOSQE_BUFFER_SELECT;
-    e->buf_group = buffer_group;
-    s.recv_armed = true;
-    s.recv_cancelled = false;
+    e->buf_group = uring_buffer_pool::group;
+    s.recv = recv_state::armed;
   }
 
   void cancel(uint64_t data) { io_uring_prep_cancel64(sqe(tag(op_ignore, 0, 0)), data, 0); }
@@ -350,8 +365,13 @@ class uring_poller final : public poller {
     for (;;) {
       const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, 256);
       if (n == 0) return;
-      for (unsigned i = 0; i < n; ++i)
-        batch_.push_back({cqes[i]->user_data, cqes[i]->res, cqes[i]->flags});
+      for (unsigned i = 0; i < n; ++i) {
+        const io_uring_cqe& q = *cqes[i];
+        // Offsets in completion order: the order the kernel filled buffers in.
+        const uint32_t offset =
+            (q.flags & IORING_CQE_F_BUFFER) ? buffers_->take(q.res, q.flags) : 0;
+        batch_.push_back({q.user_data, q.res, q.flags, offset});
+      }
       io_uring_cq_advance(&ring_, n);
     }
   }
@@ -382,39 +402,42 @@ class uring_poller final : public poller {
   }
 
   bool on_recv(int fd, slot* s, const completion& c) {
-    const bool has_buffer = (c.flags & IORING_CQE_F_BUFFER) != 0;
-    const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
     if (s == nullptr) {  // a closed stream's late completion
-      if (has_buffer) recycle(bid);
+      if (buffers_) buffers_->release(c.res, c.flags);
       return false;
     }
     bool more = (c.flags & IORING_CQE_F_MORE) != 0;
     const uint32_t gen = s->gen;
     io_handler* h = s->h;
     const receive_fn received = s->received;
-    if (c.res > 0 && has_buffer) {
-      std::span<const std::byte> data{buffer(bid), static_cast<size_t>(c.res)};
+    // Idle before the owner hears of it: what it does next (pause, resume)
+    // sees no receive in flight.
+    if (c.res > 0 && (c.flags & IORING_CQE_F_BUFFER)) {
+      std::span<const std::byte> data = buffers_->data(c.flags, c.offset, c.res);
       if (more && follows(c.data)) data = gather(data, c.data, more);
-      if (!more) s->recv_armed = false;
+      if (!more) s->recv = recv_state::idle;
       received(h, data, 0);
-      recycle(bid);
+      buffers_->release(c.res, c.flags);
     } else {
-      if (!more) s->recv_armed = false;
-      if (has_buffer) recycle(bid);
+      if (buffers_) buffers_->release(c.res, c.flags);
+      if (!more) s->recv = recv_state::idle;
       if (c.res == -ENOBUFS) {
+        buffers_->starved();
         if (!more) {
-          s->starved = true;
+          s->recv = recv_state::starved;
           starved_.push_back(fd);
         }
         return false;
       }
       if (c.res != -ECANCELED) {  // cancelled: its owner paused (and may want it again)
-        s->recv_ended = true;
+        s->recv = recv_state::ended;
         received(h, {}, c.res == 0 ? 0 : -c.res);
       }
     }
     slot& after = slots_[static_cast<size_t>(fd)];
-    if (after.h != nullptr && after.gen == gen && !after.recv_armed) sync(fd, after);
+    if (after.h != nullptr && after.gen == gen && after.recv != recv_state::armed &&
+        after.recv != recv_state::cancelling)
+      sync(fd, after);
     return true;
   }
 
@@ -427,80 +450,41 @@ class uring_poller final : public poller {
   }
 
   /// `first` and the completions of the same receive that follow it in the
-  /// batch (a stream's burst filled several buffers in a row), copied into
-  /// one piece, up to gather_limit: delivered as one read of a large buffer
-  /// would be, instead of a frame (or an echo, or an actor message) per
-  /// 4 KiB buffer. Takes those completions off the batch and recycles their
-  /// buffers; `more` becomes the last one's IORING_CQE_F_MORE.
+  /// batch (a stream's burst filled buffer space in a row), as one piece of
+  /// up to about gather_limit: delivered as one read of a large buffer would
+  /// be, instead of a frame (or an echo, or an actor message) per buffer.
+  /// Pieces that lie back to back in memory (incremental buffers, whole
+  /// ones filled in order) are not copied. Takes those completions off the
+  /// batch and releases their buffers (the kernel gets them at the next
+  /// publish, after this delivery); `more` becomes the last one's
+  /// IORING_CQE_F_MORE.
   std::span<const std::byte> gather(std::span<const std::byte> first, uint64_t data, bool& more) {
-    gather_.assign(first.begin(), first.end());
-    while (more && follows(data) && gather_.size() < gather_limit) {
+    std::span<const std::byte> whole = first;
+    gather_.clear();
+    while (more && follows(data) && whole.size() < gather_limit) {
       const completion& n = batch_[next_++];
-      const unsigned bid = n.flags >> IORING_CQE_BUFFER_SHIFT;
-      gather_.insert(gather_.end(), buffer(bid), buffer(bid) + n.res);
-      recycle(bid);
+      const auto piece = buffers_->data(n.flags, n.offset, n.res);
+      if (gather_.empty() && whole.data() + whole.size() == piece.data()) {
+        whole = {whole.data(), whole.size() + piece.size()};
+      } else {
+        if (gather_.empty()) gather_.assign(whole.begin(), whole.end());
+        gather_.insert(gather_.end(), piece.begin(), piece.end());
+        whole = gather_;
+      }
+      buffers_->release(n.res, n.flags);
       more = (n.flags & IORING_CQE_F_MORE) != 0;
     }
-    return gather_;
-  }
-
-  // ---- the provided buffer ring ----
-
-  size_t br_bytes() const { return buffer_count * sizeof(io_uring_buf); }
-  size_t buffers_bytes() const { return size_t{buffer_count} * buffer_size; }
-  std::byte* buffer(unsigned bid) { return buffers_ + size_t{bid} * buffer_size; }
-
-  void setup_buffers() {
-    // liburing 2.3 has no io_uring_setup_buf_ring: map the ring and register it.
-    void* r =
-        ::mmap(nullptr, br_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (r == MAP_FAILED) fail(errno, "mapping the buffer ring");
-    br_ = static_cast<io_uring_buf_ring*>(r);
-    void* b = ::mmap(nullptr, buffers_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
-    if (b == MAP_FAILED) {
-      const int err = errno;
-      release_buffers();
-      fail(err, "mapping the receive buffers");
-    }
-    buffers_ = static_cast<std::byte*>(b);
-    io_uring_buf_reg reg{};
-    reg.ring_addr = reinterpret_cast<uint64_t>(br_);
-    reg.ring_entries = buffer_count;
-    reg.bgid = buffer_group;
-    if (int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc != 0) {
-      release_buffers();
-      fail(-rc, "registering the provided buffer ring");
-    }
-    io_uring_buf_ring_init(br_);
-    for (unsigned i = 0; i < buffer_count; ++i)
-      recycle(i);
-    publish_buffers();
-  }
-
-  void release_buffers() {
-    if (buffers_ != nullptr) ::munmap(buffers_, buffers_bytes());
-    if (br_ != nullptr) ::munmap(br_, br_bytes());
-    buffers_ = nullptr;
-    br_ = nullptr;
-  }
-
-  /// Gives buffer `bid` back; the kernel sees it after publish_buffers().
-  void recycle(unsigned bid) {
-    io_uring_buf_ring_add(br_, buffer(bid), buffer_size, static_cast<uint16_t>(bid),
-                          io_uring_buf_ring_mask(buffer_count), static_cast<int>(returned_++));
+    return whole;
   }
 
   /// Makes the buffers given back visible, then re-arms the receives that
   /// ran out of them.
   void publish_buffers() {
-    if (returned_ == 0) return;
-    io_uring_buf_ring_advance(br_, static_cast<int>(returned_));
-    returned_ = 0;
+    if (!buffers_ || !buffers_->publish()) return;
     for (int fd : starved_) {
       slot& s = slots_[static_cast<size_t>(fd)];
-      if (!s.starved) continue;
-      s.starved = false;
+      if (s.recv != recv_state::starved) continue;
+      s.recv = recv_state::idle;
       if (s.h != nullptr) sync(fd, s);
     }
     starved_.clear();
@@ -510,14 +494,12 @@ class uring_poller final : public poller {
   std::thread::id issuer_;  // the thread that runs the loop (SINGLE_ISSUER)
   bool disabled_ = false;
   bool fd_registered_ = false;
-  io_uring_buf_ring* br_ = nullptr;
-  std::byte* buffers_ = nullptr;
-  unsigned returned_ = 0;          // buffers given back since the last publish
-  std::vector<slot> slots_;        // by descriptor
-  std::vector<int> starved_;       // descriptors whose receive waits for buffers
-  std::vector<completion> batch_;  // the completions being dispatched
-  std::vector<std::byte> gather_;  // one stream's consecutive buffers, delivered as one
-  size_t next_ = 0;                // the first of batch_ not yet delivered
+  std::optional<uring_buffer_pool> buffers_;  // mapped with the first stream
+  std::vector<slot> slots_;                   // by descriptor
+  std::vector<int> starved_;                  // descriptors whose receive waits for buffers
+  std::vector<completion> batch_;             // the completions being dispatched
+  std::vector<std::byte> gather_;             // one stream's consecutive buffers, delivered as one
+  size_t next_ = 0;                           // the first of batch_ not yet delivered
 };
 
 }  // namespace

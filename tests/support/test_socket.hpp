@@ -4,6 +4,7 @@
 // instead of sleeping.
 #pragma once
 
+#include <fastnet/connection.hpp>
 #include <fastnet/handler.hpp>
 #include <fastnet/socket.hpp>
 #include <fastnet/socket_address.hpp>
