@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -53,8 +54,10 @@ constexpr size_t gather_limit = 256 * 1024;
 
 enum op : uint64_t { op_poll = 1, op_recv = 2, op_ignore = 3 };
 
+constexpr uint32_t gen_mask = 0xfffff;  // a slot's generation: 20 bits of a tag
+
 uint64_t tag(op o, int fd, uint32_t gen, uint32_t seq = 0) {
-  return (uint64_t{o} << 60) | (uint64_t{seq & 0xff} << 52) | (uint64_t{gen & 0xfffff} << 32) |
+  return (uint64_t{o} << 60) | (uint64_t{seq & 0xff} << 52) | (uint64_t{gen & gen_mask} << 32) |
          static_cast<uint32_t>(fd);
 }
 op op_of(uint64_t t) {
@@ -64,7 +67,7 @@ uint32_t seq_of(uint64_t t) {
   return static_cast<uint32_t>(t >> 52) & 0xff;
 }
 uint32_t gen_of(uint64_t t) {
-  return static_cast<uint32_t>(t >> 32) & 0xfffff;
+  return static_cast<uint32_t>(t >> 32) & gen_mask;
 }
 int fd_of(uint64_t t) {
   return static_cast<int>(static_cast<uint32_t>(t));
@@ -177,29 +180,38 @@ class uring_poller final : public poller {
   }
 
   void watch_stream(int fd, uint32_t events, io_handler* h, receive_fn received) override {
+    // One receive function per poller (every stream's owner is a
+    // connection): kept once, not in each descriptor's slot.
+    if (received_ != nullptr && received_ != received)
+      throw std::logic_error("io_uring poller: streams with different receive functions");
+    received_ = received;
     slot& s = fresh_slot(fd);
     s.h = h;
-    s.received = received;
+    s.recv = recv_state::idle;
     s.events = wanted(events);
     sync(fd, s);
   }
 
   void modify(int fd, uint32_t events, io_handler* h) override {
-    slot& s = slots_.at(static_cast<size_t>(fd));
+    slot* found = find(fd);
+    if (found == nullptr) fail(ENOENT, "modify of a descriptor never watched");
+    slot& s = *found;
     s.h = h;
     s.events = wanted(events);
     sync(fd, s);
   }
 
   void unwatch(int fd) override {
-    if (fd < 0 || static_cast<size_t>(fd) >= slots_.size()) return;
-    slot& s = slots_[static_cast<size_t>(fd)];
-    if (s.h == nullptr) return;
+    slot* found = find(fd);
+    if (found == nullptr || found->h == nullptr) return;
+    slot& s = *found;
     // Cancelled by user_data, not by descriptor: the number may be reused
     // before these reach the kernel, the requests' tags may not.
     if (s.poll != 0) cancel(tag(op_poll, fd, s.gen, s.seq));
     if (s.recv == recv_state::armed) cancel(tag(op_recv, fd, s.gen));
-    const uint32_t next_gen = s.gen + 1;
+    // The tags carry 20 bits of it: it wraps there, or a descriptor number
+    // reused 2^20 times would never match its own completions again.
+    const uint32_t next_gen = (s.gen + 1) & gen_mask;
     s = slot{};
     s.gen = next_gen;
   }
@@ -217,9 +229,8 @@ class uring_poller final : public poller {
   }
 
   std::string unwatch_stream(int fd) override {
-    const uint32_t gen = fd >= 0 && static_cast<size_t>(fd) < slots_.size()
-                             ? slots_[static_cast<size_t>(fd)].gen
-                             : 0;
+    const slot* found = find(fd);
+    const uint32_t gen = found != nullptr ? found->gen : 0;
     unwatch(fd);
     // The stream's receive must be gone before its owner reads the socket
     // itself: hand the cancel to the kernel now, and collect what the
@@ -230,8 +241,7 @@ class uring_poller final : public poller {
     std::string out;
     for (size_t i = next_; i < batch_.size(); ++i) {
       completion& c = batch_[i];
-      if (op_of(c.data) != op_recv || fd_of(c.data) != fd || gen_of(c.data) != (gen & 0xfffff))
-        continue;
+      if (op_of(c.data) != op_recv || fd_of(c.data) != fd || gen_of(c.data) != gen) continue;
       if (c.res > 0 && (c.flags & IORING_CQE_F_BUFFER)) {
         const auto bytes = buffers_->data(c.flags, c.offset, c.res);
         out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -275,24 +285,28 @@ class uring_poller final : public poller {
  private:
   /// Where a stream's multishot receive is.
   enum class recv_state : uint8_t {
+    none,        // not a stream: the poller reports readiness only
     idle,        // none in flight: armed when its owner wants input
     armed,       // in flight until its last completion (no F_MORE)
     cancelling,  // in flight, a cancel on its way (its owner paused)
     starved,     // ended for lack of buffers: armed again when some come back
     ended,       // EOF or an error: not received from again
   };
-  /// One per descriptor number (24 bytes: a loop holding many idle
-  /// connections pays this for each).
+  /// One per descriptor number: 16 bytes, which a loop holding many idle
+  /// connections pays for each.
   struct slot {
     io_handler* h = nullptr;
-    receive_fn received = nullptr;  // set: the poller receives for it
-    uint32_t gen = 0;               // 20 bits in the tags
-    uint8_t events = 0;             // what the owner wants (EPOLLIN, EPOLLOUT)
-    uint8_t poll = 0;               // mask of the armed poll; 0: none
-    uint8_t seq = 0;                // of the armed poll
-    recv_state recv = recv_state::idle;
+    uint32_t gen = 0;    // in the tags, wrapping at gen_mask
+    uint8_t events = 0;  // what the owner wants (EPOLLIN, EPOLLOUT)
+    uint8_t poll = 0;    // mask of the armed poll; 0: none
+    uint8_t seq = 0;     // of the armed poll
+    recv_state recv = recv_state::none;
   };
-  static_assert(sizeof(slot) == 24);
+  static_assert(sizeof(slot) == 16);
+  /// Slots come in chunks allocated as descriptor numbers reach them: no
+  /// reallocation (slot references stay valid while handlers watch more
+  /// descriptors) and no slack beyond one chunk.
+  static constexpr size_t chunk_slots = 1024;
   struct completion {
     uint64_t data;
     int32_t res;
@@ -300,28 +314,33 @@ class uring_poller final : public poller {
     uint32_t offset;  // of a receive's bytes in its buffer
   };
 
+  /// The slot of `fd`, or null when no descriptor that high was watched.
+  slot* find(int fd) {
+    const auto n = static_cast<size_t>(fd);
+    if (fd < 0 || n / chunk_slots >= chunks_.size()) return nullptr;
+    return &chunks_[n / chunk_slots][n % chunk_slots];
+  }
+
   slot& fresh_slot(int fd) {
     if (fd < 0) fail(EBADF, "watch");
-    if (static_cast<size_t>(fd) >= slots_.size()) {
-      // By half again, not vector's doubling: a slot per descriptor number.
-      const size_t n = static_cast<size_t>(fd) + static_cast<size_t>(fd) / 2 + 64;
-      slots_.reserve(n);
-      slots_.resize(n);
-    }
-    slot& s = slots_[static_cast<size_t>(fd)];
+    const auto n = static_cast<size_t>(fd);
+    while (chunks_.size() <= n / chunk_slots)
+      chunks_.push_back(std::make_unique<slot[]>(chunk_slots));
+    slot& s = chunks_[n / chunk_slots][n % chunk_slots];
     if (s.h != nullptr) unwatch(fd);  // watched again: the old requests go
     return s;
   }
 
   /// Brings the requests in flight for `fd` in line with what its owner wants.
   void sync(int fd, slot& s) {
-    const uint32_t want_poll = poll_mask(s.received ? (s.events & EPOLLOUT) : s.events);
+    const bool stream = s.recv != recv_state::none;
+    const uint32_t want_poll = poll_mask(stream ? (s.events & EPOLLOUT) : s.events);
     if (s.poll != want_poll) {
       if (s.poll != 0) cancel(tag(op_poll, fd, s.gen, s.seq));
       s.poll = 0;
       if (want_poll != 0) arm_poll(fd, s, want_poll);
     }
-    if (s.received == nullptr) return;
+    if (!stream) return;
     const bool want_recv = (s.events & EPOLLIN) != 0;
     if (want_recv && s.recv == recv_state::idle) {
       arm_recv(fd, s);
@@ -380,7 +399,7 @@ class uring_poller final : public poller {
     const op o = op_of(c.data);
     if (o == op_ignore) return false;
     const int fd = fd_of(c.data);
-    slot* s = static_cast<size_t>(fd) < slots_.size() ? &slots_[static_cast<size_t>(fd)] : nullptr;
+    slot* s = find(fd);
     const bool current = s != nullptr && s->h != nullptr && s->gen == gen_of(c.data);
     if (o == op_recv) return on_recv(fd, current ? s : nullptr, c);
     if (!current || seq_of(c.data) != s->seq || s->poll == 0) return false;  // removed or stale
@@ -396,7 +415,7 @@ class uring_poller final : public poller {
     // Level triggering: still wanted, so armed again (still ready: reported
     // again in the next batch). The handler may have unwatched, or modified
     // (which armed what it wants).
-    slot& after = slots_[static_cast<size_t>(fd)];
+    slot& after = *find(fd);
     if (after.h != nullptr && after.gen == gen) sync(fd, after);
     return true;
   }
@@ -409,7 +428,7 @@ class uring_poller final : public poller {
     bool more = (c.flags & IORING_CQE_F_MORE) != 0;
     const uint32_t gen = s->gen;
     io_handler* h = s->h;
-    const receive_fn received = s->received;
+    const receive_fn received = received_;
     // Idle before the owner hears of it: what it does next (pause, resume)
     // sees no receive in flight.
     if (c.res > 0 && (c.flags & IORING_CQE_F_BUFFER)) {
@@ -434,7 +453,7 @@ class uring_poller final : public poller {
         received(h, {}, c.res == 0 ? 0 : -c.res);
       }
     }
-    slot& after = slots_[static_cast<size_t>(fd)];
+    slot& after = *find(fd);
     if (after.h != nullptr && after.gen == gen && after.recv != recv_state::armed &&
         after.recv != recv_state::cancelling)
       sync(fd, after);
@@ -482,7 +501,7 @@ class uring_poller final : public poller {
   void publish_buffers() {
     if (!buffers_ || !buffers_->publish()) return;
     for (int fd : starved_) {
-      slot& s = slots_[static_cast<size_t>(fd)];
+      slot& s = *find(fd);
       if (s.recv != recv_state::starved) continue;
       s.recv = recv_state::idle;
       if (s.h != nullptr) sync(fd, s);
@@ -494,12 +513,13 @@ class uring_poller final : public poller {
   std::thread::id issuer_;  // the thread that runs the loop (SINGLE_ISSUER)
   bool disabled_ = false;
   bool fd_registered_ = false;
-  std::optional<uring_buffer_pool> buffers_;  // mapped with the first stream
-  std::vector<slot> slots_;                   // by descriptor
-  std::vector<int> starved_;                  // descriptors whose receive waits for buffers
-  std::vector<completion> batch_;             // the completions being dispatched
-  std::vector<std::byte> gather_;             // one stream's consecutive buffers, delivered as one
-  size_t next_ = 0;                           // the first of batch_ not yet delivered
+  std::optional<uring_buffer_pool> buffers_;     // mapped with the first stream
+  std::vector<std::unique_ptr<slot[]>> chunks_;  // slots by descriptor number
+  receive_fn received_ = nullptr;                // where streams' bytes go
+  std::vector<int> starved_;                     // descriptors whose receive waits for buffers
+  std::vector<completion> batch_;                // the completions being dispatched
+  std::vector<std::byte> gather_;  // one stream's consecutive buffers, delivered as one
+  size_t next_ = 0;                // the first of batch_ not yet delivered
 };
 
 }  // namespace
