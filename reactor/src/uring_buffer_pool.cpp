@@ -36,7 +36,7 @@ unsigned bid_of(uint32_t flags) {
 
 }  // namespace
 
-uring_buffer_pool::uring_buffer_pool(io_uring& ring, bool allow_incremental) : ring_(ring) {
+uring_buffer_pool::uring_buffer_pool(io_uring& ring, bool allow_incremental) {
   // liburing 2.3 has no io_uring_setup_buf_ring: map the ring and register it.
   const size_t ring_bytes = max_entries * sizeof(io_uring_buf);
   void* r = ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -55,12 +55,12 @@ uring_buffer_pool::uring_buffer_pool(io_uring& ring, bool allow_incremental) : r
   // Incremental consumption first; a kernel without it says EINVAL.
   reg.ring_entries = pool_bytes / inc_size;
   reg.pad = pbuf_ring_inc;  // the uapi's `flags`, named `pad` in liburing 2.3
-  int rc = allow_incremental ? io_uring_register_buf_ring(&ring_, &reg, 0) : -EINVAL;
+  int rc = allow_incremental ? io_uring_register_buf_ring(&ring, &reg, 0) : -EINVAL;
   incremental_ = rc == 0;
   if (rc == -EINVAL) {
     reg.ring_entries = pool_bytes / whole_size;
     reg.pad = 0;
-    rc = io_uring_register_buf_ring(&ring_, &reg, 0);
+    rc = io_uring_register_buf_ring(&ring, &reg, 0);
   }
   if (rc != 0) {
     ::munmap(base_, pool_bytes);

@@ -70,7 +70,6 @@ class uring_buffer_pool {
   void add(unsigned bid);
   std::byte* buffer(unsigned bid) const { return base_ + size_t{bid} * size_; }
 
-  io_uring& ring_;
   io_uring_buf_ring* br_ = nullptr;
   std::byte* base_ = nullptr;
   bool incremental_ = false;

@@ -326,7 +326,7 @@ class uring_poller final : public poller {
     const auto n = static_cast<size_t>(fd);
     while (chunks_.size() <= n / chunk_slots)
       chunks_.push_back(std::make_unique<slot[]>(chunk_slots));
-    slot& s = chunks_[n / chunk_slots][n % chunk_slots];
+    slot& s = *find(fd);
     if (s.h != nullptr) unwatch(fd);  // watched again: the old requests go
     return s;
   }
